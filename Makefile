@@ -1,0 +1,50 @@
+# Every target runs inside .venv, created from this repository's own files on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test test-fast lint format ui emulator check bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+## The main job: materialise the schedule's window (embedded emulator when KRAKEN_CLIENT_ID is unset).
+run: $(INSTALLED)
+	$(BIN)/kraken-pipeline run $(ARGS)
+
+## Every test, slow end-to-end ones included (what CI runs).
+test: $(INSTALLED)
+	$(BIN)/pytest $(ARGS)
+
+## The fast set only, for the edit-test loop.
+test-fast: $(INSTALLED)
+	$(BIN)/pytest -m "not slow" $(ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## The Dagster UI on the same instance and data as `make run`.
+ui: $(INSTALLED)
+	$(BIN)/kraken-pipeline ui
+
+emulator: $(INSTALLED)
+	$(BIN)/kraken-pipeline emulator $(ARGS)
+
+check: $(INSTALLED)
+	$(BIN)/kraken-pipeline check
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/bench_client.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

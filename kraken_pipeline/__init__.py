@@ -1,0 +1,3 @@
+"""kraken-pipeline: Kraken smart-meter measurements into Parquet and DuckDB, run by Dagster."""
+
+__version__ = "0.1.0"

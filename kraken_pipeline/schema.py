@@ -1,0 +1,49 @@
+"""The public data contracts: Arrow schemas of the measurements and the per-day fetch log.
+
+Analysts build on these columns (DESIGN.md decision 4): changes are additive and bump
+SCHEMA_VERSION, which the DuckDB views and the Parquet metadata carry.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+# Kraken serialises values as decimal strings with up to 18 fractional digits ("0E-18"); 38 digits
+# of precision leave 20 for the integer part. Anything that does not fit is rejected, never rounded.
+VALUE_TYPE = pa.decimal128(38, 18)
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+MEASUREMENTS_SCHEMA = pa.schema(
+    [
+        pa.field("supply_point_id", pa.string(), nullable=False),
+        pa.field("property_id", pa.string(), nullable=False),
+        pa.field("utility", pa.string(), nullable=False),
+        pa.field("market_supply_point_id", pa.string(), nullable=False),
+        pa.field("device_id", pa.string()),
+        pa.field("reading_direction", pa.string()),
+        pa.field("interval_start", UTC_TIMESTAMP, nullable=False),
+        pa.field("interval_end", UTC_TIMESTAMP, nullable=False),
+        pa.field("local_date", pa.date32(), nullable=False),
+        pa.field("value", VALUE_TYPE, nullable=False),
+        pa.field("unit", pa.string(), nullable=False),
+        pa.field("reading_quality", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
+    ]
+)
+
+# One row per supply point and local day: tells "no data published yet" from "fetch failed".
+FETCH_LOG_SCHEMA = pa.schema(
+    [
+        pa.field("supply_point_id", pa.string(), nullable=False),
+        pa.field("local_date", pa.date32(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),  # "ok" | "failed"
+        pa.field("rows", pa.int64(), nullable=False),
+        pa.field("requests", pa.int64(), nullable=False),
+        pa.field("error_code", pa.string()),
+        pa.field("error_message", pa.string()),
+        pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
+    ]
+)
