@@ -41,9 +41,24 @@ FETCH_LOG_SCHEMA = pa.schema(
         pa.field("local_date", pa.date32(), nullable=False),
         pa.field("status", pa.string(), nullable=False),  # "ok" | "failed"
         pa.field("rows", pa.int64(), nullable=False),
+        pa.field("intervals_expected", pa.int64(), nullable=False),
         pa.field("requests", pa.int64(), nullable=False),
         pa.field("error_code", pa.string()),
         pa.field("error_message", pa.string()),
         pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
+    ]
+)
+
+# One row per check, day and offending supply point (supply_point_id null for a day-level result),
+# so analysts can keep to trusted days without the Dagster UI.
+QUALITY_RESULTS_SCHEMA = pa.schema(
+    [
+        pa.field("local_date", pa.date32(), nullable=False),
+        pa.field("check_name", pa.string(), nullable=False),
+        pa.field("supply_point_id", pa.string()),
+        pa.field("passed", pa.bool_(), nullable=False),
+        pa.field("severity", pa.string(), nullable=False),  # "WARN" | "ERROR"
+        pa.field("detail", pa.string()),
+        pa.field("evaluated_at", UTC_TIMESTAMP, nullable=False),
     ]
 )
