@@ -18,7 +18,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/London") from exc
+        raise ValueError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/London"
+        ) from exc
 
 
 def day_bounds(local_date: date, tz: str) -> tuple[datetime, datetime]:

@@ -62,3 +62,19 @@ QUALITY_RESULTS_SCHEMA = pa.schema(
         pa.field("evaluated_at", UTC_TIMESTAMP, nullable=False),
     ]
 )
+
+# One row per supply point and local day, for days whose blocking checks passed.
+DAILY_CONSUMPTION_SCHEMA = pa.schema(
+    [
+        pa.field("supply_point_id", pa.string(), nullable=False),
+        pa.field("local_date", pa.date32(), nullable=False),
+        pa.field("utility", pa.string(), nullable=False),
+        pa.field("reading_direction", pa.string()),
+        pa.field("unit", pa.string(), nullable=False),
+        pa.field("total", VALUE_TYPE, nullable=False),
+        pa.field("intervals_received", pa.int64(), nullable=False),
+        pa.field("intervals_expected", pa.int64(), nullable=False),
+        pa.field("completeness", pa.float64(), nullable=False),
+        pa.field("estimate_share", pa.float64(), nullable=False),
+    ]
+)

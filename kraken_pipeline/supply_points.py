@@ -98,7 +98,9 @@ def load_supply_points(path: str | Path) -> tuple[SupplyPoint, ...]:
             f"columns {','.join(CSV_COLUMNS)}"
         ) from None
     except UnicodeDecodeError as exc:
-        raise SupplyPointsError(f"{path} is not UTF-8 text ({exc.reason}): save it as UTF-8 CSV") from None
+        raise SupplyPointsError(
+            f"{path} is not UTF-8 text ({exc.reason}): save it as UTF-8 CSV"
+        ) from None
 
 
 def parse_supply_points(lines: Iterable[str], source: str = "<csv>") -> tuple[SupplyPoint, ...]:

@@ -1,0 +1,177 @@
+"""The `measurements` asset: one run lands a range of local days, chunk by chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetMaterialization,
+    AssetsDefinition,
+    BackfillPolicy,
+    Config,
+    DailyPartitionsDefinition,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from kraken_pipeline import storage
+from kraken_pipeline.consumption import derive_daily_consumption
+from kraken_pipeline.landing import DayReport, land_days
+from kraken_pipeline.partitions import partition_date, partition_key
+from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
+
+GROUP = "kraken"
+MEASUREMENTS_DESCRIPTION = (
+    "Every supply point's interval measurements for one local day, as read from Kraken: one "
+    "Parquet file per day (measurements/date=YYYY-MM-DD/measurements.parquet) with a fetch log "
+    "beside it, exposed to analysts through the DuckDB views in warehouse.duckdb."
+)
+
+
+class MeasurementsConfig(Config):
+    """Run options an operator may set from the launchpad."""
+
+    supply_point_ids: list[str] = Field(
+        default_factory=list,
+        description="Repair only these supply points; the day's other rows are kept. Empty: all.",
+    )
+    chunk_days: int = Field(
+        default=7, ge=1, le=92, description="Days fetched per request stream; bounds memory."
+    )
+
+
+def build_measurements_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
+    """The measurements asset over the given daily partitions."""
+
+    @asset(
+        name="measurements",
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        group_name=GROUP,
+        description=MEASUREMENTS_DESCRIPTION,
+        kinds={"parquet", "duckdb"},
+        owners=["team:data-engineering"],
+        tags={"source": "kraken"},
+    )
+    def measurements(
+        context: AssetExecutionContext,
+        config: MeasurementsConfig,
+        kraken: KrakenResource,
+        storage_root: StorageResource,
+        supply_points: SupplyPointsResource,
+    ) -> Iterator[Any]:
+        days = [partition_date(key) for key in context.partition_keys]
+        points = supply_points.load()
+        only = set(config.supply_point_ids) or None
+        root = storage_root.root
+        storage.write_supply_points(root, points)
+        with kraken.client() as client:
+            for report in land_days(
+                client,
+                root,
+                days,
+                points,
+                kraken.timezone,
+                chunk_days=config.chunk_days,
+                only_supply_points=only,
+            ):
+                context.add_asset_metadata(
+                    day_metadata(report), partition_key=partition_key(report.local_date)
+                )
+                context.log.info(
+                    "landed %s: %d rows, %.1f%% complete, %d supply point(s) failed",
+                    report.local_date,
+                    report.rows,
+                    100 * report.completeness,
+                    len(report.failures),
+                )
+        storage.ensure_warehouse(root, kraken.timezone)
+        yield MaterializeResult()
+
+    return measurements
+
+
+def day_metadata(report: DayReport) -> dict[str, Any]:
+    """What the UI shows for one landed day."""
+    metadata: dict[str, Any] = {
+        "rows": MetadataValue.int(report.rows),
+        "supply_points_ok": MetadataValue.int(report.supply_points_ok),
+        "supply_points_failed": MetadataValue.int(len(report.failures)),
+        "intervals_expected": MetadataValue.int(report.intervals_expected),
+        "intervals_received": MetadataValue.int(report.intervals_received),
+        "completeness_pct": MetadataValue.float(round(100 * report.completeness, 2)),
+        "requests_in_chunk": MetadataValue.int(report.chunk_requests),
+        "path": MetadataValue.path(str(report.measurements_path)),
+    }
+    for total in report.totals:
+        direction = f" {total.reading_direction.lower()}" if total.reading_direction else ""
+        label = f"total {total.utility}{direction} ({total.unit})"
+        metadata[label] = MetadataValue.float(float(total.total))
+    if report.failures:
+        metadata["failed_supply_points"] = MetadataValue.md(
+            "\n".join(
+                f"- `{o.supply_point_id}`: {o.error_code}: {o.error_message}"
+                for o in report.failures
+            )
+        )
+    return metadata
+
+
+DAILY_CONSUMPTION_DESCRIPTION = (
+    "Per supply point and local day: total (exact, in the series' unit), intervals received and "
+    "expected, completeness and share of estimates. Only days whose blocking data-quality checks "
+    "passed are materialised; a blocked day is named in the run's failure."
+)
+
+
+def build_daily_consumption_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
+    """daily_consumption: derived per day, refused for days that failed a blocking check."""
+
+    @asset(
+        name="daily_consumption",
+        deps=["measurements"],
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        group_name=GROUP,
+        description=DAILY_CONSUMPTION_DESCRIPTION,
+        kinds={"parquet", "duckdb"},
+        owners=["team:data-engineering"],
+        output_required=False,
+    )
+    def daily_consumption(
+        context: AssetExecutionContext, storage_root: StorageResource
+    ) -> Iterator[Any]:
+        root = storage_root.root
+        blocked: dict[str, list[str]] = {}
+        for key in context.partition_keys:
+            day = partition_date(key)
+            failed = storage.failed_blocking_checks(root, day)
+            if failed:
+                blocked[key] = failed
+                context.log.warning("not deriving %s: blocking checks failed: %s", key, failed)
+                continue
+            written = derive_daily_consumption(root, day)
+            yield AssetMaterialization(
+                asset_key="daily_consumption",
+                partition=key,
+                metadata={
+                    "rows": MetadataValue.int(written.rows),
+                    "path": MetadataValue.path(str(written.path)),
+                },
+            )
+        if blocked:
+            raise Failure(
+                description=(
+                    f"daily_consumption refused {len(blocked)} day(s) whose blocking checks "
+                    "failed; fix the data (re-run measurements for the day) and re-run: "
+                    + "; ".join(f"{day}: {', '.join(names)}" for day, names in blocked.items())
+                ),
+                metadata={"blocked_days": MetadataValue.json(blocked)},
+            )
+
+    return daily_consumption

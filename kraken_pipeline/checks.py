@@ -1,0 +1,221 @@
+"""Data-quality checks on `measurements`, evaluated per local day on what was written.
+
+A run covers a range of days, yet each day's results must show against that day in the UI, so
+the check step yields one partitioned `AssetCheckEvaluation` per day and check (partitioned asset
+checks are a Dagster preview feature in 1.13). Blocking is enforced per day, not per run: the
+evaluations are emitted as non-blocking so that one bad day does not fail the step for every
+other day, and `daily_consumption` refuses exactly the days whose blocking checks failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    AssetRecordsFilter,
+    Config,
+    DagsterInstance,
+    DailyPartitionsDefinition,
+    MetadataValue,
+    Output,
+    multi_asset_check,
+)
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluation,
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from pydantic import Field
+
+from kraken_pipeline import quality, storage
+from kraken_pipeline.local_days import local_date_of
+from kraken_pipeline.partitions import partition_date, partition_key
+from kraken_pipeline.resources import StorageResource, SupplyPointsResource
+from kraken_pipeline.supply_points import SupplyPoint
+
+MEASUREMENTS = AssetKey("measurements")
+DAY_CHECKS = (
+    quality.CHECK_UNIQUE_INTERVALS,
+    quality.CHECK_ALIGNED_INTERVALS,
+    quality.CHECK_COMPLETENESS,
+    quality.CHECK_FETCH_FAILURES,
+    quality.CHECK_VALID_VALUES,
+    quality.CHECK_ONE_UNIT,
+    quality.CHECK_ESTIMATES,
+)
+OFFENDERS_SHOWN = 10
+
+
+class QualityRunConfig(Config):
+    """Options for re-judging stored days."""
+
+    as_of: str = Field(
+        default="",
+        description="Judge the days as of this ISO instant (with offset) instead of now.",
+    )
+
+
+def check_specs(partitions: DailyPartitionsDefinition) -> list[AssetCheckSpec]:
+    """One spec per rule: per-day rules are partitioned, freshness is about the whole asset."""
+    per_day = [
+        AssetCheckSpec(
+            name,
+            asset=MEASUREMENTS,
+            description=quality.CHECK_DESCRIPTIONS[name],
+            blocking=name in quality.BLOCKING_CHECKS,
+            partitions_def=partitions,
+        )
+        for name in DAY_CHECKS
+    ]
+    freshness = AssetCheckSpec(
+        quality.CHECK_FRESHNESS,
+        asset=MEASUREMENTS,
+        description=quality.CHECK_DESCRIPTIONS[quality.CHECK_FRESHNESS],
+    )
+    return [*per_day, freshness]
+
+
+def build_quality_checks(
+    partitions: DailyPartitionsDefinition, timezone: str
+) -> AssetChecksDefinition:
+    """The check step that judges every day of a run and persists the results."""
+
+    @multi_asset_check(
+        specs=check_specs(partitions),
+        name="measurements_quality",
+        description="Judge each stored day of measurements and persist the results.",
+    )
+    def measurements_quality(
+        context: AssetCheckExecutionContext,
+        config: QualityRunConfig,
+        storage_root: StorageResource,
+        supply_points: SupplyPointsResource,
+    ) -> Iterator[Any]:
+        now = datetime.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC)
+        root = storage_root.root
+        points = supply_points.load()
+        for key in context.op_execution_context.partition_keys:
+            day = partition_date(key)
+            outcomes = judge_day(root, day, points, timezone, now)
+            target = _latest_materialization(context.instance, key)
+            for outcome in outcomes:
+                yield _evaluation(outcome, target)
+        for name in DAY_CHECKS:
+            yield Output(None, output_name=f"{MEASUREMENTS.path[-1]}_{name}")
+        yield _freshness_result(root, now, timezone)
+        storage.ensure_warehouse(root, timezone)
+
+    return measurements_quality
+
+
+def judge_day(
+    root: Path, day: date, points: Sequence[SupplyPoint], timezone: str, now: datetime
+) -> tuple[quality.CheckOutcome, ...]:
+    """Evaluate every per-day rule on the stored day and persist the outcomes beside it."""
+    measurements = storage.read_day(root, day)
+    fetch_log = storage.read_fetch_log(root, day)
+    if measurements is None or fetch_log is None:
+        raise FileNotFoundError(
+            f"no stored measurements for {day}: materialise the day before checking it"
+        )
+    outcomes = quality.evaluate_day(day, measurements, fetch_log, points, timezone, now)
+    storage.write_quality_results(root, day, quality.outcomes_to_table(outcomes, now))
+    return outcomes
+
+
+def _latest_materialization(
+    instance: DagsterInstance, key: str
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=MEASUREMENTS, asset_partitions=[key]), limit=1
+    ).records
+    if not records:
+        return None
+    record = records[0]
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )
+
+
+def _evaluation(
+    outcome: quality.CheckOutcome, target: AssetCheckEvaluationTargetMaterializationData | None
+) -> AssetCheckEvaluation:
+    return AssetCheckEvaluation(
+        asset_key=MEASUREMENTS,
+        check_name=outcome.check_name,
+        passed=outcome.passed,
+        metadata=outcome_metadata(outcome),
+        target_materialization_data=target,
+        severity=_severity(outcome.severity),
+        description=outcome.summary,
+        # Per-day blocking is enforced by daily_consumption (see the module docstring).
+        blocking=False,
+        partition=partition_key(outcome.local_date),
+    )
+
+
+def _severity(severity: quality.Severity) -> AssetCheckSeverity:
+    return (
+        AssetCheckSeverity.ERROR
+        if severity is quality.Severity.ERROR
+        else (AssetCheckSeverity.WARN)
+    )
+
+
+def outcome_metadata(outcome: quality.CheckOutcome) -> dict[str, Any]:
+    """Metrics, blocking flag and the worst offenders, so the operator knows what to re-run."""
+    metadata: dict[str, Any] = {
+        "summary": MetadataValue.text(outcome.summary),
+        "blocking": MetadataValue.bool(outcome.check_name in quality.BLOCKING_CHECKS),
+    }
+    for name, value in outcome.metrics.items():
+        metadata[name] = value
+    if outcome.offenders:
+        rows = [
+            f"| `{o.supply_point_id or '-'}` | {o.local_date} | {o.count} | {o.detail} |"
+            for o in outcome.offenders[:OFFENDERS_SHOWN]
+        ]
+        metadata["worst_offenders"] = MetadataValue.md(
+            "| supply point | day | count | detail |\n|---|---|---|---|\n" + "\n".join(rows)
+        )
+        metadata["rerun_supply_point_ids"] = MetadataValue.json(
+            sorted({o.supply_point_id for o in outcome.offenders if o.supply_point_id})
+        )
+    return metadata
+
+
+def _freshness_result(root: Path, now: datetime, timezone: str) -> AssetCheckResult:
+    today = local_date_of(now, timezone)
+    outcome = quality.check_freshness(complete_days(root), today)
+    return AssetCheckResult(
+        asset_key=MEASUREMENTS,
+        check_name=quality.CHECK_FRESHNESS,
+        passed=outcome.passed,
+        severity=_severity(outcome.severity),
+        description=outcome.summary,
+        metadata=outcome_metadata(outcome),
+    )
+
+
+def complete_days(root: Path) -> list[date]:
+    """Days whose stored completeness check passed, from the persisted quality results."""
+    paths = [storage.quality_results_path(root, day) for day in storage.stored_days(root)]
+    paths = [path for path in paths if path.is_file()]
+    if not paths:
+        return []
+    table = pq.ParquetDataset(
+        [str(path) for path in paths],
+        filters=[("check_name", "=", quality.CHECK_COMPLETENESS), ("passed", "=", True)],
+    ).read(columns=["local_date", "supply_point_id"])
+    day_level = table.filter(pc.is_null(table["supply_point_id"]))
+    return sorted(set(day_level["local_date"].to_pylist()))

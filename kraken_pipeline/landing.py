@@ -1,0 +1,192 @@
+"""Fetch a range of local days chunk by chunk and land each day's Parquet files.
+
+This is the seam between Dagster and the logic: the asset turns its partitions into a list of
+days and calls `land_days`; nothing here knows about Dagster.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kraken_pipeline import storage
+from kraken_pipeline.kraken import FetchOutcome, KrakenClient, MeasurementsResult
+from kraken_pipeline.local_days import expected_interval_count, range_bounds
+from kraken_pipeline.schema import FETCH_LOG_SCHEMA
+from kraken_pipeline.supply_points import SupplyPoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SeriesTotal:
+    """The sum of one day's values for a utility, direction and unit."""
+
+    utility: str
+    reading_direction: str | None
+    unit: str
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class DayReport:
+    """What landing one local day produced: enough for metadata and the run summary."""
+
+    local_date: date
+    rows: int
+    supply_points_ok: int
+    failures: tuple[FetchOutcome, ...]
+    intervals_expected: int
+    intervals_received: int
+    totals: tuple[SeriesTotal, ...]
+    chunk_requests: int
+    measurements_path: Path
+
+    @property
+    def completeness(self) -> float:
+        """Share of the expected intervals that were received."""
+        if self.intervals_expected == 0:
+            return 1.0
+        return self.intervals_received / self.intervals_expected
+
+
+def land_days(
+    client: KrakenClient,
+    root: Path,
+    days: Sequence[date],
+    supply_points: Sequence[SupplyPoint],
+    timezone: str,
+    *,
+    chunk_days: int = 7,
+    only_supply_points: Collection[str] | None = None,
+) -> Iterator[DayReport]:
+    """Fetch `days` (consecutive local days) in chunks and write each day before the next chunk.
+
+    Memory is bounded by one chunk, whatever the number of days. With `only_supply_points` the
+    day's other supply points keep their stored rows (a repair run).
+    """
+    wanted = _select(supply_points, only_supply_points)
+    for chunk in _chunks(days, chunk_days):
+        start, end = range_bounds(chunk[0], chunk[-1], timezone)
+        log.info("fetching %d supply points for %s..%s", len(wanted), chunk[0], chunk[-1])
+        result = client.fetch_measurements(wanted, start, end)
+        for day in chunk:
+            yield _land_day(root, day, result, wanted, timezone, only_supply_points)
+
+
+def _select(
+    supply_points: Sequence[SupplyPoint], only: Collection[str] | None
+) -> Sequence[SupplyPoint]:
+    if only is None:
+        return supply_points
+    known = {point.supply_point_id for point in supply_points}
+    unknown = sorted(set(only) - known)
+    if unknown:
+        raise ValueError(
+            f"supply point id(s) {', '.join(unknown)} are not in the supply points file; "
+            "check the run config's supply_point_ids"
+        )
+    return [point for point in supply_points if point.supply_point_id in set(only)]
+
+
+def _chunks(days: Sequence[date], size: int) -> Iterator[list[date]]:
+    for offset in range(0, len(days), size):
+        yield list(days[offset : offset + size])
+
+
+def _land_day(
+    root: Path,
+    day: date,
+    result: MeasurementsResult,
+    supply_points: Sequence[SupplyPoint],
+    timezone: str,
+    only: Collection[str] | None,
+) -> DayReport:
+    table = result.table.filter(pc.equal(result.table["local_date"], pa.scalar(day, pa.date32())))
+    rows_by_point = _rows_per_supply_point(table)
+    fetch_log = _fetch_log(day, result, supply_points, timezone, rows_by_point)
+    written = storage.write_day(
+        root, day, table, fetch_log, only_supply_points=set(only) if only is not None else None
+    )
+    failures = tuple(o for o in result.outcomes if not o.ok)
+    expected = sum(fetch_log["intervals_expected"].to_pylist())
+    return DayReport(
+        local_date=day,
+        rows=table.num_rows,
+        supply_points_ok=len(result.outcomes) - len(failures),
+        failures=failures,
+        intervals_expected=expected,
+        intervals_received=table.num_rows,
+        totals=_totals(table),
+        chunk_requests=result.requests,
+        measurements_path=written.measurements_path,
+    )
+
+
+def _rows_per_supply_point(table: pa.Table) -> dict[str, int]:
+    counts = table.group_by("supply_point_id").aggregate([("supply_point_id", "count")])
+    return dict(
+        zip(
+            counts["supply_point_id"].to_pylist(),
+            counts["supply_point_id_count"].to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def _fetch_log(
+    day: date,
+    result: MeasurementsResult,
+    supply_points: Sequence[SupplyPoint],
+    timezone: str,
+    rows_by_point: dict[str, int],
+) -> pa.Table:
+    outcomes = {outcome.supply_point_id: outcome for outcome in result.outcomes}
+    rows = [
+        _fetch_log_row(
+            day, point, outcomes[point.supply_point_id], timezone, rows_by_point, result.fetched_at
+        )
+        for point in supply_points
+    ]
+    return pa.Table.from_pylist(rows, schema=FETCH_LOG_SCHEMA)
+
+
+def _fetch_log_row(
+    day: date,
+    point: SupplyPoint,
+    outcome: FetchOutcome,
+    timezone: str,
+    rows_by_point: dict[str, int],
+    fetched_at: datetime,
+) -> dict[str, object]:
+    return {
+        "supply_point_id": point.supply_point_id,
+        "local_date": day,
+        "status": "ok" if outcome.ok else "failed",
+        "rows": rows_by_point.get(point.supply_point_id, 0),
+        "intervals_expected": expected_interval_count(day, timezone, point.interval_seconds),
+        "requests": outcome.requests,
+        "error_code": outcome.error_code,
+        "error_message": outcome.error_message,
+        "fetched_at": fetched_at,
+    }
+
+
+def _totals(table: pa.Table) -> tuple[SeriesTotal, ...]:
+    keys = ["utility", "reading_direction", "unit"]
+    sums = (
+        table.group_by(keys)
+        .aggregate([("value", "sum")])
+        .sort_by([(key, "ascending") for key in keys])
+    )
+    return tuple(
+        SeriesTotal(row["utility"], row["reading_direction"], row["unit"], row["value_sum"])
+        for row in sums.to_pylist()
+    )

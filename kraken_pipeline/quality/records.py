@@ -1,0 +1,179 @@
+"""The vocabulary of the data-quality rules: check names, severities, config and result records.
+
+Everything here is plain data, so the Dagster layer (checks.py) and the persisted
+`quality_results` table can both be built from the same outcome without re-deciding anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+
+CHECK_UNIQUE_INTERVALS = "unique_intervals"
+CHECK_ALIGNED_INTERVALS = "intervals_aligned"
+CHECK_COMPLETENESS = "completeness"
+CHECK_FETCH_FAILURES = "fetch_failures"
+CHECK_VALID_VALUES = "valid_values"
+CHECK_ONE_UNIT = "one_unit_per_series"
+CHECK_ESTIMATES = "estimate_share"
+CHECK_FRESHNESS = "freshness"
+
+CHECK_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        CHECK_UNIQUE_INTERVALS: "No supply point has the same interval twice.",
+        CHECK_ALIGNED_INTERVALS: (
+            "Every interval lies inside the day, has its series' length and starts on its grid."
+        ),
+        CHECK_COMPLETENESS: (
+            "Every supply point has all intervals of the day (46/48/50 half-hours in London)."
+        ),
+        CHECK_FETCH_FAILURES: "No supply point's fetch failed (auth, permission, retries).",
+        CHECK_VALID_VALUES: (
+            "No negative, missing, sentinel or implausibly large values for the utility."
+        ),
+        CHECK_ONE_UNIT: "Each supply point uses one unit, and one the pipeline knows.",
+        CHECK_ESTIMATES: "Estimated intervals stay below the configured share per supply point.",
+        CHECK_FRESHNESS: "The newest complete day is recent enough.",
+    }
+)
+
+# A failing blocking check stops whatever reads the day downstream (daily_consumption).
+BLOCKING_CHECKS: frozenset[str] = frozenset(
+    {CHECK_UNIQUE_INTERVALS, CHECK_ALIGNED_INTERVALS, CHECK_ONE_UNIT}
+)
+
+
+class Severity(StrEnum):
+    """How bad a failed check is: WARN is suspicious, ERROR means do not trust the day."""
+
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+# The highest severity each rule can raise; a passing outcome carries it so the UI shows what
+# is at stake. Completeness and valid values may fail with WARN only (see their rules).
+CHECK_SEVERITIES: Mapping[str, Severity] = MappingProxyType(
+    {
+        CHECK_UNIQUE_INTERVALS: Severity.ERROR,
+        CHECK_ALIGNED_INTERVALS: Severity.ERROR,
+        CHECK_COMPLETENESS: Severity.ERROR,
+        CHECK_FETCH_FAILURES: Severity.ERROR,
+        CHECK_VALID_VALUES: Severity.ERROR,
+        CHECK_ONE_UNIT: Severity.ERROR,
+        CHECK_ESTIMATES: Severity.WARN,
+        CHECK_FRESHNESS: Severity.WARN,
+    }
+)
+
+# Plausible ceilings per (utility, normalised unit) per HOUR; a rule scales them to each
+# interval's length. Crossing one is implausible (WARN), not impossible: big sites exist.
+# - electricity kWh: 100 kWh/h is a 100 kW average. The largest whole-current meters are
+#   100 A three-phase (3 x 230 V x 100 A = 69 kW); anything above is a CT-metered large site,
+#   which this pipeline can serve, so it warns rather than refuses. 50 kWh per half-hour.
+# - gas m3: 25 m3/h is the rated maximum flow of a U25/G16 meter, beyond every domestic (U6)
+#   and small commercial (U16) diaphragm meter.
+# - gas kWh: the same 25 m3/h at a calorific value of about 39.5 MJ/m3 with the GB volume
+#   correction factor 1.02264: 25 x 1.02264 x 39.5 / 3.6 = about 280 kWh/h.
+DEFAULT_CEILINGS_PER_HOUR: Mapping[tuple[str, str], Decimal] = MappingProxyType(
+    {
+        ("electricity", "kWh"): Decimal(100),
+        ("gas", "m3"): Decimal(25),
+        ("gas", "kWh"): Decimal(280),
+    }
+)
+
+# Values a meter or head-end reports when a register is unset or overflowed: all bits of an
+# unsigned 16/24/32-bit register set (2^n - 1, sometimes read as thousandths, i.e. Wh shown as
+# kWh), and the all-nines rollover of an 8-digit register (with or without 3 decimals). Each is
+# far above any plausible interval value (65535 kWh in half an hour is 131 MW), so equality is
+# never a real reading; smaller patterns such as 65.535 are left out because real large sites
+# can read exactly that.
+DEFAULT_SENTINEL_VALUES: frozenset[Decimal] = frozenset(
+    {
+        Decimal("65535"),  # 2^16 - 1
+        Decimal("16777.215"),  # (2^24 - 1) thousandths
+        Decimal("16777215"),  # 2^24 - 1
+        Decimal("4294967.295"),  # (2^32 - 1) thousandths
+        Decimal("99999.999"),  # 8-digit register, 3 decimals, all nines
+        Decimal("99999999"),  # 8-digit register, all nines
+    }
+)
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Thresholds of the rules; the defaults suit GB half-hourly smart-meter data."""
+
+    completeness_floor: float = 0.90
+    publication_lag: timedelta = timedelta(days=2)
+    estimate_share_threshold: float = 0.20
+    freshness_max_age_days: int = 3
+    ceilings_per_hour: Mapping[tuple[str, str], Decimal] = field(
+        default_factory=lambda: DEFAULT_CEILINGS_PER_HOUR
+    )
+    known_units: frozenset[str] = frozenset({"kWh", "m3"})
+    sentinel_values: frozenset[Decimal] = DEFAULT_SENTINEL_VALUES
+    max_offenders: int = 20
+
+
+@dataclass(frozen=True)
+class Offender:
+    """One supply point (or None for the whole dataset) that made a check fail on a day."""
+
+    supply_point_id: str | None
+    local_date: date
+    count: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of one rule for one local day, with the worst offenders first."""
+
+    check_name: str
+    local_date: date
+    passed: bool
+    severity: Severity
+    summary: str
+    offenders: tuple[Offender, ...]
+    metrics: Mapping[str, int | float | str]
+
+    @property
+    def blocking(self) -> bool:
+        """Whether this outcome must stop what reads the day downstream."""
+        return not self.passed and self.check_name in BLOCKING_CHECKS
+
+
+def build_outcome(
+    check_name: str,
+    local_date: date,
+    ranked: Sequence[tuple[str, int]],
+    describe: Callable[[str, int], str],
+    severity: Severity,
+    summary: str,
+    metrics: Mapping[str, int | float | str],
+    config: QualityConfig,
+) -> CheckOutcome:
+    """An outcome that fails when anything is ranked; offenders are ranked worst first and capped.
+
+    `ranked` holds (supply point, count) pairs, worst first; `describe` is called only for those
+    shown, so a day with thousands of offenders costs thousands of details only in its metrics.
+    The total number of offenders is kept in the metrics: the cap never hides how many there are.
+    """
+    passed = not ranked
+    shown = ranked[: config.max_offenders]
+    return CheckOutcome(
+        check_name=check_name,
+        local_date=local_date,
+        passed=passed,
+        severity=CHECK_SEVERITIES[check_name] if passed else severity,
+        summary=summary,
+        offenders=tuple(
+            Offender(point, local_date, count, describe(point, count)) for point, count in shown
+        ),
+        metrics=MappingProxyType({**metrics, "offenders_total": len(ranked)}),
+    )

@@ -1,0 +1,223 @@
+"""Rules on the values themselves: impossible or implausible numbers, and how much is estimated."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_FLOOR, Context, Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kraken_pipeline.quality.records import (
+    CHECK_ESTIMATES,
+    CHECK_VALID_VALUES,
+    CheckOutcome,
+    QualityConfig,
+    Severity,
+    build_outcome,
+)
+from kraken_pipeline.quality.tables import (
+    MICROS_PER_SECOND,
+    describe_instant,
+    epoch_micros,
+    rows_of,
+)
+
+_IMPOSSIBLE = {"negative": "negative", "not_finite": "not a finite number", "sentinel": "sentinel"}
+_SECONDS_PER_HOUR = 3600
+# Enough digits that thresholds are computed exactly before being cut to the column's scale.
+_WIDE = Context(prec=80)
+
+
+def _not_finite(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Missing values, and NaN or infinity where the column is floating point.
+
+    The stored column is an exact decimal, which cannot hold NaN or infinity, so there the rule
+    guards against nulls: a value the normaliser failed to parse must not pass as zero.
+    """
+    if pa.types.is_floating(values.type):
+        return pc.fill_null(pc.invert(pc.is_finite(values)), True)
+    return pc.is_null(values)
+
+
+def _typed_scalar(number: Decimal, type_: pa.DataType, rounding: str = ROUND_FLOOR) -> pa.Scalar:
+    """A number in the value column's type; decimals are cut to its scale, never floated.
+
+    Rounding down makes `value > threshold` exact: a stored value has the column's scale, so it
+    exceeds a threshold exactly when it exceeds that threshold rounded down to the same scale.
+    """
+    if pa.types.is_decimal(type_):
+        exponent = Decimal(1).scaleb(-type_.scale)
+        cut = number.quantize(exponent, rounding=rounding, context=_WIDE)
+        return pa.scalar(cut, type_)
+    return pa.scalar(float(number), type_)
+
+
+def _sentinel_set(sentinels: frozenset[Decimal], type_: pa.DataType) -> pa.Array:
+    """The sentinels that a column of this type can hold exactly; others can never match."""
+    typed = [_typed_scalar(value, type_) for value in sentinels]
+    exact = [
+        scalar for scalar, value in zip(typed, sentinels, strict=True) if scalar.as_py() == value
+    ]
+    return pa.array([scalar.as_py() for scalar in exact], type_)
+
+
+def _above_ceiling(measurements: pa.Table, config: QualityConfig) -> pa.ChunkedArray:
+    """Rows above their utility and unit's hourly ceiling scaled to the row's own length.
+
+    Each distinct (utility, unit, length) gets one exact threshold, so the comparison stays a
+    vectorised decimal comparison however many rows there are.
+    """
+    values = measurements["value"]
+    seconds = pc.divide(
+        pc.subtract(
+            epoch_micros(measurements["interval_end"]),
+            epoch_micros(measurements["interval_start"]),
+        ),
+        MICROS_PER_SECOND,
+    )
+    over = pc.fill_null(pa.nulls(measurements.num_rows, pa.bool_()), False)
+    for length in pc.unique(seconds).to_pylist():
+        if length is None or length <= 0:
+            continue  # nonsense lengths are intervals_aligned's to report
+        for (utility, unit), per_hour in config.ceilings_per_hour.items():
+            ceiling = _typed_scalar(_WIDE.divide(per_hour * length, _SECONDS_PER_HOUR), values.type)
+            scope = pc.and_(
+                pc.and_(
+                    pc.equal(measurements["utility"], utility), pc.equal(measurements["unit"], unit)
+                ),
+                pc.equal(seconds, length),
+            )
+            over = pc.or_(over, pc.fill_null(pc.and_(scope, pc.greater(values, ceiling)), False))
+    return over
+
+
+def value_flags(measurements: pa.Table, config: QualityConfig) -> pa.Table:
+    """Per row: negative, not finite, a known sentinel, above the plausible ceiling."""
+    values = measurements["value"]
+    sentinels = _sentinel_set(config.sentinel_values, values.type)
+    negative = pc.fill_null(pc.less(values, _typed_scalar(Decimal(0), values.type)), False)
+    sentinel = pc.is_in(values, value_set=sentinels)
+    not_finite = _not_finite(values)
+    impossible = pc.or_(pc.or_(negative, sentinel), not_finite)
+    return pa.table(
+        {
+            "supply_point_id": measurements["supply_point_id"],
+            "interval_start": measurements["interval_start"],
+            "value": values,
+            "unit": measurements["unit"],
+            "negative": negative,
+            "not_finite": not_finite,
+            "sentinel": sentinel,
+            "impossible": impossible,
+            "above_ceiling": pc.and_(_above_ceiling(measurements, config), pc.invert(impossible)),
+        }
+    )
+
+
+def check_valid_values(
+    local_date: date, measurements: pa.Table, timezone: str, config: QualityConfig
+) -> CheckOutcome:
+    """Fails on impossible values (ERROR) or, failing that, on implausible ones (WARN).
+
+    Impossible: negative (import and export registers only count up), not a finite number, or a
+    known meter sentinel. Implausible: above the utility's ceiling per hour, scaled to the
+    interval's length. Supply points with impossible values rank first, then by bad-row count.
+    """
+    flags = value_flags(measurements, config)
+    kinds = [*_IMPOSSIBLE, "above_ceiling"]
+    bad = flags.filter(pc.or_(flags["impossible"], flags["above_ceiling"]))
+    per_point = bad.group_by("supply_point_id").aggregate(
+        [([], "count_all")] + [(kind, "sum") for kind in [*kinds, "impossible"]]
+    )
+    by_point = {row["supply_point_id"]: row for row in per_point.to_pylist()}
+    ranked = sorted(
+        ((point, row["count_all"]) for point, row in by_point.items()),
+        key=lambda item: (-by_point[item[0]]["impossible_sum"], -item[1], item[0]),
+    )
+
+    def describe(supply_point_id: str, count: int) -> str:
+        row = by_point[supply_point_id]
+        labels = {**_IMPOSSIBLE, "above_ceiling": "above the ceiling"}
+        kinds_text = ", ".join(f"{row[f'{k}_sum']} {labels[k]}" for k in kinds if row[f"{k}_sum"])
+        return f"{kinds_text}; {_example(rows_of(bad, supply_point_id), timezone)}"
+
+    totals = {f"{kind}_rows": pc.sum(flags[kind]).as_py() or 0 for kind in kinds}
+    impossible = sum(totals[f"{kind}_rows"] for kind in _IMPOSSIBLE)
+    severity = Severity.ERROR if impossible else Severity.WARN
+    summary = (
+        f"{bad.num_rows} bad value(s) in {len(ranked)} supply point(s): {impossible} impossible, "
+        f"{totals['above_ceiling_rows']} above the plausible ceiling"
+        if ranked
+        else f"all {measurements.num_rows} values are plausible"
+    )
+    metrics = {**totals, "rows": measurements.num_rows}
+    return build_outcome(
+        CHECK_VALID_VALUES, local_date, ranked, describe, severity, summary, metrics, config
+    )
+
+
+def _example(bad_rows: pa.Table, timezone: str) -> str:
+    """The first impossible row of a supply point, or else its largest value."""
+    impossible = bad_rows.filter(bad_rows["impossible"])
+    if impossible.num_rows:
+        row = impossible.sort_by("interval_start").slice(0, 1).to_pylist()[0]
+        label = "first impossible"
+    else:
+        row = bad_rows.sort_by([("value", "descending")]).slice(0, 1).to_pylist()[0]
+        label = "largest"
+    at = describe_instant(row["interval_start"], timezone)
+    return f"{label}: {_format_value(row['value'])} {row['unit']} at {at}"
+
+
+def _format_value(value: Decimal | float | None) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return "null" if value is None else repr(value)
+
+
+def check_estimate_share(
+    local_date: date, measurements: pa.Table, config: QualityConfig
+) -> CheckOutcome:
+    """Fails (WARN) when a supply point's share of ESTIMATE intervals is above the threshold.
+
+    The share is over the supply point's stored rows of the day; highest share ranks first.
+    """
+    estimated = pc.fill_null(pc.equal(measurements["reading_quality"], "ESTIMATE"), False)
+    per_point = (
+        pa.table({"supply_point_id": measurements["supply_point_id"], "estimated": estimated})
+        .group_by("supply_point_id")
+        .aggregate([([], "count_all"), ("estimated", "sum")])
+    )
+    counts = {
+        row["supply_point_id"]: (row["estimated_sum"] or 0, row["count_all"])
+        for row in per_point.to_pylist()
+    }
+    over = {
+        point: estimates / total
+        for point, (estimates, total) in counts.items()
+        if estimates / total > config.estimate_share_threshold
+    }
+    ranked = sorted(
+        ((point, counts[point][0]) for point in over),
+        key=lambda item: (-over[item[0]], -item[1], item[0]),
+    )
+
+    def describe(supply_point_id: str, count: int) -> str:
+        total = counts[supply_point_id][1]
+        return f"{count} of {total} intervals estimated ({over[supply_point_id]:.1%})"
+
+    estimate_rows = pc.sum(estimated).as_py() or 0
+    share = estimate_rows / measurements.num_rows if measurements.num_rows else 0.0
+    summary = (
+        f"{len(over)} supply point(s) above {config.estimate_share_threshold:.0%} estimated; "
+        f"{share:.1%} of all intervals are estimates"
+    )
+    metrics = {
+        "estimate_share": round(share, 6),
+        "estimate_rows": estimate_rows,
+        "rows": measurements.num_rows,
+    }
+    return build_outcome(
+        CHECK_ESTIMATES, local_date, ranked, describe, Severity.WARN, summary, metrics, config
+    )

@@ -1,0 +1,86 @@
+"""Thin Dagster resources over the plain Kraken client, the data root and the supply points."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
+from kraken_pipeline.settings import DEFAULT_API_URL, DEFAULT_AUTH_URL
+from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
+
+
+class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
+    """Settings of the Kraken OAuth application; hands out a client for the length of a run.
+
+    `client_id` and `client_secret` are wired as EnvVars in definitions.py, so their values are
+    read from the environment when a run starts and never appear in run config.
+    """
+
+    client_id: str = Field(description="OAuth client id (env KRAKEN_CLIENT_ID).")
+    client_secret: str = Field(description="OAuth client secret (env KRAKEN_CLIENT_SECRET).")
+    auth_url: str = Field(default=DEFAULT_AUTH_URL, description="Token endpoint.")
+    api_url: str = Field(default=DEFAULT_API_URL, description="GraphQL endpoint.")
+    timezone: str = Field(default="Europe/London", description="Tenant time zone.")
+    page_size: int = Field(default=1000, description="Largest `first` to ask for.")
+    concurrency: int = Field(default=4, description="Requests in flight at once.")
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 60.0
+    deadline_seconds: float = Field(default=900.0, description="Give up retrying after this.")
+    ca_bundle: str | None = Field(default=None, description="Extra CA bundle path for TLS.")
+
+    def __repr__(self) -> str:
+        # pydantic's repr would print every field, the resolved secret included.
+        return f"KrakenResource(client_id={self.client_id!r}, api_url={self.api_url!r})"
+
+    __str__ = __repr__
+
+    def settings(self) -> KrakenSettings:
+        """The client settings, the secret wrapped so that it never prints."""
+        return KrakenSettings(
+            client_id=self.client_id,
+            client_secret=Secret(self.client_secret),
+            auth_url=self.auth_url,
+            api_url=self.api_url,
+            timezone=self.timezone,
+            page_size=self.page_size,
+            concurrency=self.concurrency,
+            connect_timeout=self.connect_timeout_seconds,
+            read_timeout=self.read_timeout_seconds,
+            deadline_seconds=self.deadline_seconds,
+            ca_bundle=self.ca_bundle,
+        )
+
+    @contextmanager
+    def client(self) -> Iterator[KrakenClient]:
+        """A client whose HTTP session and token live as long as the `with` block."""
+        client = KrakenClient(self.settings())
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+class StorageResource(ConfigurableResource):  # type: ignore[type-arg]
+    """Where the Parquet files and the DuckDB warehouse live."""
+
+    data_root: str = Field(description="Data root directory (env KRAKEN_PIPELINE_DATA).")
+
+    @property
+    def root(self) -> Path:
+        """The data root as an absolute path."""
+        return Path(self.data_root).absolute()
+
+
+class SupplyPointsResource(ConfigurableResource):  # type: ignore[type-arg]
+    """The operator's supply points CSV, validated whole on every read."""
+
+    path: str = Field(description="Supply points CSV (env KRAKEN_SUPPLY_POINTS).")
+
+    def load(self) -> tuple[SupplyPoint, ...]:
+        """Every supply point in the file; raises SupplyPointsError naming the bad lines."""
+        return load_supply_points(self.path)

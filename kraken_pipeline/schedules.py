@@ -1,0 +1,73 @@
+"""The daily schedule: one run that re-pulls the trailing window of days."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dagster import (
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    SkipReason,
+    UnresolvedAssetJobDefinition,
+    schedule,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from kraken_pipeline.partitions import partition_key, trailing_days
+from kraken_pipeline.settings import PipelineSettings
+
+SCHEDULE_NAME = "daily_measurements"
+
+
+def range_tags(first_day: date, last_day: date) -> dict[str, str]:
+    """Run tags that make one run materialise every partition from first_day to last_day."""
+    return {
+        ASSET_PARTITION_RANGE_START_TAG: partition_key(first_day),
+        ASSET_PARTITION_RANGE_END_TAG: partition_key(last_day),
+    }
+
+
+def build_daily_schedule(
+    job: UnresolvedAssetJobDefinition, settings: PipelineSettings
+) -> ScheduleDefinition:
+    """Every day at the configured local time, re-materialise the last N complete days.
+
+    Kraken publishes one to two days late and restates estimates for days after that, so a
+    window of several days is replaced each morning. Off by default: the operator turns it on
+    in the UI, or sets KRAKEN_SCHEDULE_ENABLED=true.
+    """
+    at = settings.schedule_time
+
+    @schedule(
+        name=SCHEDULE_NAME,
+        cron_schedule=f"{at.minute} {at.hour} * * *",
+        execution_timezone=settings.timezone,
+        target=job,
+        description=(
+            f"Every day at {at:%H:%M} ({settings.timezone}) re-pull the last "
+            f"{settings.schedule_days} complete days in one run: late and restated data land."
+        ),
+        default_status=(
+            DefaultScheduleStatus.RUNNING
+            if settings.schedule_enabled
+            else DefaultScheduleStatus.STOPPED
+        ),
+    )
+    def daily_measurements(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        now = context.scheduled_execution_time
+        days = trailing_days(
+            now, settings.timezone, settings.schedule_days, settings.partitions_start
+        )
+        if not days:
+            return SkipReason(f"no complete day since {settings.partitions_start} yet")
+        return RunRequest(
+            run_key=f"daily-{partition_key(days[-1])}",
+            tags=range_tags(days[0], days[-1]),
+        )
+
+    return daily_measurements

@@ -1,0 +1,106 @@
+"""Pipeline settings read from the environment, once, where the definitions are built.
+
+Only non-secret settings live here. The client id and secret reach the Kraken resource as
+Dagster `EnvVar`s, resolved when a run starts, so they never enter run config or code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+
+from kraken_pipeline.local_days import zone
+
+DEFAULT_AUTH_URL = "https://auth.octopus.energy/token/"
+DEFAULT_API_URL = "https://api.octopus.energy/v1/graphql/"
+DEFAULT_DATA_ROOT = "data"
+EXAMPLE_SUPPLY_POINTS = "data/supply_points.example.csv"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the pipeline cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Everything about a deployment that is not a secret."""
+
+    timezone: str = "Europe/London"
+    data_root: Path = Path(DEFAULT_DATA_ROOT)
+    supply_points_path: Path = Path(EXAMPLE_SUPPLY_POINTS)
+    partitions_start: date = date(2024, 1, 1)
+    schedule_time: time = time(7, 0)
+    schedule_days: int = 5
+    schedule_enabled: bool = False
+    auth_url: str = DEFAULT_AUTH_URL
+    api_url: str = DEFAULT_API_URL
+    page_size: int = 1000
+    concurrency: int = 4
+    ca_bundle: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
+        """Read the KRAKEN_* variables (see the README's configuration reference)."""
+        env = os.environ if environ is None else environ
+        settings = cls(
+            timezone=env.get("KRAKEN_TIMEZONE", cls.timezone),
+            data_root=Path(env.get("KRAKEN_PIPELINE_DATA", DEFAULT_DATA_ROOT)).absolute(),
+            supply_points_path=Path(
+                env.get("KRAKEN_SUPPLY_POINTS", EXAMPLE_SUPPLY_POINTS)
+            ).absolute(),
+            partitions_start=_date(env, "KRAKEN_PIPELINE_START_DATE", cls.partitions_start),
+            schedule_time=_time(env, "KRAKEN_SCHEDULE_TIME", cls.schedule_time),
+            schedule_days=_positive_int(env, "KRAKEN_SCHEDULE_DAYS", cls.schedule_days),
+            schedule_enabled=_flag(env, "KRAKEN_SCHEDULE_ENABLED"),
+            auth_url=env.get("KRAKEN_AUTH_URL", DEFAULT_AUTH_URL),
+            api_url=env.get("KRAKEN_API_URL", DEFAULT_API_URL),
+            page_size=_positive_int(env, "KRAKEN_PAGE_SIZE", cls.page_size),
+            concurrency=_positive_int(env, "KRAKEN_CONCURRENCY", cls.concurrency),
+            ca_bundle=env.get("KRAKEN_CA_BUNDLE") or None,
+        )
+        try:
+            zone(settings.timezone)
+        except ValueError as exc:
+            raise SettingsError(f"KRAKEN_TIMEZONE: {exc}") from None
+        return settings
+
+
+def _date(env: Mapping[str, str], name: str, default: date) -> date:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _time(env: Mapping[str, str], name: str, default: time) -> time:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a time of day: use HH:MM") from None
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise SettingsError(f"{name}={text!r} must be a whole number of at least 1")
+    return int(text)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = env.get(name, "").strip().lower()
+    if text in {"", "0", "false", "no", "off"}:
+        return False
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    raise SettingsError(f"{name}={text!r} must be true or false")

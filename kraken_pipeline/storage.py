@@ -1,0 +1,387 @@
+"""The Parquet files under the data root: paths, validation, atomic and locked writes, reads.
+
+Every file is written to a temporary name in its own directory, fsynced, `os.replace`d and the
+directory fsynced, so a crash leaves the old file or the new one, never half of one. Writers of
+the same directory are serialised by an fcntl lock, which also makes it safe to delete temporary
+files that a killed writer left behind. A file is never modified in place (each write is a new
+inode), which warehouse.py relies on: the DuckDB views read hard links to these files.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from kraken_pipeline.schema import (
+    DAILY_CONSUMPTION_SCHEMA,
+    FETCH_LOG_SCHEMA,
+    MEASUREMENTS_SCHEMA,
+    QUALITY_RESULTS_SCHEMA,
+    SCHEMA_VERSION,
+)
+from kraken_pipeline.supply_points import SupplyPoint
+
+log = logging.getLogger(__name__)
+
+SUPPLY_POINTS_SCHEMA = pa.schema(
+    [
+        pa.field("supply_point_id", pa.string(), nullable=False),
+        pa.field("property_id", pa.string(), nullable=False),
+        pa.field("utility", pa.string(), nullable=False),
+        pa.field("market_supply_point_id", pa.string(), nullable=False),
+        pa.field("device_id", pa.string()),
+        pa.field("reading_direction", pa.string()),
+        pa.field("reading_frequency", pa.string(), nullable=False),
+        pa.field("interval_seconds", pa.int64(), nullable=False),
+    ]
+)
+
+# DuckDB's own row group size: one row group is the unit its Parquet reader scans in parallel,
+# and with rows sorted by supply point the min/max statistics let it skip the others.
+ROW_GROUP_ROWS = 122_880
+_LOCK_FILE = ".lock"
+_TEMP_SUFFIX = ".tmp"
+
+
+class InvalidTableError(ValueError):
+    """A table does not fit its data contract; the message names the column and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayWrite:
+    """Where one local day was written and how many measurement rows its file now holds."""
+
+    measurements_path: Path
+    fetch_log_path: Path
+    rows: int
+
+
+# --- paths: the one place that knows the layout under the data root -----------------------------
+
+
+def _day_directory(root: Path, dataset: str, local_date: date) -> Path:
+    return root / dataset / f"date={local_date.isoformat()}"
+
+
+def measurements_path(root: Path, local_date: date) -> Path:
+    """The day's measurements file: measurements/date=YYYY-MM-DD/measurements.parquet."""
+    return _day_directory(root, "measurements", local_date) / "measurements.parquet"
+
+
+def fetch_log_path(root: Path, local_date: date) -> Path:
+    """The day's fetch log, beside its measurements."""
+    return _day_directory(root, "measurements", local_date) / "fetch_log.parquet"
+
+
+def quality_results_path(root: Path, local_date: date) -> Path:
+    """The day's data-quality results: quality/date=YYYY-MM-DD/quality_results.parquet."""
+    return _day_directory(root, "quality", local_date) / "quality_results.parquet"
+
+
+def daily_consumption_path(root: Path, local_date: date) -> Path:
+    """The day's derived consumption, under daily_consumption/date=YYYY-MM-DD/."""
+    return _day_directory(root, "daily_consumption", local_date) / "daily_consumption.parquet"
+
+
+def supply_points_path(root: Path) -> Path:
+    """The supply points of the last run."""
+    return root / "supply_points.parquet"
+
+
+def warehouse_path(root: Path) -> Path:
+    """The DuckDB file holding the analysts' views."""
+    return root / "warehouse.duckdb"
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def _kind(data_type: pa.DataType) -> str:
+    """The family of a type; casts are only tried within a family, so none can lose meaning."""
+    if pa.types.is_dictionary(data_type):
+        return _kind(data_type.value_type)
+    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
+        return "text"
+    if pa.types.is_timestamp(data_type):
+        # A naive timestamp does not say which instant it is: relabelling it UTC would guess.
+        return "instant" if data_type.tz else "naive timestamp"
+    if pa.types.is_date(data_type):
+        return "date"
+    if pa.types.is_decimal(data_type) or pa.types.is_integer(data_type):
+        return "exact number"  # floats are excluded on purpose: values are never rounded
+    if pa.types.is_boolean(data_type):
+        return "boolean"
+    return "null" if pa.types.is_null(data_type) else str(data_type)
+
+
+def _conform_column(column: pa.ChunkedArray, field: pa.Field, what: str) -> pa.ChunkedArray:
+    if _kind(column.type) not in {_kind(field.type), "null"}:
+        raise InvalidTableError(
+            f"{what} column {field.name!r} is {column.type}; it must be {field.type}"
+        )
+    try:
+        conformed = column.cast(field.type, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InvalidTableError(
+            f"{what} column {field.name!r} cannot become {field.type} without loss: {exc}"
+        ) from None
+    if not field.nullable and conformed.null_count:
+        raise InvalidTableError(f"{what} column {field.name!r} has {conformed.null_count} null(s)")
+    return conformed
+
+
+def conform(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
+    """The table cast to the schema where that is lossless; InvalidTableError otherwise."""
+    names = set(table.column_names)
+    missing = [name for name in schema.names if name not in names]
+    unknown = sorted(names - set(schema.names))
+    if missing or unknown:
+        raise InvalidTableError(
+            f"{what} table: missing column(s) {missing}, unknown column(s) {unknown}; "
+            f"the columns are {schema.names}"
+        )
+    columns = [_conform_column(table[field.name], field, what) for field in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _require_day(table: pa.Table, local_date: date, what: str) -> None:
+    wrong = pc.sum(pc.not_equal(table["local_date"], pa.scalar(local_date, pa.date32()))).as_py()
+    if wrong:
+        raise InvalidTableError(f"{wrong} {what} row(s) have a local_date other than {local_date}")
+
+
+def _read_stored(path: Path, schema: pa.Schema) -> pa.Table | None:
+    """A stored file conformed to today's schema: columns added since it was written are null."""
+    try:
+        table = pq.ParquetFile(path).read()
+    except FileNotFoundError:
+        return None
+    for field in schema:
+        if field.name not in table.column_names and field.nullable:
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    return conform(table, schema, str(path))
+
+
+# --- atomic, locked writes ---------------------------------------------------------------------
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def locked_directory(directory: Path) -> Iterator[None]:
+    """Hold the directory's writer lock (across processes) and clear stale temporary files.
+
+    Under the lock no other writer can be mid-write here, so every temporary file found was
+    left by a writer that died.
+    """
+    if not directory.is_dir():
+        missing = [path for path in (directory, *directory.parents) if not path.exists()]
+        directory.mkdir(parents=True, exist_ok=True)
+        for created in reversed(missing):  # make each new directory's entry durable too
+            _fsync_directory(created.parent)
+    with (directory / _LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        for stale in directory.glob(f".*{_TEMP_SUFFIX}"):
+            log.info("removing %s, left by a writer that was stopped mid-write", stale)
+            stale.unlink(missing_ok=True)
+        yield
+
+
+def write_table_atomically(table: pa.Table, path: Path, schema_name: str) -> None:
+    """Write a zstd Parquet file so that readers see the old file or the new one, never a part.
+
+    The caller holds locked_directory(path.parent). The file's key-value metadata carries the
+    schema version and the table's name, nothing else.
+    """
+    metadata = {
+        "kraken_pipeline.schema_version": str(SCHEMA_VERSION),
+        "kraken_pipeline.table": schema_name,
+    }
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}{_TEMP_SUFFIX}")
+    try:
+        with temporary.open("xb") as handle:
+            pq.write_table(
+                table.replace_schema_metadata(metadata),
+                handle,
+                compression="zstd",
+                row_group_size=ROW_GROUP_ROWS,
+            )
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+
+
+# --- the day files -----------------------------------------------------------------------------
+
+
+def _require_within(table: pa.Table, only: frozenset[str] | None, what: str) -> None:
+    if only is None:
+        return
+    outside = set(table["supply_point_id"].unique().to_pylist()) - only
+    if outside:
+        raise InvalidTableError(
+            f"{what} has rows of {sorted(outside)}, outside the supply points being replaced"
+        )
+
+
+def _merged(new: pa.Table, stored: pa.Table | None, only: frozenset[str]) -> pa.Table:
+    """The new rows plus the stored rows of every supply point outside `only`."""
+    if stored is None:
+        return new
+    replaced = pa.array(sorted(only), pa.string())
+    kept = stored.filter(pc.invert(pc.is_in(stored["supply_point_id"], value_set=replaced)))
+    return pa.concat_tables([kept, new])
+
+
+def _prepared(
+    table: pa.Table,
+    schema: pa.Schema,
+    local_date: date,
+    what: str,
+    only: frozenset[str] | None = None,
+) -> pa.Table:
+    conformed = conform(table, schema, what)
+    _require_day(conformed, local_date, what)
+    _require_within(conformed, only, what)
+    return conformed
+
+
+def write_day(
+    root: Path,
+    local_date: date,
+    measurements: pa.Table,
+    fetch_log: pa.Table,
+    *,
+    only_supply_points: Collection[str] | None = None,
+) -> DayWrite:
+    """Write a local day's measurements and fetch log; replace them whole, or merge a subset.
+
+    With only_supply_points, the rows of those supply points are replaced (removed when the new
+    table has none for one of them) and every other supply point's rows are kept as stored.
+    """
+    if isinstance(only_supply_points, str):
+        raise TypeError("only_supply_points is a collection of ids, not one id")
+    only = None if only_supply_points is None else frozenset(only_supply_points)
+    new_rows = _prepared(measurements, MEASUREMENTS_SCHEMA, local_date, "measurements", only)
+    new_log = _prepared(fetch_log, FETCH_LOG_SCHEMA, local_date, "fetch log", only)
+    rows_path, log_path = measurements_path(root, local_date), fetch_log_path(root, local_date)
+    with locked_directory(rows_path.parent):
+        if only is not None:  # read under the lock, so an overlapping merge is never lost
+            new_rows = _merged(new_rows, _read_stored(rows_path, MEASUREMENTS_SCHEMA), only)
+            new_log = _merged(new_log, _read_stored(log_path, FETCH_LOG_SCHEMA), only)
+        rows = new_rows.sort_by([("supply_point_id", "ascending"), ("interval_start", "ascending")])
+        # Measurements first: a crash between the two leaves a fetch log that the next run redoes.
+        write_table_atomically(rows, rows_path, "measurements")
+        write_table_atomically(new_log.sort_by("supply_point_id"), log_path, "fetch_log")
+    return DayWrite(measurements_path=rows_path, fetch_log_path=log_path, rows=rows.num_rows)
+
+
+def read_day(root: Path, local_date: date) -> pa.Table | None:
+    """The stored measurements of a local day, or None when the day was never written."""
+    return _read_stored(measurements_path(root, local_date), MEASUREMENTS_SCHEMA)
+
+
+def read_fetch_log(root: Path, local_date: date) -> pa.Table | None:
+    """The stored fetch log of a local day, or None when the day was never written."""
+    return _read_stored(fetch_log_path(root, local_date), FETCH_LOG_SCHEMA)
+
+
+def stored_days(root: Path) -> list[date]:
+    """Every local day that has a measurements file, in order."""
+    days = []
+    for directory in (root / "measurements").glob("date=*"):
+        try:
+            day = date.fromisoformat(directory.name.removeprefix("date="))
+        except ValueError:
+            continue  # not one of ours
+        if measurements_path(root, day).is_file():
+            days.append(day)
+    return sorted(days)
+
+
+# --- the other tables --------------------------------------------------------------------------
+
+
+def write_quality_results(root: Path, local_date: date, results: pa.Table) -> Path:
+    """Replace a local day's data-quality results whole, atomically."""
+    table = _prepared(results, QUALITY_RESULTS_SCHEMA, local_date, "quality results")
+    path = quality_results_path(root, local_date)
+    with locked_directory(path.parent):
+        write_table_atomically(table, path, "quality_results")
+    return path
+
+
+def read_quality_results(root: Path, local_date: date) -> pa.Table | None:
+    """A local day's stored data-quality results, or None when the day was never checked."""
+    return _read_stored(quality_results_path(root, local_date), QUALITY_RESULTS_SCHEMA)
+
+
+def failed_blocking_checks(root: Path, local_date: date) -> list[str]:
+    """Names of the day's failed blocking checks; a day never checked counts as failed."""
+    from kraken_pipeline.quality import BLOCKING_CHECKS
+
+    results = read_quality_results(root, local_date)
+    if results is None:
+        return ["not checked yet"]
+    failed = results.filter(
+        pc.and_(pc.invert(results["passed"]), pc.is_null(results["supply_point_id"]))
+    )
+    return sorted(set(failed["check_name"].to_pylist()) & BLOCKING_CHECKS)
+
+
+def write_daily_consumption(root: Path, local_date: date, table: pa.Table) -> Path:
+    """Replace a local day's derived daily consumption whole, atomically."""
+    prepared = _prepared(table, DAILY_CONSUMPTION_SCHEMA, local_date, "daily consumption")
+    path = daily_consumption_path(root, local_date)
+    with locked_directory(path.parent):
+        write_table_atomically(prepared, path, "daily_consumption")
+    return path
+
+
+def supply_points_table(supply_points: Sequence[SupplyPoint]) -> pa.Table:
+    """The supply points as rows, in id order."""
+    rows = [
+        {**asdict(point), "interval_seconds": point.interval_seconds}
+        for point in sorted(supply_points, key=lambda point: point.supply_point_id)
+    ]
+    return pa.Table.from_pylist(rows, schema=SUPPLY_POINTS_SCHEMA)
+
+
+def write_supply_points(root: Path, supply_points: Sequence[SupplyPoint]) -> Path:
+    """Replace the stored supply points (those of the current run), atomically."""
+    path = supply_points_path(root)
+    with locked_directory(root):
+        write_table_atomically(supply_points_table(supply_points), path, "supply_points")
+    return path
+
+
+# --- the warehouse ----------------------------------------------------------------------------
+
+
+def ensure_warehouse(root: Path, timezone: str) -> Path:
+    """Make root/warehouse.duckdb's views current; see warehouse.ensure_warehouse."""
+    # Imported here because warehouse.py builds on this module; callers may use either.
+    from kraken_pipeline import warehouse
+
+    return warehouse.ensure_warehouse(root, timezone)
