@@ -1,7 +1,5 @@
 """The `measurements` asset: one run lands a range of local days, chunk by chunk."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -129,7 +127,9 @@ DAILY_CONSUMPTION_DESCRIPTION = (
 )
 
 
-def build_daily_consumption_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
+def build_daily_consumption_asset(
+    partitions: DailyPartitionsDefinition, timezone: str
+) -> AssetsDefinition:
     """daily_consumption: derived per day, refused for days that failed a blocking check."""
 
     @asset(
@@ -164,6 +164,7 @@ def build_daily_consumption_asset(partitions: DailyPartitionsDefinition) -> Asse
                     "path": MetadataValue.path(str(written.path)),
                 },
             )
+        storage.ensure_warehouse(root, timezone)
         if blocked:
             raise Failure(
                 description=(

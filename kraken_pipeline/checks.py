@@ -7,13 +7,12 @@ evaluations are emitted as non-blocking so that one bad day does not fail the st
 other day, and `daily_consumption` refuses exactly the days whose blocking checks failed.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dagster import (
@@ -196,7 +195,8 @@ def outcome_metadata(outcome: quality.CheckOutcome) -> dict[str, Any]:
 
 def _freshness_result(root: Path, now: datetime, timezone: str) -> AssetCheckResult:
     today = local_date_of(now, timezone)
-    outcome = quality.check_freshness(complete_days(root), today)
+    config = quality.QualityConfig()
+    outcome = quality.check_freshness(complete_days(root, config.completeness_floor), today, config)
     return AssetCheckResult(
         asset_key=MEASUREMENTS,
         check_name=quality.CHECK_FRESHNESS,
@@ -207,15 +207,26 @@ def _freshness_result(root: Path, now: datetime, timezone: str) -> AssetCheckRes
     )
 
 
-def complete_days(root: Path) -> list[date]:
-    """Days whose stored completeness check passed, from the persisted quality results."""
-    paths = [storage.quality_results_path(root, day) for day in storage.stored_days(root)]
-    paths = [path for path in paths if path.is_file()]
+def complete_days(root: Path, floor: float) -> list[date]:
+    """Stored days whose fetches all succeeded and hold at least `floor` of the expected intervals.
+
+    Freshness asks whether data is arriving, so a day counts once it is as complete as the
+    completeness check's floor demands; one permanently gappy meter must not make every day stale.
+    """
+    paths = [str(storage.fetch_log_path(root, day)) for day in storage.stored_days(root)]
     if not paths:
         return []
-    table = pq.ParquetDataset(
-        [str(path) for path in paths],
-        filters=[("check_name", "=", quality.CHECK_COMPLETENESS), ("passed", "=", True)],
-    ).read(columns=["local_date", "supply_point_id"])
-    day_level = table.filter(pc.is_null(table["supply_point_id"]))
-    return sorted(set(day_level["local_date"].to_pylist()))
+    logs = pq.ParquetDataset(paths).read(
+        columns=["local_date", "status", "rows", "intervals_expected"]
+    )
+    failed = pc.cast(pc.not_equal(logs["status"], "ok"), pa.int64())
+    per_day = (
+        logs.append_column("failed", failed)
+        .group_by("local_date")
+        .aggregate([("rows", "sum"), ("intervals_expected", "sum"), ("failed", "sum")])
+    )
+    return sorted(
+        row["local_date"]
+        for row in per_day.to_pylist()
+        if row["failed_sum"] == 0 and row["rows_sum"] >= floor * row["intervals_expected_sum"]
+    )

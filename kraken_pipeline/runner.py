@@ -15,7 +15,7 @@ from typing import Any
 
 from dagster import DagsterEvent, DagsterInstance, Definitions
 
-from kraken_pipeline.definitions import MEASUREMENTS_JOB, build_definitions
+from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.schedules import range_tags
 from kraken_pipeline.settings import PipelineSettings
 
@@ -29,11 +29,18 @@ class RunOutcome:
     failure: str | None
 
 
+# Dagster's telemetry would upload usage logs from the webserver; nothing here leaves the machine.
+INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
+
+
 def dagster_home(settings: PipelineSettings, environ: Mapping[str, str] | None = None) -> Path:
-    """DAGSTER_HOME if set, else a folder under the data root (created)."""
+    """DAGSTER_HOME if set, else a folder under the data root, created with telemetry off."""
     env = os.environ if environ is None else environ
     home = Path(env.get("DAGSTER_HOME") or settings.data_root / "dagster_home").absolute()
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_CONFIG, encoding="utf-8")
     return home
 
 
@@ -82,10 +89,11 @@ def run_range(
 
 
 def _first_failure(events: Sequence[DagsterEvent]) -> str | None:
+    """The innermost error of the first failed step: the one that says what to fix."""
     for event in events:
         if event.is_step_failure and event.step_failure_data.error is not None:
             error = event.step_failure_data.error
-            while error.cause is not None and error.message.startswith("Error occurred while"):
+            while error.cause is not None:
                 error = error.cause
             return str(error.message).strip().splitlines()[-1]
     return None

@@ -17,7 +17,8 @@ from kraken_pipeline.local_days import zone
 DEFAULT_AUTH_URL = "https://auth.octopus.energy/token/"
 DEFAULT_API_URL = "https://api.octopus.energy/v1/graphql/"
 DEFAULT_DATA_ROOT = "data"
-EXAMPLE_SUPPLY_POINTS = "data/supply_points.example.csv"
+# The demo supply points ship in the repository beside the package (an editable install).
+EXAMPLE_SUPPLY_POINTS = Path(__file__).resolve().parents[1] / "data" / "supply_points.example.csv"
 
 
 class SettingsError(ValueError):
@@ -30,7 +31,7 @@ class PipelineSettings:
 
     timezone: str = "Europe/London"
     data_root: Path = Path(DEFAULT_DATA_ROOT)
-    supply_points_path: Path = Path(EXAMPLE_SUPPLY_POINTS)
+    supply_points_path: Path = EXAMPLE_SUPPLY_POINTS
     partitions_start: date = date(2024, 1, 1)
     schedule_time: time = time(7, 0)
     schedule_days: int = 5
@@ -49,7 +50,7 @@ class PipelineSettings:
             timezone=env.get("KRAKEN_TIMEZONE", cls.timezone),
             data_root=Path(env.get("KRAKEN_PIPELINE_DATA", DEFAULT_DATA_ROOT)).absolute(),
             supply_points_path=Path(
-                env.get("KRAKEN_SUPPLY_POINTS", EXAMPLE_SUPPLY_POINTS)
+                env.get("KRAKEN_SUPPLY_POINTS") or EXAMPLE_SUPPLY_POINTS
             ).absolute(),
             partitions_start=_date(env, "KRAKEN_PIPELINE_START_DATE", cls.partitions_start),
             schedule_time=_time(env, "KRAKEN_SCHEDULE_TIME", cls.schedule_time),

@@ -8,7 +8,7 @@ import sys
 
 from dagster import AssetKey, DefaultScheduleStatus, EnvVar
 
-from kraken_pipeline.definitions import build_definitions
+from kraken_pipeline.pipeline import build_definitions
 from kraken_pipeline.schedules import SCHEDULE_NAME
 from kraken_pipeline.settings import PipelineSettings
 

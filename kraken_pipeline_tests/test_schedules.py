@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time
 import pytest
 from dagster import RunRequest, SkipReason, build_schedule_context
 
-from kraken_pipeline.definitions import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.partitions import trailing_days
+from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.schedules import SCHEDULE_NAME
 from kraken_pipeline.settings import PipelineSettings
 

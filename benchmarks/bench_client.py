@@ -1,0 +1,251 @@
+"""Benchmark: the Kraken client against a naive client, on the emulator with injected latency.
+
+    .venv/bin/python benchmarks/bench_client.py [--series 50] [--days 30] [--latency-ms 100]
+                                                [--properties-per-request N]
+
+(a) naive: one supply point and one day per request, `first: 100`, sequentially, as community
+    tools do; (b) KrakenClient with its default settings (or the given aliases per request).
+Both run in the same process against one emulator, which runs in a process of its own as a real
+Kraken would (its CPU is not the client's). Each client first makes one small warm-up call so
+that neither pays the emulator's one-time costs (validating a new document, first data).
+
+The lower bound is `minimum requests x latency / concurrency`. The minimum counts one token
+request plus the measurement requests no client can do without: every node once, at the largest
+page the emulator accepts, with as many aliases per request as the complexity limit allows for
+the fields the data contract needs (queries.ALIAS_COMPLEXITY).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, EmulatorConfig
+from kraken_pipeline.emulator.dataset import synthetic_dataset, write_supply_points_csv
+from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
+from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, MAX_NODES_PER_REQUEST, utility_filter
+from kraken_pipeline.kraken.queries import ALIAS_COMPLEXITY
+from kraken_pipeline.local_days import day_bounds, days_between, expected_interval_count
+from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
+
+CLOCK = datetime(2026, 11, 20, 12, tzinfo=UTC)
+TIMEZONE = "Europe/London"
+
+# The single-property, single-series query of kraken_api.md section 5, as community tools send it.
+NAIVE_QUERY = """
+query Measurements($propertyId: ID!, $first: Int!, $after: String, $startAt: DateTime!,
+                   $endAt: DateTime!, $timezone: String!, $filters: [UtilityFiltersInput!]) {
+  property(id: $propertyId) {
+    measurements(first: $first, after: $after, startAt: $startAt, endAt: $endAt,
+                 timezone: $timezone, utilityFilters: $filters) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { value unit readAt ... on IntervalMeasurementType { startAt endAt } } }
+    }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Where the emulator process listens."""
+
+    token: str
+    graphql: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one client did: wall time, HTTP requests and rows read."""
+
+    seconds: float
+    requests: int
+    rows: int
+
+
+class NaiveClient:
+    """One supply point, one day, first: 100, one request after the other."""
+
+    def __init__(self, urls: Urls) -> None:
+        self._urls = urls
+        self._session = requests.Session()
+        self._token = ""
+        self.requests = 0
+
+    def authenticate(self) -> None:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": DEMO_CLIENT_ID,
+            "client_secret": DEMO_CLIENT_SECRET,
+        }
+        answer = self._session.post(self._urls.token, data=form, timeout=30)
+        self._token = answer.json()["access_token"]
+        self.requests += 1
+
+    def fetch(self, points: Sequence[SupplyPoint], days: list[date]) -> int:
+        """Nodes read for every supply point and day."""
+        return sum(self._fetch_day(point, day) for point in points for day in days)
+
+    def _fetch_day(self, point: SupplyPoint, day: date) -> int:
+        start, end = day_bounds(day, TIMEZONE)
+        variables: dict[str, Any] = {
+            "propertyId": point.property_id,
+            "first": 100,
+            "after": None,
+            "startAt": start.isoformat(),
+            "endAt": end.isoformat(),
+            "timezone": TIMEZONE,
+            "filters": [utility_filter(point)],
+        }
+        nodes = 0
+        while True:
+            answer = self._session.post(
+                self._urls.graphql,
+                json={"query": NAIVE_QUERY, "variables": variables},
+                headers={"Authorization": self._token},
+                timeout=30,
+            ).json()
+            self.requests += 1
+            connection = answer["data"]["property"]["measurements"]
+            nodes += len(connection["edges"])
+            if not connection["pageInfo"]["hasNextPage"]:
+                return nodes
+            variables["after"] = connection["pageInfo"]["endCursor"]
+
+
+def run_naive(urls: Urls, points: Sequence[SupplyPoint], days: list[date]) -> Run:
+    """Time the naive client (after one warm-up day of one supply point)."""
+    warm = NaiveClient(urls)
+    warm.authenticate()
+    warm.fetch(points[:1], days[:1])
+    client = NaiveClient(urls)
+    began = time.perf_counter()
+    client.authenticate()
+    rows = client.fetch(points, days)
+    return Run(time.perf_counter() - began, client.requests, rows)
+
+
+def run_client(
+    urls: Urls, points: Sequence[SupplyPoint], days: list[date], aliases: int | None
+) -> Run:
+    """Time KrakenClient (after one warm-up fetch of the first day by another client)."""
+    extra = {"properties_per_request": aliases} if aliases else {}
+    settings = KrakenSettings(
+        client_id=DEMO_CLIENT_ID,
+        client_secret=Secret(DEMO_CLIENT_SECRET),
+        auth_url=urls.token,
+        api_url=urls.graphql,
+        timezone=TIMEZONE,
+        **extra,  # type: ignore[arg-type]
+    )
+    start, end = day_bounds(days[0], TIMEZONE)[0], day_bounds(days[-1], TIMEZONE)[1]
+    with KrakenClient(settings) as warm:
+        warm.fetch_measurements(points, start, start + (end - start) / len(days))
+    with KrakenClient(settings) as client:
+        began = time.perf_counter()
+        result = client.fetch_measurements(points, start, end)
+        seconds = time.perf_counter() - began
+    failed = [outcome for outcome in result.outcomes if not outcome.ok]
+    if failed:
+        raise SystemExit(f"the client failed: {failed[0]}")
+    return Run(seconds, result.requests, result.table.num_rows)
+
+
+def minimum_requests(points: Sequence[SupplyPoint], days: list[date]) -> int:
+    """One token plus every node once in requests as large as the emulator's limits allow."""
+    nodes = sum(
+        expected_interval_count(day, TIMEZONE, point.interval_seconds)
+        for point in points
+        for day in days
+    )
+    aliases = MAX_COMPLEXITY // ALIAS_COMPLEXITY
+    per_request = min(MAX_NODES_PER_REQUEST, aliases * EmulatorConfig().max_page_size)
+    return 1 + math.ceil(nodes / per_request)
+
+
+def serve(series: int, latency_ms: int, urls: Queue[Urls], stop: Event) -> None:
+    """Run an emulator in this (child) process until `stop` is set."""
+    config = EmulatorConfig(
+        dataset=synthetic_dataset(series),
+        latency=timedelta(milliseconds=latency_ms),
+        clock=fixed_clock,
+    )
+    with Emulator(config) as emulator:
+        urls.put(Urls(emulator.token_url, emulator.graphql_url))
+        stop.wait()
+
+
+def fixed_clock() -> datetime:
+    """The emulator's clock: every day of the benchmark window is published."""
+    return CLOCK
+
+
+@contextmanager
+def emulator_process(series: int, latency_ms: int) -> Iterator[Urls]:
+    """An emulator in its own process, as a real Kraken would be."""
+    context = multiprocessing.get_context("spawn")
+    urls: Queue[Urls] = context.Queue()
+    stop = context.Event()
+    process = context.Process(target=serve, args=(series, latency_ms, urls, stop), daemon=True)
+    process.start()
+    try:
+        yield urls.get(timeout=60)
+    finally:
+        stop.set()
+        process.join(timeout=10)
+
+
+def report(label: str, run: Run) -> None:
+    print(f"{label:<40} {run.seconds:8.2f} s {run.requests:6d} requests {run.rows:7d} rows")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--series", type=int, default=50)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--properties-per-request", type=int, default=None)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        csv = write_supply_points_csv(synthetic_dataset(options.series), Path(scratch) / "sp.csv")
+        points = load_supply_points(csv)
+    last_day = CLOCK.date() - timedelta(days=2)
+    days = days_between(last_day - timedelta(days=options.days - 1), last_day)
+    print(
+        f"{len(points)} supply points x {len(days)} days ({days[0]}..{days[-1]}), "
+        f"{options.latency_ms} ms latency per answer"
+    )
+    aliases = options.properties_per_request
+    with emulator_process(options.series, options.latency_ms) as urls:
+        naive = run_naive(urls, points, days)
+        report("(a) naive: sequential, day by day, first 100", naive)
+        ours = run_client(urls, points, days, aliases)
+        report(f"(b) KrakenClient ({aliases or 'default'} properties/request)", ours)
+    if naive.rows != ours.rows:
+        raise SystemExit(f"row counts differ: naive {naive.rows}, client {ours.rows}")
+    print_ratios(naive, ours, minimum_requests(points, days), options.latency_ms)
+
+
+def print_ratios(naive: Run, ours: Run, minimum: int, latency_ms: int) -> None:
+    concurrency = KrakenSettings("x", Secret("x")).concurrency
+    bound = minimum * latency_ms / 1000 / concurrency
+    print(f"lower bound: {minimum} requests x {latency_ms} ms / {concurrency} = {bound:.3f} s")
+    print(f"speed-up over naive:   {naive.seconds / ours.seconds:6.1f}x  (target >= 20x)")
+    print(f"time / lower bound:    {ours.seconds / bound:6.2f}   (target <= 1.3)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""The `kraken-pipeline` command line: one click group, one subcommand per job.
+
+Subcommands import their machinery inside the command, so `kraken-pipeline --help` and each
+command start without loading what the others need.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import warnings
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from kraken_pipeline import __version__
+
+if TYPE_CHECKING:
+    from kraken_pipeline.settings import PipelineSettings
+
+
+@click.group()
+@click.version_option(__version__, prog_name="kraken-pipeline")
+def main() -> None:
+    """Land Kraken smart-meter measurements as daily Parquet files with a DuckDB warehouse."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0: any free port.",
+)
+@click.option(
+    "--token-lifetime",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Seconds an access token lives.",
+)
+@click.option(
+    "--latency-ms",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Delay added to every answer.",
+)
+@click.option("--seed", default=1, show_default=True, type=int, help="Seed of the demo data.")
+def emulator(host: str, port: int, token_lifetime: int, latency_ms: int, seed: int) -> None:
+    """Serve a local Kraken (auth server and GraphQL API) with demo data until Ctrl-C."""
+    from kraken_pipeline.emulator import (
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        DatasetConfig,
+        Emulator,
+        EmulatorConfig,
+        demo_dataset,
+    )
+
+    config = EmulatorConfig(
+        host=host,
+        port=port,
+        token_lifetime=timedelta(seconds=token_lifetime),
+        latency=timedelta(milliseconds=latency_ms),
+        dataset=demo_dataset(DatasetConfig(seed=seed)),
+    )
+    _stop_on_sigterm()
+    try:
+        with Emulator(config) as running:
+            click.echo(f"Kraken emulator running at {running.base_url}")
+            click.echo(f"  token URL:     {running.token_url}")
+            click.echo(f"  GraphQL URL:   {running.graphql_url}")
+            click.echo(f"  control API:   {running.base_url}/_emulator/")
+            # The demo credentials exist only in the emulator; printing them is the point.
+            click.echo(f"  client id:     {DEMO_CLIENT_ID}")
+            click.echo(f"  client secret: {DEMO_CLIENT_SECRET}")
+            click.echo("Press Ctrl-C to stop.")
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C (or SIGTERM) is how this command is meant to end
+    click.echo("Emulator stopped.")
+
+
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM (sent by process managers and `kill`) end the command like Ctrl-C."""
+
+    def on_terminate(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_terminate)
+
+
+def _load_environment() -> None:
+    """Read `.env` from the working directory, as `dagster dev` does; real variables win."""
+    from dotenv import load_dotenv
+
+    load_dotenv(Path.cwd() / ".env", override=False)
+    # Partitioned asset checks and single-run backfills are preview/beta features we use on
+    # purpose (see checks.py); the operator cannot act on those warnings.
+    from dagster import BetaWarning, PreviewWarning
+
+    warnings.filterwarnings("ignore", category=PreviewWarning)
+    warnings.filterwarnings("ignore", category=BetaWarning)
+
+
+def _settings() -> PipelineSettings:
+    from kraken_pipeline.settings import PipelineSettings, SettingsError
+
+    _load_environment()
+    try:
+        return PipelineSettings.from_environ()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First local day (YYYY-MM-DD).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day, inclusive.")
+@click.option("--days", type=click.IntRange(1), help="The last N complete days instead.")
+def run(start: datetime | None, end: datetime | None, days: int | None) -> None:
+    """Materialise a range of days through Dagster (default: the schedule's window)."""
+    settings = _settings()
+    from kraken_pipeline.commands import run_command
+
+    first_and_last = _window(settings, start, end, days)
+    sys.exit(run_command(settings, *first_and_last, echo=click.echo))
+
+
+def _window(
+    settings: PipelineSettings, start: datetime | None, end: datetime | None, days: int | None
+) -> tuple[date, date]:
+    from kraken_pipeline.partitions import trailing_days
+
+    if days is not None and (start or end):
+        raise click.UsageError("give either --days or --start/--end, not both")
+    if start or end:
+        if not (start and end):
+            raise click.UsageError("--start and --end go together")
+        return start.date(), end.date()
+    window = trailing_days(
+        datetime.now(UTC), settings.timezone, days or settings.schedule_days, date.min
+    )
+    return window[0], window[-1]
+
+
+@main.command()
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535))
+def ui(port: int) -> None:
+    """Start the Dagster UI (`dagster dev`) on the same instance and data as `run`."""
+    settings = _settings()
+    from kraken_pipeline.commands import ui_command
+
+    sys.exit(ui_command(settings, port, echo=click.echo))
+
+
+@main.command()
+def check() -> None:
+    """Check credentials, permissions and yesterday's data for every supply point."""
+    settings = _settings()
+    from kraken_pipeline.commands import check_command
+
+    sys.exit(check_command(settings, echo=click.echo))
+
+
+if __name__ == "__main__":
+    main()

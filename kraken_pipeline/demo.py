@@ -1,0 +1,70 @@
+"""The embedded emulator: what `run` and `ui` use when no Kraken credentials are set."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from kraken_pipeline.settings import PipelineSettings
+
+
+@dataclass(frozen=True)
+class KrakenTarget:
+    """The Kraken a command talks to, and a line for the operator saying which."""
+
+    settings: PipelineSettings
+    description: str
+    embedded: bool
+
+
+@contextmanager
+def kraken_target(
+    settings: PipelineSettings, environ: MutableMapping[str, str] | None = None
+) -> Iterator[KrakenTarget]:
+    """The configured Kraken, or, without KRAKEN_CLIENT_ID, an emulator serving the demo data.
+
+    For the emulator the demo client's id and secret are put in the environment (where the
+    Kraken resource's EnvVars read them) and taken out again afterwards.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("KRAKEN_CLIENT_ID"):
+        yield KrakenTarget(settings, f"Kraken at {settings.api_url}", embedded=False)
+        return
+    from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
+
+    with Emulator() as emulator:
+        demo = replace(settings, auth_url=emulator.token_url, api_url=emulator.graphql_url)
+        saved = {name: env.get(name) for name in _DEMO_VARIABLES}
+        env.update(
+            {
+                "KRAKEN_CLIENT_ID": DEMO_CLIENT_ID,
+                "KRAKEN_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+                "KRAKEN_AUTH_URL": demo.auth_url,
+                "KRAKEN_API_URL": demo.api_url,
+                "KRAKEN_SUPPLY_POINTS": str(demo.supply_points_path),
+            }
+        )
+        try:
+            yield KrakenTarget(
+                demo,
+                "no KRAKEN_CLIENT_ID set: using the embedded Kraken emulator at "
+                f"{emulator.base_url} with its demo data ({demo.supply_points_path.name})",
+                embedded=True,
+            )
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    env.pop(name, None)
+                else:
+                    env[name] = value
+
+
+_DEMO_VARIABLES = (
+    "KRAKEN_CLIENT_ID",
+    "KRAKEN_CLIENT_SECRET",
+    "KRAKEN_AUTH_URL",
+    "KRAKEN_API_URL",
+    "KRAKEN_SUPPLY_POINTS",
+)

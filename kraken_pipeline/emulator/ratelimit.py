@@ -1,0 +1,84 @@
+"""The hourly points allowance per viewer, judged against the emulator's clock.
+
+Each GraphQL request of an authenticated viewer costs its complexity in points (see
+complexity.py). The allowance is a fixed window: it opens at a viewer's first request, lasts one
+hour and then refills whole. A request that would overdraw it is refused with KT-CT-1199 and not
+charged, and the viewer reads as blocked until the refill; `ttl` is the Unix time of the refill.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class AllowanceState:
+    """A viewer's allowance as rateLimitInfo reports it."""
+
+    limit: int
+    used_points: int
+    refill_at: datetime
+    is_blocked: bool
+
+    @property
+    def remaining_points(self) -> int:
+        """Points left in the current window."""
+        return max(0, self.limit - self.used_points)
+
+    def to_graphql(self) -> dict[str, object]:
+        """The PointsAllowanceRateLimitInformation object."""
+        return {
+            "limit": self.limit,
+            "remainingPoints": self.remaining_points,
+            "usedPoints": self.used_points,
+            "ttl": int(self.refill_at.timestamp()),
+            "isBlocked": self.is_blocked,
+        }
+
+
+@dataclass
+class _Window:
+    opened: datetime
+    used: int = 0
+    blocked: bool = False
+
+
+class PointsAllowance:
+    """Charges requests against each viewer's hourly allowance; thread-safe."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._windows: dict[str, _Window] = {}
+        self._lock = threading.Lock()
+
+    def charge(self, viewer: str, points: int, now: datetime) -> bool:
+        """Take `points` from the viewer's allowance; False (nothing taken) if it would overdraw."""
+        with self._lock:
+            window = self._window(viewer, now)
+            if window.used + points > self._limit:
+                window.blocked = True
+                return False
+            window.used += points
+            return True
+
+    def state(self, viewer: str, now: datetime) -> AllowanceState:
+        """The viewer's allowance at `now`."""
+        with self._lock:
+            window = self._window(viewer, now)
+            return AllowanceState(self._limit, window.used, window.opened + WINDOW, window.blocked)
+
+    def reset(self) -> None:
+        """Forget every window: every viewer starts with a full allowance."""
+        with self._lock:
+            self._windows.clear()
+
+    def _window(self, viewer: str, now: datetime) -> _Window:
+        window = self._windows.get(viewer)
+        if window is None or now >= window.opened + WINDOW:
+            window = _Window(now)
+            self._windows[viewer] = window
+        return window

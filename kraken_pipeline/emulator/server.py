@@ -1,0 +1,180 @@
+"""The HTTP side: a threaded stdlib server with HTTP/1.1 keep-alive, routing and transport faults.
+
+The stdlib server is enough for a loopback test double and adds no dependency. Each connection
+gets its own thread, so latency and slow-answer faults (plain sleeps in that thread) never hold
+up other requests. The server remembers its open connections so that stopping it also closes
+idle keep-alive connections instead of leaving their threads serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+
+from kraken_pipeline.emulator.answers import Answer, html_answer, json_answer
+from kraken_pipeline.emulator.auth_server import TokenEndpoint
+from kraken_pipeline.emulator.control import ControlApi
+from kraken_pipeline.emulator.faults import TRANSPORT_KINDS, Fault
+from kraken_pipeline.emulator.graphql_api import GraphQLEndpoint
+from kraken_pipeline.emulator.state import EmulatorState
+
+TOKEN_PATH = "/token/"  # noqa: S105 (a URL path, not a secret)
+GRAPHQL_PATH = "/v1/graphql/"
+CONTROL_PREFIX = "/_emulator/"
+_IDLE_TIMEOUT_SECONDS = 120
+_MAX_BODY_BYTES = 1 << 20
+_STATUS_TITLES = {
+    403: "Forbidden",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that knows the emulator and its open connections."""
+
+    daemon_threads = True
+    block_on_close = False  # stop() closes connections itself; see close_connections
+
+    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+        self.state = state
+        self.token_endpoint = TokenEndpoint(state)
+        self.graphql_endpoint = GraphQLEndpoint(state)
+        self.control = ControlApi(state)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Shut every open connection down, waking the threads that wait on them."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the peer
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes one request: token, GraphQL or the control API."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as a pooled client expects
+    timeout = _IDLE_TIMEOUT_SECONDS
+    server_version = "KrakenEmulator/1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body leave in two writes; without this, Nagle's algorithm meets the
+        # client's delayed ACK and every answer waits ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_DELETE(self) -> None:
+        self._route("DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: request lines would flood test output (and could carry tokens in future)."""
+
+    def _route(self, method: str) -> None:
+        server = cast(EmulatorHTTPServer, self.server)
+        path = self.path.split("?", 1)[0]
+        body = self._read_body()
+        if body is None:
+            return
+        if path.startswith(CONTROL_PREFIX):
+            self._send(server.control.answer(method, path[len(CONTROL_PREFIX) :], body))
+            return
+        endpoint: TokenEndpoint | GraphQLEndpoint
+        if path == TOKEN_PATH:
+            name, endpoint = "token", server.token_endpoint
+        elif path == GRAPHQL_PATH:
+            name, endpoint = "graphql", server.graphql_endpoint
+        else:
+            self._send(json_answer(404, {"error": f"no such endpoint {path}"}))
+            return
+        if method != "POST":
+            self._send(json_answer(405, {"error": "use POST"}, ("Allow", "POST")))
+            return
+        self._serve(server.state, name, endpoint, body)
+
+    def _serve(
+        self,
+        state: EmulatorState,
+        name: str,
+        endpoint: TokenEndpoint | GraphQLEndpoint,
+        body: bytes,
+    ) -> None:
+        """Answer an API request: count it, wait the latency, apply a transport fault if armed."""
+        state.stats.count_request(name)
+        fault = state.faults.take(TRANSPORT_KINDS, name)
+        latency = state.config.latency.total_seconds()
+        if latency > 0:
+            time.sleep(latency)  # in this connection's thread only: other requests go on
+        if fault is not None and fault.kind == "http_status":
+            self._send(_status_answer(fault))
+            state.stats.count_errors({f"HTTP {fault.status}"})
+            return
+        answer = endpoint.answer(body, self.headers.get("Authorization"))
+        self._send_with_fault(answer, fault)
+
+    def _read_body(self) -> bytes | None:
+        length_text = self.headers.get("Content-Length") or "0"
+        length = int(length_text) if length_text.isdigit() else -1
+        if not 0 <= length <= _MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send(json_answer(400, {"error": "a Content-Length up to 1 MiB is required"}))
+            return None
+        return self.rfile.read(length)
+
+    def _send_with_fault(self, answer: Answer, fault: Fault | None) -> None:
+        if fault is None:
+            self._send(answer)
+        elif fault.kind == "delay":
+            time.sleep(fault.delay_seconds)
+            self._send(answer)
+        elif fault.kind == "truncated_json":
+            cut = answer.body[: max(1, len(answer.body) // 2)]
+            self._send(Answer(answer.status, cut, answer.content_type, answer.headers))
+        else:  # cut_body: promise the whole body, send half, hang up
+            self._send(answer, body_limit=len(answer.body) // 2)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _send(self, answer: Answer, body_limit: int | None = None) -> None:
+        try:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(answer.body)))
+            for name, value in answer.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(answer.body if body_limit is None else answer.body[:body_limit])
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout); nothing to answer
+
+
+def _status_answer(fault: Fault) -> Answer:
+    headers = [("Retry-After", str(fault.retry_after))] if fault.retry_after is not None else []
+    return html_answer(fault.status, _STATUS_TITLES.get(fault.status, "Error"), *headers)

@@ -1,0 +1,265 @@
+"""KrakenClient: the one object the pipeline uses to talk to a Kraken.
+
+It owns the HTTP session, the token provider, the page size and the points budget for its
+lifetime, so a process that keeps one client keeps one rate budget (DESIGN.md decision 7).
+Time is injected (now, monotonic, sleep) so tests can make retries instant and move the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import pyarrow.compute as pc
+
+from kraken_pipeline.kraken.auth import TokenProvider
+from kraken_pipeline.kraken.errors import KrakenError, ResponseFormatError, stops_everything
+from kraken_pipeline.kraken.graphql import GraphQLCaller
+from kraken_pipeline.kraken.measurements import (
+    FetchOutcome,
+    MeasurementsFetcher,
+    MeasurementsResult,
+    PageSize,
+    TargetProgress,
+)
+from kraken_pipeline.kraken.queries import RATE_LIMIT_INFO, THIRD_PARTY_VIEWER
+from kraken_pipeline.kraken.ratelimit import DEFAULT_POINTS_PER_HOUR, WINDOW_SECONDS, PointsBucket
+from kraken_pipeline.kraken.retry import Deadline, RetryPolicy, call_with_retries
+from kraken_pipeline.kraken.settings import KrakenSettings
+from kraken_pipeline.kraken.transport import HttpTransport
+from kraken_pipeline.supply_points import SupplyPoint
+
+log = logging.getLogger(__name__)
+
+# Small calls (viewer, rate limit, a token) get their own short deadline.
+SMALL_CALL_DEADLINE = 120.0
+
+
+def utc_now() -> datetime:
+    """The current instant, UTC-aware."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who the OAuth application is to Kraken, and what its role may do."""
+
+    name: str
+    permissions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PointsAllowance:
+    """The viewer's hourly points allowance as rateLimitInfo reports it."""
+
+    limit: int
+    remaining: int
+    used: int
+    refill_at: datetime | None
+    blocked: bool
+
+
+class KrakenClient:
+    """Reads measurements and viewer facts from one Kraken; safe to share between threads."""
+
+    def __init__(
+        self,
+        settings: KrakenSettings,
+        *,
+        now: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self._now = now
+        self._monotonic = monotonic
+        self._sleep = sleep
+        jitter = rng or random.Random()  # noqa: S311 - spreads retries, guards no secret
+        self._policy = RetryPolicy(settings.max_attempts, sleep, rng=jitter)
+        self._transport = HttpTransport(settings, now)
+        self._tokens = TokenProvider(settings, self._transport, now, monotonic)
+        self._caller = GraphQLCaller(settings, self._transport, self._tokens, self._policy)
+        self._fetcher = MeasurementsFetcher(settings, self._caller, PageSize(settings.page_size))
+        self._bucket: PointsBucket | None = None
+        self._bucket_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        settings = self.settings
+        return f"KrakenClient(client_id={settings.client_id!r}, api_url={settings.api_url!r})"
+
+    def fetch_measurements(
+        self, supply_points: Sequence[SupplyPoint], start: datetime, end: datetime
+    ) -> MeasurementsResult:
+        """Measurements of the supply points over [start, end), with one outcome per point."""
+        _check_window(start, end)
+        _check_unique(supply_points)
+        calls_before = self._transport.calls()
+        deadline = Deadline(
+            self.settings.deadline_seconds, self._monotonic, "fetching measurements"
+        )
+        bucket = self._points_bucket()
+        table, progress = self._fetcher.fetch(supply_points, start, end, deadline, bucket)
+        outcomes = _outcomes(supply_points, progress, _row_counts(table))
+        failed = sum(not outcome.ok for outcome in outcomes)
+        log.info(
+            "fetched %d rows of %d supply points (%d failed) from %s to %s",
+            table.num_rows,
+            len(outcomes),
+            failed,
+            start.isoformat(),
+            end.isoformat(),
+        )
+        return MeasurementsResult(
+            table, outcomes, self._transport.calls() - calls_before, self._now()
+        )
+
+    def third_party_viewer(self) -> Viewer:
+        """The application's name and permissions (thirdPartyViewer)."""
+        deadline = Deadline(SMALL_CALL_DEADLINE, self._monotonic, "reading thirdPartyViewer")
+        answer = self._caller.execute(
+            THIRD_PARTY_VIEWER, {}, operation="thirdPartyViewer", deadline=deadline
+        )
+        viewer = answer.data.get("thirdPartyViewer")
+        if not isinstance(viewer, dict):
+            raise ResponseFormatError("thirdPartyViewer answered null", code="no data")
+        permissions = tuple(
+            str(item["permission"])
+            for item in viewer.get("permissions") or ()
+            if isinstance(item, dict) and item.get("permission")
+        )
+        return Viewer(str(viewer.get("name") or ""), permissions)
+
+    def points_allowance(self) -> PointsAllowance:
+        """The hourly points allowance and what is left of it (rateLimitInfo)."""
+        deadline = Deadline(SMALL_CALL_DEADLINE, self._monotonic, "reading rateLimitInfo")
+        answer = self._caller.execute(
+            RATE_LIMIT_INFO, {}, operation="rateLimitInfo", deadline=deadline
+        )
+        info = (answer.data.get("rateLimitInfo") or {}).get("pointsAllowanceRateLimit")
+        if not isinstance(info, dict) or not isinstance(info.get("limit"), int):
+            raise ResponseFormatError("rateLimitInfo answered no points allowance", code="no data")
+        ttl = info.get("ttl")
+        return PointsAllowance(
+            limit=info["limit"],
+            remaining=int(info.get("remainingPoints") or 0),
+            used=int(info.get("usedPoints") or 0),
+            refill_at=datetime.fromtimestamp(ttl, UTC) if isinstance(ttl, int) else None,
+            blocked=bool(info.get("isBlocked")),
+        )
+
+    def token_expires_at(self) -> datetime:
+        """When the current access token expires; mints one first if there is none."""
+        deadline = Deadline(SMALL_CALL_DEADLINE, self._monotonic, "minting a token")
+        token = call_with_retries(self._tokens.token, self._policy, deadline, "minting a token")
+        return token.expires_at
+
+    @property
+    def http_requests(self) -> Counter[str]:
+        """HTTP requests sent by this client so far, per endpoint ("token", "graphql")."""
+        return Counter(
+            token=self._transport.calls("token"), graphql=self._transport.calls("graphql")
+        )
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self._transport.close()
+
+    def __enter__(self) -> KrakenClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _points_bucket(self) -> PointsBucket:
+        with self._bucket_lock:
+            if self._bucket is None:
+                self._bucket = self._new_bucket()
+            return self._bucket
+
+    def _new_bucket(self) -> PointsBucket:
+        """The points budget: rateLimitInfo's figures, else the settings' or Kraken's default."""
+        per_hour = self.settings.points_per_hour
+        if per_hour is not None:
+            return PointsBucket(per_hour, per_hour, WINDOW_SECONDS, self._monotonic, self._sleep)
+        try:
+            allowance = self.points_allowance()
+        except KrakenError as exc:
+            if stops_everything(exc):
+                raise
+            log.warning(
+                "rateLimitInfo unavailable (%s); assuming %d points an hour",
+                exc.code,
+                DEFAULT_POINTS_PER_HOUR,
+            )
+            per_hour = DEFAULT_POINTS_PER_HOUR
+            return PointsBucket(per_hour, per_hour, WINDOW_SECONDS, self._monotonic, self._sleep)
+        refill_in = WINDOW_SECONDS
+        if allowance.refill_at is not None:
+            # A second of margin: our clock and Kraken's need not agree to the millisecond.
+            refill_in = (allowance.refill_at - self._now()).total_seconds() + 1.0
+        return PointsBucket(
+            allowance.limit, allowance.remaining, refill_in, self._monotonic, self._sleep
+        )
+
+
+def _check_window(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes (local midnights with an offset)")
+    if end <= start:
+        raise ValueError(
+            f"the window end {end.isoformat()} is not after its start {start.isoformat()}"
+        )
+
+
+def _check_unique(points: Sequence[SupplyPoint]) -> None:
+    seen: set[str] = set()
+    for point in points:
+        if point.supply_point_id in seen:
+            raise ValueError(f"supply_point_id {point.supply_point_id!r} is listed twice")
+        seen.add(point.supply_point_id)
+
+
+def _row_counts(table: Any) -> dict[str, int]:
+    if table.num_rows == 0:
+        return {}
+    counts = pc.value_counts(table["supply_point_id"]).to_pylist()
+    return {item["values"]: item["counts"] for item in counts}
+
+
+def _outcomes(
+    points: Sequence[SupplyPoint], progress: list[TargetProgress], rows: dict[str, int]
+) -> tuple[FetchOutcome, ...]:
+    by_point: dict[str, list[TargetProgress]] = {}
+    for state in sorted(progress, key=lambda s: s.target.start):
+        for point in state.target.supply_points:
+            by_point.setdefault(point.supply_point_id, []).append(state)
+    outcomes = []
+    for point in points:
+        states = by_point.get(point.supply_point_id, [])
+        error = next((s.error for s in states if s.error is not None), None)
+        outcomes.append(
+            FetchOutcome(
+                supply_point_id=point.supply_point_id,
+                ok=error is None,
+                rows=rows.get(point.supply_point_id, 0),
+                pages=sum(s.pages for s in states),
+                requests=len(set().union(*(s.requests for s in states))),
+                error_code=error.code if error else None,
+                error_message=error.message if error else None,
+            )
+        )
+    return tuple(outcomes)

@@ -1,0 +1,148 @@
+"""The logic of `kraken-pipeline check`: can these credentials read these supply points?
+
+Plain functions returning lines, so the CLI only prints them and picks the exit status. Each
+problem is one line that says what to fix. The token itself is never shown, only its expiry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from kraken_pipeline.kraken.client import KrakenClient, utc_now
+from kraken_pipeline.kraken.errors import FatalError, KrakenError, TargetError
+from kraken_pipeline.kraken.measurements import MeasurementsResult
+from kraken_pipeline.kraken.settings import settings_from_env
+from kraken_pipeline.local_days import day_bounds, expected_interval_count, local_date_of
+from kraken_pipeline.supply_points import SupplyPoint, SupplyPointsError, load_supply_points
+
+REQUIRED_PERMISSIONS = ("CAN_VIEW_DETAILED_USAGE", "CAN_QUERY_PROPERTY")
+SUPPLY_POINTS_VARIABLE = "KRAKEN_SUPPLY_POINTS"
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One line of the report; `ok` False marks a problem."""
+
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Everything `check` found, in the order it found it."""
+
+    lines: tuple[CheckLine, ...]
+
+    @property
+    def problems(self) -> tuple[CheckLine, ...]:
+        """The lines that need action."""
+        return tuple(line for line in self.lines if not line.ok)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing needs action, else 1."""
+        return 1 if self.problems else 0
+
+
+def check_from_env(
+    environ: Mapping[str, str], *, now: Callable[[], datetime] = utc_now
+) -> CheckReport:
+    """Run the check with settings and supply points taken from KRAKEN_* variables."""
+    try:
+        settings = settings_from_env(environ)
+    except KrakenError as exc:
+        return CheckReport((CheckLine(False, str(exc)),))
+    path = environ.get(SUPPLY_POINTS_VARIABLE, "").strip()
+    if not path:
+        return CheckReport(
+            (CheckLine(False, f"set {SUPPLY_POINTS_VARIABLE} to the supply points CSV"),)
+        )
+    try:
+        points = load_supply_points(path)
+    except SupplyPointsError as exc:
+        return CheckReport(tuple(CheckLine(False, line) for line in str(exc).splitlines()))
+    with KrakenClient(settings, now=now) as client:
+        return run_check(client, points, now=now)
+
+
+def run_check(
+    client: KrakenClient,
+    points: Sequence[SupplyPoint],
+    *,
+    now: Callable[[], datetime] = utc_now,
+) -> CheckReport:
+    """Mint a token, read the viewer, then try yesterday's measurements of every supply point."""
+    lines: list[CheckLine] = []
+    settings = client.settings
+    try:
+        expires = client.token_expires_at()
+    except KrakenError as exc:
+        return CheckReport((CheckLine(False, f"token: {exc.message}"),))
+    lines.append(
+        CheckLine(
+            True,
+            f"token: minted for client {settings.client_id} at {settings.auth_url}, "
+            f"expires {expires.isoformat(timespec='seconds')}",
+        )
+    )
+    lines.extend(_viewer_lines(client))
+    yesterday = local_date_of(now(), settings.timezone) - timedelta(days=1)
+    lines.extend(_measurement_lines(client, points, yesterday))
+    return CheckReport(tuple(lines))
+
+
+def _viewer_lines(client: KrakenClient) -> list[CheckLine]:
+    try:
+        viewer = client.third_party_viewer()
+    except TargetError as exc:
+        return [CheckLine(False, f"thirdPartyViewer: {exc.message}")]
+    except FatalError as exc:
+        # Older schemas lack thirdPartyViewer; the measurements below still tell the truth.
+        return [CheckLine(True, f"application: not reported by this Kraken ({exc.code})")]
+    except KrakenError as exc:
+        return [CheckLine(False, f"thirdPartyViewer: {exc.message}")]
+    lines = [
+        CheckLine(True, f"application: {viewer.name or '(unnamed)'}"),
+        CheckLine(True, f"permissions: {', '.join(viewer.permissions) or '(none)'}"),
+    ]
+    for permission in REQUIRED_PERMISSIONS:
+        if permission not in viewer.permissions:
+            lines.append(
+                CheckLine(
+                    False,
+                    f"permissions: {permission} is missing: ask the Kraken operator to add it "
+                    "to the role THIRD_PARTY_UTILITY_USAGE_DATA_VIEWER of this OAuth application",
+                )
+            )
+    return lines
+
+
+def _measurement_lines(
+    client: KrakenClient, points: Sequence[SupplyPoint], day: date
+) -> list[CheckLine]:
+    tz = client.settings.timezone
+    start, end = day_bounds(day, tz)
+    try:
+        result = client.fetch_measurements(points, start, end)
+    except KrakenError as exc:
+        return [CheckLine(False, f"measurements of {day}: {exc.message}")]
+    return _outcome_lines(result, points, day, tz)
+
+
+def _outcome_lines(
+    result: MeasurementsResult, points: Sequence[SupplyPoint], day: date, tz: str
+) -> list[CheckLine]:
+    lines = []
+    for point, outcome in zip(points, result.outcomes, strict=True):
+        name = f"{point.supply_point_id} (property {point.property_id})"
+        if not outcome.ok:
+            lines.append(CheckLine(False, f"{name}: {outcome.error_message}"))
+            continue
+        expected = expected_interval_count(day, tz, point.interval_seconds)
+        note = "" if outcome.rows else " (none published yet; data often arrives 1-2 days late)"
+        lines.append(
+            CheckLine(True, f"{name}: readable, {outcome.rows}/{expected} intervals on {day}{note}")
+        )
+    return lines

@@ -1,0 +1,304 @@
+"""Fetching measurements: run the planned requests on a bounded pool, follow cursors, collect rows.
+
+Each worker runs one planned request (a batch of aliases) to its end: it sends the batch, parses
+every alias's page, and sends the aliases that still have a next page again with their cursors,
+until none is left. A property that fails (no permission, retries exhausted) fails only its own
+supply points; an error without which nothing can succeed (no token, the deadline) stops all
+workers and is raised. Rows already read for a supply point that then failed are dropped: a
+partial series would look complete to whoever reads the table, and its outcome says ok=False.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kraken_pipeline.kraken.errors import (
+    FatalError,
+    KrakenError,
+    ResponseFormatError,
+    ShrinkRequestError,
+    stops_everything,
+)
+from kraken_pipeline.kraken.graphql import GraphQLAnswer, GraphQLCaller, RequestTally
+from kraken_pipeline.kraken.parsing import measurements_table, parse_page
+from kraken_pipeline.kraken.planning import Target, plan_requests
+from kraken_pipeline.kraken.queries import ALIAS_COMPLEXITY, alias, measurements_document
+from kraken_pipeline.kraken.ratelimit import PointsBucket
+from kraken_pipeline.kraken.retry import Deadline
+from kraken_pipeline.kraken.settings import KrakenSettings
+from kraken_pipeline.kraken.wire import ConnectionPage, measurement_decoder
+from kraken_pipeline.supply_points import SupplyPoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """How fetching one supply point went; error fields are set when ok is False."""
+
+    supply_point_id: str
+    ok: bool
+    rows: int
+    pages: int
+    requests: int
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class MeasurementsResult:
+    """The rows of a fetch (MEASUREMENTS_SCHEMA) and one outcome per requested supply point."""
+
+    table: pa.Table
+    outcomes: tuple[FetchOutcome, ...]
+    requests: int
+    fetched_at: datetime
+
+
+class PageSize:
+    """The page size all workers use; halved when Kraken says a request is too large."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+
+    def current(self) -> int:
+        """The size to ask for now."""
+        with self._lock:
+            return self._size
+
+    def halve(self, refused: int, error: ShrinkRequestError) -> None:
+        """Halve after `refused` was too large (once, however many workers saw it)."""
+        with self._lock:
+            if self._size != refused:
+                return
+            if refused <= 1:
+                raise FatalError(f"Kraken refuses even one node per page: {error.message}")
+            self._size = refused // 2
+        log.warning("page size %d refused (%s); using %d", refused, error.code, refused // 2)
+
+
+@dataclass
+class TargetProgress:
+    """Where one alias stands: its cursor, pages and requests so far, and its error if it failed."""
+
+    target: Target
+    after: str | None = None
+    pages: int = 0
+    requests: set[tuple[int, int]] = field(default_factory=set)  # (send, attempt): distinct HTTP
+    error: KrakenError | None = None
+    done: bool = False
+
+    def fail(self, error: KrakenError) -> None:
+        self.error = error
+        self.done = True
+
+
+@dataclass
+class _Run:
+    """State shared by the workers of one fetch."""
+
+    deadline: Deadline
+    bucket: PointsBucket | None
+    point_index: Mapping[str, int]
+    abort: threading.Event = field(default_factory=threading.Event)
+    arrivals: itertools.count[int] = field(default_factory=itertools.count)
+    sends: itertools.count[int] = field(default_factory=itertools.count)
+
+
+class _AbortedError(Exception):
+    """Another worker hit an error that stops everything; this one stops quietly."""
+
+
+class MeasurementsFetcher:
+    """Plans and runs the requests of one fetch on a pool of settings.concurrency threads."""
+
+    def __init__(
+        self, settings: KrakenSettings, caller: GraphQLCaller, page_size: PageSize
+    ) -> None:
+        self._settings = settings
+        self._caller = caller
+        self._page_size = page_size
+
+    def fetch(
+        self,
+        points: Sequence[SupplyPoint],
+        start: datetime,
+        end: datetime,
+        deadline: Deadline,
+        bucket: PointsBucket | None,
+    ) -> tuple[pa.Table, list[TargetProgress]]:
+        """Rows of every supply point over [start, end) and the progress of every alias."""
+        batches = plan_requests(
+            points,
+            start,
+            end,
+            page_size=self._page_size.current(),
+            properties_per_request=self._settings.properties_per_request,
+        )
+        run = _Run(deadline, bucket, {p.supply_point_id: i for i, p in enumerate(points)})
+        tables: list[pa.Table] = []
+        progress: list[TargetProgress] = []
+        workers = max(1, min(self._settings.concurrency, len(batches)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="kraken") as pool:
+            futures = [pool.submit(self._run_batch, batch, run) for batch in batches]
+            self._collect(futures, run, tables, progress)
+        failed = {
+            run.point_index[p.supply_point_id]
+            for t in progress
+            if t.error
+            for p in t.target.supply_points
+        }
+        if failed:
+            keep = pa.array(sorted(failed), pa.int32())
+            tables = [t.filter(pc.invert(pc.is_in(t["point"], value_set=keep))) for t in tables]
+        return measurements_table(tables, points, self._settings.timezone), progress
+
+    def _collect(
+        self,
+        futures: list[Future[tuple[list[pa.Table], list[TargetProgress]]]],
+        run: _Run,
+        tables: list[pa.Table],
+        progress: list[TargetProgress],
+    ) -> None:
+        try:
+            for future in as_completed(futures):
+                batch_tables, batch_progress = future.result()
+                tables.extend(batch_tables)
+                progress.extend(batch_progress)
+        except BaseException:
+            run.abort.set()
+            for future in futures:
+                future.cancel()
+            raise
+
+    def _run_batch(
+        self, batch: list[Target], run: _Run
+    ) -> tuple[list[pa.Table], list[TargetProgress]]:
+        progress = [TargetProgress(target) for target in batch]
+        tables: list[pa.Table] = []
+        while pending := [p for p in progress if not p.done]:
+            if run.abort.is_set():
+                raise _AbortedError
+            answer = self._send(pending, run)
+            if answer is not None:
+                for index, state in enumerate(pending):
+                    self._take_page(state, alias(index), answer, run, tables)
+        return tables, progress
+
+    def _send(self, pending: list[TargetProgress], run: _Run) -> GraphQLAnswer | None:
+        size = self._page_size.current()
+        tally = RequestTally()
+        properties = sorted({p.target.property_id for p in pending})
+        try:
+            return self._caller.execute(
+                measurements_document(len(pending)),
+                self._variables(pending, size),
+                operation=f"measurements of property {', '.join(properties)}",
+                deadline=run.deadline,
+                bucket=run.bucket,
+                cost=len(pending) * ALIAS_COMPLEXITY,
+                aliases={alias(i): p.target.property_id for i, p in enumerate(pending)},
+                tally=tally,
+                decode=measurement_decoder(len(pending)),
+            )
+        except ShrinkRequestError as exc:
+            self._page_size.halve(size, exc)
+        except KrakenError as exc:
+            if stops_everything(exc):
+                raise
+            log.warning("measurements of property %s failed: %s", ", ".join(properties), exc)
+            for state in pending:
+                state.fail(exc)
+        finally:
+            send = next(run.sends)
+            for state in pending:
+                state.requests.update((send, attempt) for attempt in range(tally.sent))
+        return None
+
+    def _variables(self, pending: list[TargetProgress], size: int) -> dict[str, Any]:
+        variables: dict[str, Any] = {"first": size, "timezone": self._settings.timezone}
+        for index, state in enumerate(pending):
+            target = state.target
+            variables[f"propertyId{index}"] = target.property_id
+            variables[f"after{index}"] = state.after
+            variables[f"startAt{index}"] = target.start.isoformat()
+            variables[f"endAt{index}"] = target.end.isoformat()
+            variables[f"filters{index}"] = target.filters()
+        return variables
+
+    def _take_page(
+        self,
+        state: TargetProgress,
+        name: str,
+        answer: GraphQLAnswer,
+        run: _Run,
+        tables: list[pa.Table],
+    ) -> None:
+        target = state.target
+        error = answer.alias_errors.get(name)
+        if error is not None:
+            log.warning("measurements of property %s failed: %s", target.property_id, error)
+            state.fail(error)
+            return
+        page = answer.data.get(name)
+        if page is None:
+            state.fail(_no_connection(target))
+            return
+        try:
+            rows = parse_page(
+                page.nodes,
+                target,
+                run.point_index,
+                answer.received_at,
+                next(run.arrivals),
+            )
+        except KrakenError as exc:
+            state.fail(exc)
+            return
+        if rows.unmatched or rows.outside_window:
+            log.debug(
+                "property %s: dropped %d nodes of series not asked for, %d outside %s..%s",
+                target.property_id,
+                rows.unmatched,
+                rows.outside_window,
+                target.start.isoformat(),
+                target.end.isoformat(),
+            )
+        tables.append(rows.table)
+        state.pages += 1
+        self._advance(state, page)
+
+    @staticmethod
+    def _advance(state: TargetProgress, page: ConnectionPage) -> None:
+        if not page.has_next_page:
+            state.done = True
+            return
+        cursor = page.end_cursor
+        if not cursor or cursor == state.after:
+            state.fail(
+                ResponseFormatError(
+                    f"property {state.target.property_id}: hasNextPage without a new endCursor",
+                    code="pagination",
+                )
+            )
+            return
+        state.after = cursor
+
+
+def _no_connection(target: Target) -> ResponseFormatError:
+    return ResponseFormatError(
+        f"property {target.property_id} answered no measurements (null property or connection); "
+        "check the property id",
+        code="no data",
+    )

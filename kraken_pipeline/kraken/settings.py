@@ -1,0 +1,138 @@
+"""Settings of the Kraken client, validated whole when they are built, and the Secret wrapper.
+
+Settings are plain data: building them never touches the network. Every validation error names
+the setting and the environment variable that sets it, so an operator knows what to change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
+
+from kraken_pipeline.kraken.errors import ConfigurationError
+from kraken_pipeline.local_days import zone
+
+DEFAULT_AUTH_URL = "https://auth.octopus.energy/token/"
+DEFAULT_API_URL = "https://api.octopus.energy/v1/graphql/"
+DEFAULT_TIMEZONE = "Europe/London"
+
+# The setting each environment variable feeds; the names of issue 3.
+ENVIRONMENT_VARIABLES = {
+    "client_id": "KRAKEN_CLIENT_ID",
+    "client_secret": "KRAKEN_CLIENT_SECRET",
+    "auth_url": "KRAKEN_AUTH_URL",
+    "api_url": "KRAKEN_API_URL",
+    "timezone": "KRAKEN_TIMEZONE",
+}
+_LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+class Secret:
+    """A secret string that never shows itself in repr, str, logs or exceptions."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself; call only where it is sent to the token endpoint."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class KrakenSettings:
+    """How to reach one Kraken and how hard to push it."""
+
+    client_id: str
+    client_secret: Secret
+    auth_url: str = DEFAULT_AUTH_URL
+    api_url: str = DEFAULT_API_URL
+    timezone: str = DEFAULT_TIMEZONE
+    page_size: int = 1000
+    properties_per_request: int = 5
+    concurrency: int = 4
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_attempts: int = 6
+    deadline_seconds: float = 900.0
+    ca_bundle: str | None = None
+    points_per_hour: int | None = None
+    use_basic_auth: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.client_id.strip():
+            raise ConfigurationError(_named("client_id", "is empty: set the OAuth client id"))
+        if not isinstance(self.client_secret, Secret) or not self.client_secret:
+            raise ConfigurationError(_named("client_secret", "is empty: set the client secret"))
+        _check_url("auth_url", self.auth_url)
+        _check_url("api_url", self.api_url)
+        try:
+            zone(self.timezone)
+        except ValueError as exc:
+            raise ConfigurationError(_named("timezone", str(exc))) from None
+        for field in fields(self):
+            value = getattr(self, field.name)
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            if is_number and value <= 0:
+                raise ConfigurationError(f"setting {field.name} must be positive, not {value}")
+
+
+def settings_from_env(environ: Mapping[str, str]) -> KrakenSettings:
+    """Build settings from KRAKEN_* environment variables; defaults for the optional ones."""
+    missing = [
+        ENVIRONMENT_VARIABLES[name]
+        for name in ("client_id", "client_secret")
+        if not environ.get(ENVIRONMENT_VARIABLES[name], "").strip()
+    ]
+    if missing:
+        raise ConfigurationError(f"set {' and '.join(missing)} (the Kraken OAuth application)")
+    return KrakenSettings(
+        client_id=environ["KRAKEN_CLIENT_ID"].strip(),
+        client_secret=Secret(environ["KRAKEN_CLIENT_SECRET"].strip()),
+        auth_url=environ.get("KRAKEN_AUTH_URL") or DEFAULT_AUTH_URL,
+        api_url=environ.get("KRAKEN_API_URL") or DEFAULT_API_URL,
+        timezone=environ.get("KRAKEN_TIMEZONE") or DEFAULT_TIMEZONE,
+    )
+
+
+def _named(setting: str, problem: str) -> str:
+    variable = ENVIRONMENT_VARIABLES.get(setting)
+    where = f"{setting} ({variable})" if variable else setting
+    return f"setting {where} {problem}"
+
+
+def _check_url(setting: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigurationError(_named(setting, f"{url!r} is not an http(s) URL"))
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            _named(setting, f"{url!r} uses plain http to a remote host: use https")
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,106 @@
+"""Shared fixtures: a running Kraken emulator on a free loopback port with a fixed clock.
+
+Tests talk to it over real HTTP. Its clock stands at EMULATOR_NOW (2026-11-20T12:00Z) and only
+moves when a test moves it (`emulator.set_clock(...)`, `emulator.advance_clock(...)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, EmulatorConfig
+from kraken_pipeline_tests.pipeline_support import PipelineHarness
+
+EMULATOR_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+HTTP_TIMEOUT = 10
+
+
+def _fixed_clock() -> datetime:
+    return EMULATOR_NOW
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """A started emulator: demo dataset, demo client, clock fixed at EMULATOR_NOW."""
+    with Emulator(EmulatorConfig(clock=_fixed_clock)) as running:
+        yield running
+
+
+@pytest.fixture
+def start_emulator() -> Iterator[Callable[..., Emulator]]:
+    """Start emulators with other settings: start_emulator(max_nodes=..., ...); stopped after.
+
+    Keyword arguments are EmulatorConfig fields; the clock defaults to EMULATOR_NOW.
+    """
+    started: list[Emulator] = []
+
+    def start(**overrides: Any) -> Emulator:
+        overrides.setdefault("clock", _fixed_clock)
+        running = Emulator(EmulatorConfig(**overrides))
+        running.start()
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+def _mint(emulator: Emulator) -> str:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": DEMO_CLIENT_ID,
+        "client_secret": DEMO_CLIENT_SECRET,
+    }
+    answer = requests.post(emulator.token_url, data=form, timeout=HTTP_TIMEOUT)
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+@pytest.fixture
+def mint_token() -> Callable[[Emulator], str]:
+    """mint_token(emulator): a fresh access token of the demo client, minted over HTTP."""
+    return _mint
+
+
+@pytest.fixture
+def access_token(emulator: Emulator) -> str:
+    """An access token of the demo client on the `emulator` fixture."""
+    return _mint(emulator)
+
+
+GraphQLCall = Callable[..., requests.Response]
+
+
+@pytest.fixture
+def graphql(emulator: Emulator, access_token: str) -> Iterator[GraphQLCall]:
+    """POST a query to the `emulator` fixture with the demo token; returns the raw response.
+
+    Call as graphql(query, variables, headers=...) to override the Authorization header.
+    """
+    session = requests.Session()
+
+    def call(
+        query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        kwargs.setdefault("headers", {"Authorization": access_token})
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        body = {"query": query, "variables": variables or {}}
+        return session.post(emulator.graphql_url, json=body, **kwargs)
+
+    yield call
+    session.close()
+
+
+@pytest.fixture
+def harness(emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PipelineHarness:
+    """The Dagster job wired to the `emulator` fixture and a temporary data root."""
+    monkeypatch.setenv("KRAKEN_CLIENT_ID", DEMO_CLIENT_ID)
+    monkeypatch.setenv("KRAKEN_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+    return PipelineHarness(emulator=emulator, root=tmp_path / "data")

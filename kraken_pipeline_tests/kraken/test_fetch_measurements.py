@@ -1,0 +1,192 @@
+"""Fetching measurements from the emulator: exact values, few requests, partial failures.
+
+Values are compared with the emulator's ground truth (expected_readings) to the last decimal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pyarrow.compute as pc
+import pytest
+
+from kraken_pipeline.emulator import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    ClientGrant,
+    Emulator,
+    Fault,
+)
+from kraken_pipeline.kraken import KrakenClient
+from kraken_pipeline.kraken.planning import plan_requests
+from kraken_pipeline.schema import MEASUREMENTS_SCHEMA
+from kraken_pipeline_tests.kraken.conftest import (
+    DEMO_POINTS,
+    FakeClock,
+    assert_matches_emulator,
+    fetched_rows,
+    window,
+)
+
+MakeClient = Callable[..., KrakenClient]
+OCTOBER = window(date(2026, 10, 1), date(2026, 10, 31))
+BY_ID = {point.supply_point_id: point for point in DEMO_POINTS}
+
+
+def test_a_month_of_every_demo_series_equals_the_emulator_to_the_last_decimal(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *OCTOBER)
+    assert result.table.schema.equals(MEASUREMENTS_SCHEMA)
+    assert_matches_emulator(emulator, result, *OCTOBER)
+    assert [o.supply_point_id for o in result.outcomes] == [p.supply_point_id for p in DEMO_POINTS]
+    assert all(o.ok and o.rows > 0 for o in result.outcomes)
+    assert sum(o.rows for o in result.outcomes) == result.table.num_rows
+
+
+def test_a_month_takes_a_handful_of_requests_not_one_per_day(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *OCTOBER)
+    planned = plan_requests(DEMO_POINTS, *OCTOBER, page_size=1000, properties_per_request=5)
+    assert emulator.stats.requests["graphql"] == len(planned) <= 5
+    assert result.requests == len(planned) + 1  # and one token
+    assert emulator.stats.nodes_served == result.table.num_rows
+
+
+def test_rows_are_sorted_unique_and_inside_the_window(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    start, end = OCTOBER
+    table = make_client(emulator).fetch_measurements(DEMO_POINTS, start, end).table
+    keys = list(
+        zip(table["supply_point_id"].to_pylist(), table["interval_start"].to_pylist(), strict=True)
+    )
+    assert keys == sorted(set(keys))
+    assert pc.min(table["interval_start"]).as_py() == start
+    assert pc.max(table["interval_end"]).as_py() == end
+
+
+@pytest.mark.parametrize(
+    ("day", "half_hours"),
+    [(date(2026, 3, 29), 46), (date(2026, 10, 25), 50), (date(2026, 11, 1), 48)],
+)
+def test_clock_change_days_have_46_or_50_half_hours_and_92_or_100_quarter_hours(
+    emulator: Emulator, make_client: MakeClient, day: date, half_hours: int
+) -> None:
+    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *window(day))
+    rows = {o.supply_point_id: o.rows for o in result.outcomes}
+    assert rows["house-import"] == half_hours
+    assert rows["flat-import-15min"] == 2 * half_hours
+    assert set(result.table["local_date"].to_pylist()) == {day}
+    assert_matches_emulator(emulator, result, *window(day))
+
+
+def test_a_15_minute_series_has_quarter_hour_intervals(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    result = make_client(emulator).fetch_measurements([BY_ID["flat-import-15min"]], *OCTOBER)
+    rows = fetched_rows(result, BY_ID["flat-import-15min"])
+    assert {end - start for start, end, *_ in rows} == {timedelta(minutes=15)}
+
+
+def test_gas_in_m3_keeps_its_unit_and_has_no_direction(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *OCTOBER)
+    table = result.table.filter(pc.equal(result.table["utility"], "gas"))
+    units = dict(zip(table["supply_point_id"].to_pylist(), table["unit"].to_pylist(), strict=True))
+    assert "m3" in units.values()
+    assert set(table["reading_direction"].to_pylist()) == {None}
+
+
+def test_a_property_that_is_not_granted_fails_alone_with_an_actionable_message(
+    start_emulator: Callable[..., Emulator], make_client: MakeClient
+) -> None:
+    grant = ClientGrant(
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        "partial",
+        property_ids=frozenset({"1000001", "1000002", "1000003"}),
+    )
+    emulator = start_emulator(clients=(grant,))
+    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *OCTOBER)
+    failed = [o for o in result.outcomes if not o.ok]
+    assert [o.supply_point_id for o in failed] == ["shop-import-gappy"]
+    assert failed[0].error_code == "KT-CT-1111"
+    message = failed[0].error_message or ""
+    assert "property 1000004" in message
+    assert "CAN_VIEW_DETAILED_USAGE" in message
+    assert "CAN_QUERY_PROPERTY" in message
+    assert failed[0].rows == 0
+    assert "shop-import-gappy" not in result.table["supply_point_id"].to_pylist()
+    assert_matches_emulator(emulator, result, *OCTOBER, points=DEMO_POINTS[:-1])
+    assert emulator.stats.errors == {"KT-CT-1111": failed[0].requests}  # never retried
+
+
+def test_an_error_on_one_property_of_a_batched_answer_keeps_the_others(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    emulator.faults.add(Fault("kraken_error", code="KT-CT-4177", property_id="1000002"))
+    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *window(date(2026, 11, 1)))
+    assert [(o.supply_point_id, o.error_code) for o in result.outcomes if not o.ok] == [
+        ("office-import", "KT-CT-4177")
+    ]
+    assert emulator.stats.requests["graphql"] == 1
+    others = [p for p in DEMO_POINTS if p.property_id != "1000002"]
+    assert_matches_emulator(emulator, result, *window(date(2026, 11, 1)), points=others)
+
+
+def test_a_page_size_the_tenant_refuses_is_halved_and_duplicates_across_pages_are_dropped(
+    start_emulator: Callable[..., Emulator], make_client: MakeClient
+) -> None:
+    emulator = start_emulator(max_page_size=300)
+    emulator.faults.add(Fault("duplicate_nodes", times=None))
+    client = make_client(emulator, page_size=1000, concurrency=1)
+    result = client.fetch_measurements(DEMO_POINTS, *OCTOBER)
+    assert emulator.stats.errors["VALIDATION"] == 2  # 1000 and 500 refused, 250 accepted
+    assert emulator.stats.faults["duplicate_nodes"] > 0  # cursors were followed
+    assert_matches_emulator(emulator, result, *OCTOBER)
+    assert max(o.pages for o in result.outcomes) > max(o.requests for o in result.outcomes) / 2
+
+
+def test_a_request_over_the_node_limit_is_shrunk_until_it_fits(
+    start_emulator: Callable[..., Emulator], make_client: MakeClient
+) -> None:
+    emulator = start_emulator(max_nodes=2000)
+    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *OCTOBER)
+    assert emulator.stats.errors["KT-CT-1189"] >= 1
+    assert_matches_emulator(emulator, result, *OCTOBER)
+
+
+def test_nodes_outside_the_window_are_dropped(emulator: Emulator, make_client: MakeClient) -> None:
+    emulator.faults.add(Fault("outside_window", times=None))
+    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *OCTOBER)
+    assert emulator.stats.faults["outside_window"] > 0
+    assert emulator.stats.nodes_served > result.table.num_rows
+    assert_matches_emulator(emulator, result, *OCTOBER)
+
+
+def test_the_allowance_is_read_once_at_the_start(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    client = make_client(emulator, points_per_hour=None)
+    client.fetch_measurements(DEMO_POINTS, *OCTOBER)
+    client.fetch_measurements(DEMO_POINTS, *OCTOBER)
+    planned = plan_requests(DEMO_POINTS, *OCTOBER, page_size=1000, properties_per_request=5)
+    assert emulator.stats.requests["graphql"] == 2 * len(planned) + 1
+
+
+def test_the_points_budget_waits_for_the_refill_instead_of_hitting_kt_ct_1199(
+    start_emulator: Callable[..., Emulator], make_client: MakeClient, clock: FakeClock
+) -> None:
+    emulator = start_emulator(clock=clock.now, points_allowance_per_hour=400)
+    # One worker: the fake clock jumps an hour at once, which parallel requests would not survive.
+    client = make_client(emulator, points_per_hour=None, deadline_seconds=4 * 3600, concurrency=1)
+    two_months = window(date(2026, 9, 1), date(2026, 10, 31))
+    result = client.fetch_measurements(DEMO_POINTS, *two_months)
+    assert "KT-CT-1199" not in emulator.stats.errors
+    assert all(o.ok for o in result.outcomes)
+    assert any(pause > 3000 for pause in clock.sleeps)  # waited for the hourly refill
+    assert_matches_emulator(emulator, result, *two_months)
