@@ -18,7 +18,7 @@ from dagster import (
 from pydantic import Field
 
 from kraken_pipeline import storage
-from kraken_pipeline.consumption import derive_daily_consumption
+from kraken_pipeline.consumption import derive_daily_consumption, failed_blocking_checks
 from kraken_pipeline.landing import DayReport, land_days
 from kraken_pipeline.partitions import partition_date, partition_key
 from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
@@ -67,7 +67,6 @@ def build_measurements_asset(partitions: DailyPartitionsDefinition) -> AssetsDef
         points = supply_points.load()
         only = set(config.supply_point_ids) or None
         root = storage_root.root
-        storage.write_supply_points(root, points)
         with kraken.client() as client:
             for report in land_days(
                 client,
@@ -88,6 +87,7 @@ def build_measurements_asset(partitions: DailyPartitionsDefinition) -> AssetsDef
                     100 * report.completeness,
                     len(report.failures),
                 )
+        storage.write_supply_points(root, points)
         storage.ensure_warehouse(root, kraken.timezone)
         yield MaterializeResult()
 
@@ -97,7 +97,8 @@ def build_measurements_asset(partitions: DailyPartitionsDefinition) -> AssetsDef
 def day_metadata(report: DayReport) -> dict[str, Any]:
     """What the UI shows for one landed day."""
     metadata: dict[str, Any] = {
-        "rows": MetadataValue.int(report.rows),
+        "rows": MetadataValue.int(report.rows_stored),
+        "rows_fetched": MetadataValue.int(report.rows),
         "supply_points_ok": MetadataValue.int(report.supply_points_ok),
         "supply_points_failed": MetadataValue.int(len(report.failures)),
         "intervals_expected": MetadataValue.int(report.intervals_expected),
@@ -150,7 +151,7 @@ def build_daily_consumption_asset(
         blocked: dict[str, list[str]] = {}
         for key in context.partition_keys:
             day = partition_date(key)
-            failed = storage.failed_blocking_checks(root, day)
+            failed = failed_blocking_checks(root, day)
             if failed:
                 blocked[key] = failed
                 context.log.warning("not deriving %s: blocking checks failed: %s", key, failed)

@@ -8,7 +8,7 @@ other day, and `daily_consumption` refuses exactly the days whose blocking check
 """
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +53,37 @@ DAY_CHECKS = (
     quality.CHECK_ESTIMATES,
 )
 OFFENDERS_SHOWN = 10
+DEFAULT_RULES = quality.QualityConfig()
 
 
 class QualityRunConfig(Config):
-    """Options for re-judging stored days."""
+    """Thresholds of the checks, and the instant they judge the days as of."""
 
     as_of: str = Field(
         default="",
         description="Judge the days as of this ISO instant (with offset) instead of now.",
     )
+    completeness_floor: float = Field(
+        default=0.90, ge=0, le=1, description="Completeness below this share is an ERROR."
+    )
+    publication_lag_days: int = Field(
+        default=2, ge=0, description="Younger days are only WARNed when incomplete."
+    )
+    estimate_share_threshold: float = Field(
+        default=0.20, ge=0, le=1, description="WARN above this share of estimated intervals."
+    )
+    freshness_max_age_days: int = Field(
+        default=3, ge=0, description="WARN when the newest complete day is older than this."
+    )
+
+    def quality_config(self) -> quality.QualityConfig:
+        """The pure rules' configuration."""
+        return quality.QualityConfig(
+            completeness_floor=self.completeness_floor,
+            publication_lag=timedelta(days=self.publication_lag_days),
+            estimate_share_threshold=self.estimate_share_threshold,
+            freshness_max_age_days=self.freshness_max_age_days,
+        )
 
 
 def check_specs(partitions: DailyPartitionsDefinition) -> list[AssetCheckSpec]:
@@ -101,24 +123,30 @@ def build_quality_checks(
         supply_points: SupplyPointsResource,
     ) -> Iterator[Any]:
         now = datetime.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC)
+        rules = config.quality_config()
         root = storage_root.root
         points = supply_points.load()
         for key in context.op_execution_context.partition_keys:
             day = partition_date(key)
-            outcomes = judge_day(root, day, points, timezone, now)
+            outcomes = judge_day(root, day, points, timezone, now, rules)
             target = _latest_materialization(context.instance, key)
             for outcome in outcomes:
                 yield _evaluation(outcome, target)
         for name in DAY_CHECKS:
             yield Output(None, output_name=f"{MEASUREMENTS.path[-1]}_{name}")
-        yield _freshness_result(root, now, timezone)
+        yield _freshness_result(root, now, timezone, rules)
         storage.ensure_warehouse(root, timezone)
 
     return measurements_quality
 
 
 def judge_day(
-    root: Path, day: date, points: Sequence[SupplyPoint], timezone: str, now: datetime
+    root: Path,
+    day: date,
+    points: Sequence[SupplyPoint],
+    timezone: str,
+    now: datetime,
+    rules: quality.QualityConfig = DEFAULT_RULES,
 ) -> tuple[quality.CheckOutcome, ...]:
     """Evaluate every per-day rule on the stored day and persist the outcomes beside it."""
     measurements = storage.read_day(root, day)
@@ -127,7 +155,7 @@ def judge_day(
         raise FileNotFoundError(
             f"no stored measurements for {day}: materialise the day before checking it"
         )
-    outcomes = quality.evaluate_day(day, measurements, fetch_log, points, timezone, now)
+    outcomes = quality.evaluate_day(day, measurements, fetch_log, points, timezone, now, rules)
     storage.write_quality_results(root, day, quality.outcomes_to_table(outcomes, now))
     return outcomes
 
@@ -193,10 +221,11 @@ def outcome_metadata(outcome: quality.CheckOutcome) -> dict[str, Any]:
     return metadata
 
 
-def _freshness_result(root: Path, now: datetime, timezone: str) -> AssetCheckResult:
+def _freshness_result(
+    root: Path, now: datetime, timezone: str, rules: quality.QualityConfig
+) -> AssetCheckResult:
     today = local_date_of(now, timezone)
-    config = quality.QualityConfig()
-    outcome = quality.check_freshness(complete_days(root, config.completeness_floor), today, config)
+    outcome = quality.check_freshness(complete_days(root, rules.completeness_floor), today, rules)
     return AssetCheckResult(
         asset_key=MEASUREMENTS,
         check_name=quality.CHECK_FRESHNESS,

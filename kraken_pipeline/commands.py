@@ -17,24 +17,27 @@ from kraken_pipeline.runner import check_range, dagster_home, persistent_instanc
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPointsError, load_supply_points
 
-Echo = Callable[[str], None]
+Echo = Callable[..., None]
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # Show the pipeline's progress lines, not Dagster's step-by-step debug events.
 QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def run_command(settings: PipelineSettings, first: date, last: date, *, echo: Echo) -> int:
-    """Validate everything, then materialise first..last in one run and print a summary."""
+    """Validate everything, then materialise first..last in one run and print a summary.
+
+    `echo(text, err=False)` prints; errors go to standard error.
+    """
     try:
         check_range(first, last, settings)
     except ValueError as exc:
-        echo(f"error: {exc}")
+        echo(f"error: {exc}", err=True)
         return EXIT_BAD_INPUT
     with kraken_target(settings) as target:
         echo(target.description)
         problem = _preflight(target)
         if problem:
-            echo(f"error: {problem}")
+            echo(f"error: {problem}", err=True)
             return EXIT_BAD_INPUT
         home = dagster_home(settings)
         echo(f"materialising {first}..{last} (Dagster instance: {home})")
@@ -43,7 +46,7 @@ def run_command(settings: PipelineSettings, first: date, last: date, *, echo: Ec
     for line in format_summary(summarise(settings.data_root, _days(first, last))):
         echo(line)
     if not outcome.success:
-        echo(f"error: run {outcome.run_id} failed: {outcome.failure}")
+        echo(f"error: run {outcome.run_id} failed: {outcome.failure}", err=True)
         return EXIT_RUN_FAILED
     echo(f"run {outcome.run_id} succeeded. Query the data, for example:")
     echo(f"  {example_query(settings.data_root)}")

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kraken_pipeline import storage
+from kraken_pipeline.quality import BLOCKING_CHECKS
 from kraken_pipeline.schema import DAILY_CONSUMPTION_SCHEMA
 
 _KEYS = ["supply_point_id", "local_date", "utility", "reading_direction", "unit"]
@@ -48,6 +49,17 @@ def daily_consumption(measurements: pa.Table, fetch_log: pa.Table) -> pa.Table:
 def _share(part: pa.ChunkedArray, whole: pa.ChunkedArray) -> pa.ChunkedArray:
     ratio = pc.divide(pc.cast(part, pa.float64()), pc.cast(whole, pa.float64()))
     return pc.if_else(pc.greater(whole, 0), ratio, 0.0)
+
+
+def failed_blocking_checks(root: Path, day: date) -> list[str]:
+    """Names of the day's failed blocking checks; a day never checked counts as failed."""
+    results = storage.read_quality_results(root, day)
+    if results is None:
+        return ["not checked yet"]
+    failed = results.filter(
+        pc.and_(pc.invert(results["passed"]), pc.is_null(results["supply_point_id"]))
+    )
+    return sorted(set(failed["check_name"].to_pylist()) & BLOCKING_CHECKS)
 
 
 @dataclass(frozen=True)

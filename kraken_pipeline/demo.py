@@ -50,7 +50,7 @@ def kraken_target(
             yield KrakenTarget(
                 demo,
                 "no KRAKEN_CLIENT_ID set: using the embedded Kraken emulator at "
-                f"{emulator.base_url} with its demo data ({demo.supply_points_path.name})",
+                f"{emulator.base_url} (demo data; supply points {demo.supply_points_path})",
                 embedded=True,
             )
         finally:

@@ -37,10 +37,15 @@ class SeriesTotal:
 
 @dataclass(frozen=True)
 class DayReport:
-    """What landing one local day produced: enough for metadata and the run summary."""
+    """What landing one local day produced: enough for metadata and the run summary.
+
+    Counts describe this run's fetch (in a repair run, only the repaired supply points);
+    `rows_stored` is what the day's file holds afterwards.
+    """
 
     local_date: date
     rows: int
+    rows_stored: int
     supply_points_ok: int
     failures: tuple[FetchOutcome, ...]
     intervals_expected: int
@@ -120,6 +125,7 @@ def _land_day(
     return DayReport(
         local_date=day,
         rows=table.num_rows,
+        rows_stored=written.rows,
         supply_points_ok=len(result.outcomes) - len(failures),
         failures=failures,
         intervals_expected=expected,

@@ -78,3 +78,17 @@ DAILY_CONSUMPTION_SCHEMA = pa.schema(
         pa.field("estimate_share", pa.float64(), nullable=False),
     ]
 )
+
+# The supply points of the last run, for the analysts' `supply_points` view.
+SUPPLY_POINTS_SCHEMA = pa.schema(
+    [
+        pa.field("supply_point_id", pa.string(), nullable=False),
+        pa.field("property_id", pa.string(), nullable=False),
+        pa.field("utility", pa.string(), nullable=False),
+        pa.field("market_supply_point_id", pa.string(), nullable=False),
+        pa.field("device_id", pa.string()),
+        pa.field("reading_direction", pa.string()),
+        pa.field("reading_frequency", pa.string(), nullable=False),
+        pa.field("interval_seconds", pa.int64(), nullable=False),
+    ]
+)

@@ -29,23 +29,11 @@ from kraken_pipeline.schema import (
     MEASUREMENTS_SCHEMA,
     QUALITY_RESULTS_SCHEMA,
     SCHEMA_VERSION,
+    SUPPLY_POINTS_SCHEMA,
 )
 from kraken_pipeline.supply_points import SupplyPoint
 
 log = logging.getLogger(__name__)
-
-SUPPLY_POINTS_SCHEMA = pa.schema(
-    [
-        pa.field("supply_point_id", pa.string(), nullable=False),
-        pa.field("property_id", pa.string(), nullable=False),
-        pa.field("utility", pa.string(), nullable=False),
-        pa.field("market_supply_point_id", pa.string(), nullable=False),
-        pa.field("device_id", pa.string()),
-        pa.field("reading_direction", pa.string()),
-        pa.field("reading_frequency", pa.string(), nullable=False),
-        pa.field("interval_seconds", pa.int64(), nullable=False),
-    ]
-)
 
 # DuckDB's own row group size: one row group is the unit its Parquet reader scans in parallel,
 # and with rows sorted by supply point the min/max statistics let it skip the others.
@@ -323,13 +311,19 @@ def stored_days(root: Path) -> list[date]:
 # --- the other tables --------------------------------------------------------------------------
 
 
+def _replace_day_file(
+    table: pa.Table, schema: pa.Schema, path: Path, local_date: date, name: str
+) -> Path:
+    prepared = _prepared(table, schema, local_date, name.replace("_", " "))
+    with locked_directory(path.parent):
+        write_table_atomically(prepared, path, name)
+    return path
+
+
 def write_quality_results(root: Path, local_date: date, results: pa.Table) -> Path:
     """Replace a local day's data-quality results whole, atomically."""
-    table = _prepared(results, QUALITY_RESULTS_SCHEMA, local_date, "quality results")
     path = quality_results_path(root, local_date)
-    with locked_directory(path.parent):
-        write_table_atomically(table, path, "quality_results")
-    return path
+    return _replace_day_file(results, QUALITY_RESULTS_SCHEMA, path, local_date, "quality_results")
 
 
 def read_quality_results(root: Path, local_date: date) -> pa.Table | None:
@@ -337,26 +331,10 @@ def read_quality_results(root: Path, local_date: date) -> pa.Table | None:
     return _read_stored(quality_results_path(root, local_date), QUALITY_RESULTS_SCHEMA)
 
 
-def failed_blocking_checks(root: Path, local_date: date) -> list[str]:
-    """Names of the day's failed blocking checks; a day never checked counts as failed."""
-    from kraken_pipeline.quality import BLOCKING_CHECKS
-
-    results = read_quality_results(root, local_date)
-    if results is None:
-        return ["not checked yet"]
-    failed = results.filter(
-        pc.and_(pc.invert(results["passed"]), pc.is_null(results["supply_point_id"]))
-    )
-    return sorted(set(failed["check_name"].to_pylist()) & BLOCKING_CHECKS)
-
-
 def write_daily_consumption(root: Path, local_date: date, table: pa.Table) -> Path:
     """Replace a local day's derived daily consumption whole, atomically."""
-    prepared = _prepared(table, DAILY_CONSUMPTION_SCHEMA, local_date, "daily consumption")
     path = daily_consumption_path(root, local_date)
-    with locked_directory(path.parent):
-        write_table_atomically(prepared, path, "daily_consumption")
-    return path
+    return _replace_day_file(table, DAILY_CONSUMPTION_SCHEMA, path, local_date, "daily_consumption")
 
 
 def supply_points_table(supply_points: Sequence[SupplyPoint]) -> pa.Table:

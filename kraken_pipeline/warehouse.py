@@ -43,6 +43,7 @@ from kraken_pipeline.schema import (
     MEASUREMENTS_SCHEMA,
     QUALITY_RESULTS_SCHEMA,
     SCHEMA_VERSION,
+    SUPPLY_POINTS_SCHEMA,
 )
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ _TABLES = (
         DAILY_CONSUMPTION_SCHEMA,
         _every_day(storage.daily_consumption_path),
     ),
-    _Table("supply_points", storage.SUPPLY_POINTS_SCHEMA, storage.supply_points_path(Path()).name),
+    _Table("supply_points", SUPPLY_POINTS_SCHEMA, storage.supply_points_path(Path()).name),
 )
 VIEW_NAMES = (*(table.name for table in _TABLES), "daily_totals")
 
