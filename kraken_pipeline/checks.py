@@ -148,16 +148,30 @@ def judge_day(
     now: datetime,
     rules: quality.QualityConfig = DEFAULT_RULES,
 ) -> tuple[quality.CheckOutcome, ...]:
-    """Evaluate every per-day rule on the stored day and persist the outcomes beside it."""
+    """Evaluate every per-day rule on the stored day and persist the outcomes beside it.
+
+    A day that was never landed fails every rule with ERROR (and nothing is persisted), so a
+    check-only run over a range judges the other days instead of stopping at the gap.
+    """
     measurements = storage.read_day(root, day)
     fetch_log = storage.read_fetch_log(root, day)
     if measurements is None or fetch_log is None:
-        raise FileNotFoundError(
-            f"no stored measurements for {day}: materialise the day before checking it"
-        )
+        return tuple(_not_landed(name, day) for name in DAY_CHECKS)
     outcomes = quality.evaluate_day(day, measurements, fetch_log, points, timezone, now, rules)
     storage.write_quality_results(root, day, quality.outcomes_to_table(outcomes, now))
     return outcomes
+
+
+def _not_landed(check_name: str, day: date) -> quality.CheckOutcome:
+    return quality.CheckOutcome(
+        check_name=check_name,
+        local_date=day,
+        passed=False,
+        severity=quality.Severity.ERROR,
+        summary=f"{day} has no stored measurements: materialise the day, then check it",
+        offenders=(),
+        metrics={},
+    )
 
 
 def _latest_materialization(
