@@ -41,6 +41,9 @@ class MeasurementsConfig(Config):
     chunk_days: int = Field(
         default=7, ge=1, le=92, description="Days fetched per request stream; bounds memory."
     )
+    deadline_seconds: float = Field(
+        default=0, ge=0, description="Give up retrying after this many seconds; 0: the default."
+    )
 
 
 def build_measurements_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
@@ -67,7 +70,7 @@ def build_measurements_asset(partitions: DailyPartitionsDefinition) -> AssetsDef
         points = supply_points.load()
         only = set(config.supply_point_ids) or None
         root = storage_root.root
-        with kraken.client() as client:
+        with kraken.client(config.deadline_seconds or None) as client:
             for report in land_days(
                 client,
                 root,

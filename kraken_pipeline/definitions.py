@@ -3,7 +3,16 @@
 Non-secret settings are read from the environment here, once; see settings.py.
 """
 
+import warnings
+
+from dagster import BetaWarning, PreviewWarning
+
 from kraken_pipeline.pipeline import build_definitions
 from kraken_pipeline.settings import PipelineSettings
+
+# Partitioned asset checks and single-run backfills are preview/beta features used on purpose
+# (see checks.py); without this every code server and run worker repeats the warnings.
+warnings.filterwarnings("ignore", category=PreviewWarning)
+warnings.filterwarnings("ignore", category=BetaWarning)
 
 defs = build_definitions(PipelineSettings.from_environ())

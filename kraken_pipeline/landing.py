@@ -117,10 +117,16 @@ def _land_day(
     table = result.table.filter(pc.equal(result.table["local_date"], pa.scalar(day, pa.date32())))
     rows_by_point = _rows_per_supply_point(table)
     fetch_log = _fetch_log(day, result, supply_points, timezone, rows_by_point)
-    written = storage.write_day(
-        root, day, table, fetch_log, only_supply_points=set(only) if only is not None else None
-    )
     failures = tuple(o for o in result.outcomes if not o.ok)
+    # A refused re-fetch must not erase what an earlier run landed for that supply point.
+    written = storage.write_day(
+        root,
+        day,
+        table,
+        fetch_log,
+        only_supply_points=set(only) if only is not None else None,
+        keep_stored_rows_of={o.supply_point_id for o in failures},
+    )
     expected = sum(fetch_log["intervals_expected"].to_pylist())
     return DayReport(
         local_date=day,

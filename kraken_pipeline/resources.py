@@ -10,7 +10,6 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
-from kraken_pipeline.settings import DEFAULT_API_URL, DEFAULT_AUTH_URL
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
 
 
@@ -23,9 +22,11 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
 
     client_id: str = Field(description="OAuth client id (env KRAKEN_CLIENT_ID).")
     client_secret: str = Field(description="OAuth client secret (env KRAKEN_CLIENT_SECRET).")
-    auth_url: str = Field(default=DEFAULT_AUTH_URL, description="Token endpoint.")
-    api_url: str = Field(default=DEFAULT_API_URL, description="GraphQL endpoint.")
-    timezone: str = Field(default="Europe/London", description="Tenant time zone.")
+    # No defaults: run config replaces a resource's whole config, and a default here would send
+    # a launchpad run with one overridden field to another Kraken or time zone.
+    auth_url: str = Field(description="Token endpoint (env KRAKEN_AUTH_URL).")
+    api_url: str = Field(description="GraphQL endpoint (env KRAKEN_API_URL).")
+    timezone: str = Field(description="Tenant time zone (env KRAKEN_TIMEZONE).")
     page_size: int = Field(default=1000, description="Largest `first` to ask for.")
     concurrency: int = Field(default=4, description="Requests in flight at once.")
     connect_timeout_seconds: float = 5.0
@@ -39,7 +40,7 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
 
     __str__ = __repr__
 
-    def settings(self) -> KrakenSettings:
+    def settings(self, deadline_seconds: float | None = None) -> KrakenSettings:
         """The client settings, the secret wrapped so that it never prints."""
         return KrakenSettings(
             client_id=self.client_id,
@@ -51,14 +52,14 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
             concurrency=self.concurrency,
             connect_timeout=self.connect_timeout_seconds,
             read_timeout=self.read_timeout_seconds,
-            deadline_seconds=self.deadline_seconds,
+            deadline_seconds=deadline_seconds or self.deadline_seconds,
             ca_bundle=self.ca_bundle,
         )
 
     @contextmanager
-    def client(self) -> Iterator[KrakenClient]:
+    def client(self, deadline_seconds: float | None = None) -> Iterator[KrakenClient]:
         """A client whose HTTP session and token live as long as the `with` block."""
-        client = KrakenClient(self.settings())
+        client = KrakenClient(self.settings(deadline_seconds))
         try:
             yield client
         finally:

@@ -6,6 +6,7 @@ Runs go through the same job, resources and instance as the UI, so they appear t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -88,14 +89,22 @@ def run_range(
     return RunOutcome(run_id=result.run_id, success=result.success, failure=failure)
 
 
+FAILURE_LINES_SHOWN = 21
+
+
 def _first_failure(events: Sequence[DagsterEvent]) -> str | None:
-    """The innermost error of the first failed step: the one that says what to fix."""
+    """The error of the first failed step that our code raised, without Dagster's wrappers."""
     for event in events:
         if event.is_step_failure and event.step_failure_data.error is not None:
             error = event.step_failure_data.error
-            while error.cause is not None:
+            while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
                 error = error.cause
-            return str(error.message).strip().splitlines()[-1]
+            message = str(error.message).strip()
+            name = error.cls_name or ""
+            for candidate in (f"{name}: ", f"{name.rsplit('.', 1)[-1]}: "):
+                message = message.removeprefix(candidate)
+            message = re.sub(r"^[\w.]+Error: ", "", message)
+            return "\n".join(message.splitlines()[:FAILURE_LINES_SHOWN])
     return None
 
 

@@ -242,6 +242,16 @@ def _merged(new: pa.Table, stored: pa.Table | None, only: frozenset[str]) -> pa.
     return pa.concat_tables([kept, new])
 
 
+def _with_stored_rows(new: pa.Table, path: Path, keep: frozenset[str]) -> pa.Table:
+    """The new rows without `keep`'s, plus the stored rows of the supply points in `keep`."""
+    stored = _read_stored(path, MEASUREMENTS_SCHEMA)
+    kept_ids = pa.array(sorted(keep), pa.string())
+    fresh = new.filter(pc.invert(pc.is_in(new["supply_point_id"], value_set=kept_ids)))
+    if stored is None:
+        return fresh
+    return pa.concat_tables([fresh, stored.filter(pc.is_in(stored["supply_point_id"], kept_ids))])
+
+
 def _prepared(
     table: pa.Table,
     schema: pa.Schema,
@@ -262,11 +272,14 @@ def write_day(
     fetch_log: pa.Table,
     *,
     only_supply_points: Collection[str] | None = None,
+    keep_stored_rows_of: Collection[str] = (),
 ) -> DayWrite:
     """Write a local day's measurements and fetch log; replace them whole, or merge a subset.
 
     With only_supply_points, the rows of those supply points are replaced (removed when the new
     table has none for one of them) and every other supply point's rows are kept as stored.
+    keep_stored_rows_of names supply points whose fetch failed: their stored rows are kept
+    (read under the lock) instead of being lost, while the fetch log records the failure.
     """
     if isinstance(only_supply_points, str):
         raise TypeError("only_supply_points is a collection of ids, not one id")
@@ -278,6 +291,8 @@ def write_day(
         if only is not None:  # read under the lock, so an overlapping merge is never lost
             new_rows = _merged(new_rows, _read_stored(rows_path, MEASUREMENTS_SCHEMA), only)
             new_log = _merged(new_log, _read_stored(log_path, FETCH_LOG_SCHEMA), only)
+        if keep_stored_rows_of:
+            new_rows = _with_stored_rows(new_rows, rows_path, frozenset(keep_stored_rows_of))
         rows = new_rows.sort_by([("supply_point_id", "ascending"), ("interval_start", "ascending")])
         # Measurements first: a crash between the two leaves a fetch log that the next run redoes.
         write_table_atomically(rows, rows_path, "measurements")

@@ -228,6 +228,8 @@ def _publish(mirror: Path, pending: Iterable[tuple[Path, Path]], anchors: Sequen
         temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}{_TEMP_SUFFIX}")
         os.link(source, temporary)  # whichever version the source is now: both are whole files
         os.replace(temporary, target)
+        # Renaming a link onto another link of the same inode is a no-op that leaves the source.
+        temporary.unlink(missing_ok=True)
 
 
 # --- the entry point ---------------------------------------------------------------------------
@@ -268,6 +270,8 @@ def ensure_warehouse(root: Path, timezone: str) -> Path:
         if not pending and not anchors and not _views_need_writing(database, fingerprint):
             return database
         with duckdb.connect(str(database)) as connection:  # exclusive: nobody is reading now
+            # Listed again under the lock: another refresh may have published them meanwhile.
+            pending, anchors = _unpublished(root, mirror), _stale_anchors(mirror)
             _publish(mirror, pending, anchors)
             if not _views_are_current(connection, fingerprint):
                 _write_views(connection, statements, fingerprint, root, timezone)

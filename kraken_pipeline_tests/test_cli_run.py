@@ -293,7 +293,7 @@ def test_an_unreachable_auth_url_is_refused_in_one_line_before_anything_is_writt
     assert finished.returncode != 0
     [problem] = finished.problem_lines()
     assert "token" in problem
-    assert "connection failed" in problem
+    assert "could not connect" in problem
     assert_nothing_written(workspace.data)
     assert_secret_absent(finished, workspace.data)
     assert auth_url in problem, "the line should say which URL could not be reached"

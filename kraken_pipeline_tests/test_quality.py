@@ -508,6 +508,54 @@ def test_impossible_values_rank_before_more_numerous_implausible_ones() -> None:
     assert offenders_of(outcome) == [("house-import", 1), ("factory", 48)]
 
 
+def test_actual_estimate_and_unstated_reading_qualities_are_valid() -> None:
+    rows = day_rows(electricity())
+    rows[0] = {**rows[0], "reading_quality": "ESTIMATE"}
+    rows[1] = {**rows[1], "reading_quality": None}
+
+    outcome = check_valid_values(ORDINARY_DAY, table(rows), TZ, CONFIG)
+
+    assert outcome.passed
+    assert outcome.metrics["unknown_quality_rows"] == 0
+
+
+def test_a_reading_quality_outside_the_contract_warns_naming_the_point_and_the_value() -> None:
+    rows = day_rows(electricity())
+    odd = [{**row, "reading_quality": "PROVISIONAL"} for row in rows[:3]] + rows[3:]
+
+    outcome = check_valid_values(ORDINARY_DAY, table(odd, day_rows(gas())), TZ, CONFIG)
+
+    assert not outcome.passed
+    assert outcome.severity is Severity.WARN
+    assert offenders_of(outcome) == [("house-import", 3)]
+    assert outcome.offenders[0].local_date == ORDINARY_DAY
+    assert outcome.offenders[0].detail == ("3 unknown reading quality; seen 'PROVISIONAL' x3")
+    assert outcome.metrics["unknown_quality_rows"] == 3
+
+
+def test_the_known_reading_qualities_come_from_the_config() -> None:
+    rows = table(day_rows(electricity(), quality="PROVISIONAL"))
+    config = QualityConfig(known_reading_qualities=frozenset({"ACTUAL", "PROVISIONAL"}))
+
+    assert check_valid_values(ORDINARY_DAY, rows, TZ, config).passed
+    assert not check_valid_values(ORDINARY_DAY, rows, TZ, CONFIG).passed
+
+
+def test_an_impossible_value_stays_an_error_beside_an_unknown_quality() -> None:
+    rows = day_rows(electricity())
+    rows[0] = {**rows[0], "value": Decimal(-1), "reading_quality": "provisional"}
+    rows[1] = {**rows[1], "reading_quality": "X"}
+
+    outcome = check_valid_values(ORDINARY_DAY, table(rows), TZ, CONFIG)
+
+    assert outcome.severity is Severity.ERROR
+    assert offenders_of(outcome) == [("house-import", 2)]
+    assert outcome.offenders[0].detail == (
+        "1 negative, 2 unknown reading quality; first impossible: -1 kWh at 2026-03-10 00:00 GMT; "
+        "seen 'X' x1, 'provisional' x1"
+    )
+
+
 # --- one unit per series ----------------------------------------------------------------------
 
 

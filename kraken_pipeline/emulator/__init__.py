@@ -10,7 +10,8 @@ or in Python:
 
 Modules: config (what it serves), runtime (the Emulator), server (HTTP), auth_server (/token/),
 graphql_api + resolvers + projection (/v1/graphql/), measurements + connection (windows,
-filters, paging), complexity + ratelimit (KT-CT-1188/1189/1199), faults, control (/_emulator/),
+filters, paging), complexity + ratelimit (KT-CT-1188/1189/1199), faults + oddities (scripted
+failures and odd payloads), control (/_emulator/), tls (HTTPS with a given certificate),
 dataset + loadshapes (the data).
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from kraken_pipeline.emulator.dataset import Dataset, demo_dataset
 
@@ -55,6 +56,9 @@ class EmulatorConfig:
     dataset: Dataset = field(default_factory=demo_dataset)
     clock: Callable[[], datetime] = wall_clock  # tokens, publication lag and rate limits
     fault_seed: int = 0  # seeds the probability of probabilistic faults
+    # (certificate chain file, private key file), PEM: serve HTTPS instead of plain HTTP, as a
+    # real Kraken does, so tests can prove the client verifies certificates (see tls.py).
+    tls: tuple[str | Path, str | Path] | None = None
 
     def client(self, client_id: str) -> ClientGrant | None:
         """The grant of a client id, if the emulator knows it."""

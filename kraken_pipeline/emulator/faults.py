@@ -12,7 +12,10 @@ A Fault names what goes wrong, where (the token or the GraphQL endpoint) and how
 - GraphQL: `kraken_error` (every root field fails with `code`; with `property_id`, only that
   property), `data_and_errors` (one `measurements` field fails with `code` while the rest of the
   data is served), `duplicate_nodes` (a page that follows a cursor repeats the previous page's
-  last node), `outside_window` (a page gains a node that ends where the window starts).
+  last node), `outside_window` (a page gains a node that ends where the window starts);
+- payload: `odd_payload` (the first measurement node of an answer is made odd in the way
+  `oddity` names: a null or huge value, a timestamp without offset, an unknown enum value...;
+  see oddities.py). Only answers that carry measurement nodes consume it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kraken_pipeline.emulator.errors import INTERNAL_ERROR
+from kraken_pipeline.emulator.oddities import ODDITIES
 
 FaultKind = Literal[
     "http_status",
@@ -35,10 +39,14 @@ FaultKind = Literal[
     "data_and_errors",
     "duplicate_nodes",
     "outside_window",
+    "odd_payload",
 ]
 Endpoint = Literal["token", "graphql"]
 TRANSPORT_KINDS = frozenset({"http_status", "delay", "cut_body", "truncated_json"})
-GRAPHQL_KINDS = frozenset({"kraken_error", "data_and_errors", "duplicate_nodes", "outside_window"})
+ODD_PAYLOAD_KINDS = frozenset({"odd_payload"})
+GRAPHQL_KINDS = frozenset(
+    {"kraken_error", "data_and_errors", "duplicate_nodes", "outside_window", "odd_payload"}
+)
 ENDPOINTS = frozenset({"token", "graphql"})
 
 
@@ -56,6 +64,7 @@ class Fault:
     delay_seconds: float = 0.0  # delay
     code: str = INTERNAL_ERROR  # kraken_error, data_and_errors
     property_id: str | None = None  # kraken_error: only this property's field fails
+    oddity: str = ""  # odd_payload: one of oddities.ODDITIES
 
     def __post_init__(self) -> None:
         if self.kind not in TRANSPORT_KINDS | GRAPHQL_KINDS:
@@ -70,6 +79,8 @@ class Fault:
             raise ValueError("probability must lie in [0, 1]; skip and delay_seconds >= 0")
         if not 400 <= self.status <= 599:
             raise ValueError(f"status {self.status} is not an HTTP error status")
+        if self.kind == "odd_payload" and self.oddity not in ODDITIES:
+            raise ValueError(f"oddity {self.oddity!r} is unknown; use one of {sorted(ODDITIES)}")
 
     @classmethod
     def from_json(cls, payload: Mapping[str, Any]) -> Fault:

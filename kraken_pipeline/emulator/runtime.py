@@ -16,6 +16,7 @@ from kraken_pipeline.emulator.resolvers import load_schema
 from kraken_pipeline.emulator.server import GRAPHQL_PATH, TOKEN_PATH, EmulatorHTTPServer
 from kraken_pipeline.emulator.state import EmulatorState, series_by_property
 from kraken_pipeline.emulator.stats import Stats
+from kraken_pipeline.emulator.tls import server_context
 from kraken_pipeline.emulator.tokens import TokenIssuer
 
 # How often the serving loop checks for stop(): short, so a test's teardown is quick.
@@ -52,7 +53,9 @@ class Emulator:
         """Bind the port and serve in a background thread."""
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
-        server = EmulatorHTTPServer((self.config.host, self.config.port), self._state)
+        tls = self.config.tls
+        context = server_context(*tls) if tls is not None else None
+        server = EmulatorHTTPServer((self.config.host, self.config.port), self._state, context)
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": _POLL_SECONDS},
@@ -94,7 +97,9 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
+        """http://host:port, or https:// when the emulator serves TLS."""
+        scheme = "https" if self.config.tls is not None else "http"
+        return f"{scheme}://{self.config.host}:{self.port}"
 
     @property
     def token_url(self) -> str:
@@ -119,6 +124,14 @@ class Emulator:
     def expire_tokens(self) -> None:
         """Every token issued so far answers KT-CT-1124 from now on."""
         self._state.tokens.expire_all()
+
+    def minted_tokens(self) -> tuple[str, ...]:
+        """The access tokens issued so far, oldest first (the latest 1,000).
+
+        For tests that search everything a client wrote for a leaked token; a real auth server
+        keeps no such list.
+        """
+        return self._state.tokens.minted()
 
     def reset(self) -> None:
         """Disarm faults, zero the counters and refill every points allowance."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,9 +19,11 @@ from typing import Any, cast
 from kraken_pipeline.emulator.answers import Answer, html_answer, json_answer
 from kraken_pipeline.emulator.auth_server import TokenEndpoint
 from kraken_pipeline.emulator.control import ControlApi
-from kraken_pipeline.emulator.faults import TRANSPORT_KINDS, Fault
+from kraken_pipeline.emulator.faults import ODD_PAYLOAD_KINDS, TRANSPORT_KINDS, Fault
 from kraken_pipeline.emulator.graphql_api import GraphQLEndpoint
+from kraken_pipeline.emulator.oddities import apply_oddity, carries_nodes
 from kraken_pipeline.emulator.state import EmulatorState
+from kraken_pipeline.emulator.tls import handshake, wrap_listener
 
 TOKEN_PATH = "/token/"  # noqa: S105 (a URL path, not a secret)
 GRAPHQL_PATH = "/v1/graphql/"
@@ -38,12 +41,21 @@ _STATUS_TITLES = {
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
-    """A ThreadingHTTPServer that knows the emulator and its open connections."""
+    """A ThreadingHTTPServer that knows the emulator and its open connections.
+
+    With a TLS context it serves HTTPS: every accepted connection is a TLS connection whose
+    handshake runs in that connection's thread (see tls.py).
+    """
 
     daemon_threads = True
     block_on_close = False  # stop() closes connections itself; see close_connections
 
-    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        state: EmulatorState,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.state = state
         self.token_endpoint = TokenEndpoint(state)
         self.graphql_endpoint = GraphQLEndpoint(state)
@@ -51,6 +63,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+        if tls_context is not None:
+            self.socket = wrap_listener(self.socket, tls_context)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -83,6 +97,12 @@ class _Handler(BaseHTTPRequestHandler):
         # Headers and body leave in two writes; without this, Nagle's algorithm meets the
         # client's delayed ACK and every answer waits ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        if not handshake(self.connection):
+            self.close_connection = True
+            return
+        super().handle()
 
     def do_POST(self) -> None:
         self._route("POST")
@@ -125,17 +145,23 @@ class _Handler(BaseHTTPRequestHandler):
         endpoint: TokenEndpoint | GraphQLEndpoint,
         body: bytes,
     ) -> None:
-        """Answer an API request: count it, wait the latency, apply a transport fault if armed."""
+        """Answer an API request: count it, apply a transport fault if armed, answer on time.
+
+        Latency is the time from request to answer, as a client sees it from a real Kraken that
+        computes on many workers: the answer's own compute time is part of it, not added to it.
+        """
         state.stats.count_request(name)
+        due = time.monotonic() + state.config.latency.total_seconds()
         fault = state.faults.take(TRANSPORT_KINDS, name)
-        latency = state.config.latency.total_seconds()
-        if latency > 0:
-            time.sleep(latency)  # in this connection's thread only: other requests go on
         if fault is not None and fault.kind == "http_status":
+            _sleep_until(due)
             self._send(_status_answer(fault))
             state.stats.count_errors({f"HTTP {fault.status}"})
             return
         answer = endpoint.answer(body, self.headers.get("Authorization"))
+        if name == "graphql" and carries_nodes(answer):
+            answer = apply_oddity(answer, state.faults.take(ODD_PAYLOAD_KINDS, name))
+        _sleep_until(due)  # in this connection's thread only: other requests go on
         self._send_with_fault(answer, fault)
 
     def _read_body(self) -> bytes | None:
@@ -178,3 +204,9 @@ class _Handler(BaseHTTPRequestHandler):
 def _status_answer(fault: Fault) -> Answer:
     headers = [("Retry-After", str(fault.retry_after))] if fault.retry_after is not None else []
     return html_answer(fault.status, _STATUS_TITLES.get(fault.status, "Error"), *headers)
+
+
+def _sleep_until(due: float) -> None:
+    remaining = due - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,6 +29,7 @@ _DECODE_OPTIONS: Any = {
 }
 _CLAIMS_CACHE_SIZE = 4096
 _ACCEPTED_PREFIXES = ("jwt", "bearer")
+_MINTED_KEPT = 1000
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class TokenIssuer:
         self._next_serial = 1
         self._valid_from_serial = 1
         self._claims: dict[str, dict[str, Any]] = {}
+        self._minted: deque[str] = deque(maxlen=_MINTED_KEPT)
 
     def mint(self, grant: ClientGrant) -> MintedToken:
         """A fresh token for a client, living `lifetime` from the emulator's now."""
@@ -68,7 +71,14 @@ class TokenIssuer:
             "jti": str(serial),
         }
         token = jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+        with self._lock:
+            self._minted.append(token)
         return MintedToken(token, lifetime, " ".join(sorted(grant.permissions)))
+
+    def minted(self) -> tuple[str, ...]:
+        """The latest tokens minted, oldest first (leak tests search for them)."""
+        with self._lock:
+            return tuple(self._minted)
 
     def expire_all(self) -> None:
         """Make every token issued so far answer KT-CT-1124 from now on."""

@@ -5,7 +5,7 @@ Imports nothing from Dagster; the pipeline's resources wrap it. See DESIGN.md de
 
 from __future__ import annotations
 
-from kraken_pipeline.kraken.client import KrakenClient, PointsAllowance, Viewer, utc_now
+from kraken_pipeline.kraken.client import KrakenClient, Viewer, utc_now
 from kraken_pipeline.kraken.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -19,7 +19,8 @@ from kraken_pipeline.kraken.errors import (
     ShrinkRequestError,
     TargetError,
 )
-from kraken_pipeline.kraken.measurements import FetchOutcome, MeasurementsResult
+from kraken_pipeline.kraken.progress import FetchOutcome, MeasurementsResult
+from kraken_pipeline.kraken.ratelimit import PointsAllowance
 from kraken_pipeline.kraken.settings import KrakenSettings, Secret, settings_from_env
 
 __all__ = [

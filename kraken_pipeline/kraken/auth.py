@@ -4,7 +4,9 @@ A token is refreshed five minutes before it expires. All threads share one provi
 minting single-flight, so four workers that find the token stale at once cause one mint. When
 the token endpoint throttles (429, 5xx, an HTML 403 from its CDN) the provider cools down (one
 minute, doubling, capped at 30 minutes) and keeps handing out the cached token while it has not
-expired: clients that re-mint on every failure make an outage worse.
+expired: clients that re-mint on every failure make an outage worse. A refusal of the credentials
+(invalid_client and the like) is remembered: the other workers of a fetch get the same error
+without asking the token endpoint again, which would only be retrying it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 import jwt
 
 from kraken_pipeline.kraken.errors import (
+    AuthenticationError,
+    InvalidClientError,
     ResponseFormatError,
     RetryableError,
     TokenEndpointThrottledError,
@@ -62,6 +66,7 @@ class TokenProvider:
         self._current: AccessToken | None = None
         self._cool_down = 0.0
         self._cool_until = 0.0
+        self._refusal: InvalidClientError | AuthenticationError | None = None
         self.mints = 0
 
     def token(self) -> AccessToken:
@@ -88,6 +93,8 @@ class TokenProvider:
         return token is not None and self._now() < token.expires_at
 
     def _refresh(self, current: AccessToken | None) -> AccessToken:
+        if self._refusal is not None:
+            raise type(self._refusal)(self._refusal.message, code=self._refusal.code)
         waited = self._cool_until - self._monotonic()
         if waited > 0:
             if current is not None and self._usable(current):
@@ -99,6 +106,9 @@ class TokenProvider:
             )
         try:
             minted = self._mint()
+        except (InvalidClientError, AuthenticationError) as exc:
+            self._refusal = exc
+            raise
         except RetryableError as exc:
             usable = current is not None and self._usable(current)
             # Throttling always cools down; other trouble only while a token still works, so
@@ -134,7 +144,9 @@ class TokenProvider:
         except TokenUnavailableError:
             raise
         except RetryableError as exc:
-            raise TokenUnavailableError(exc.message, code=exc.code) from None
+            raise TokenUnavailableError(
+                exc.message, code=exc.code, max_attempts=exc.max_attempts
+            ) from None
         self.mints += 1
         log.info(
             "minted an access token for client %s, valid until %s",

@@ -21,17 +21,24 @@ from typing import Any
 import pyarrow.compute as pc
 
 from kraken_pipeline.kraken.auth import TokenProvider
-from kraken_pipeline.kraken.errors import KrakenError, ResponseFormatError, stops_everything
+from kraken_pipeline.kraken.errors import ResponseFormatError
 from kraken_pipeline.kraken.graphql import GraphQLCaller
-from kraken_pipeline.kraken.measurements import (
+from kraken_pipeline.kraken.measurements import MeasurementsFetcher
+from kraken_pipeline.kraken.planning import MAX_COMPLEXITY
+from kraken_pipeline.kraken.progress import (
     FetchOutcome,
-    MeasurementsFetcher,
     MeasurementsResult,
     PageSize,
     TargetProgress,
 )
-from kraken_pipeline.kraken.queries import RATE_LIMIT_INFO, THIRD_PARTY_VIEWER
-from kraken_pipeline.kraken.ratelimit import DEFAULT_POINTS_PER_HOUR, WINDOW_SECONDS, PointsBucket
+from kraken_pipeline.kraken.queries import RATE_LIMIT_FIELD, RATE_LIMIT_INFO, THIRD_PARTY_VIEWER
+from kraken_pipeline.kraken.ratelimit import (
+    WINDOW_SECONDS,
+    PointsAllowance,
+    PointsBucket,
+    allowance_from_graphql,
+    provisional_bucket,
+)
 from kraken_pipeline.kraken.retry import Deadline, RetryPolicy, call_with_retries
 from kraken_pipeline.kraken.settings import KrakenSettings
 from kraken_pipeline.kraken.transport import HttpTransport
@@ -54,17 +61,6 @@ class Viewer:
 
     name: str
     permissions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PointsAllowance:
-    """The viewer's hourly points allowance as rateLimitInfo reports it."""
-
-    limit: int
-    remaining: int
-    used: int
-    refill_at: datetime | None
-    blocked: bool
 
 
 class KrakenClient:
@@ -144,17 +140,10 @@ class KrakenClient:
         answer = self._caller.execute(
             RATE_LIMIT_INFO, {}, operation="rateLimitInfo", deadline=deadline
         )
-        info = (answer.data.get("rateLimitInfo") or {}).get("pointsAllowanceRateLimit")
-        if not isinstance(info, dict) or not isinstance(info.get("limit"), int):
+        allowance = allowance_from_graphql(answer.data.get(RATE_LIMIT_FIELD))
+        if allowance is None:
             raise ResponseFormatError("rateLimitInfo answered no points allowance", code="no data")
-        ttl = info.get("ttl")
-        return PointsAllowance(
-            limit=info["limit"],
-            remaining=int(info.get("remainingPoints") or 0),
-            used=int(info.get("usedPoints") or 0),
-            refill_at=datetime.fromtimestamp(ttl, UTC) if isinstance(ttl, int) else None,
-            blocked=bool(info.get("isBlocked")),
-        )
+        return allowance
 
     def token_expires_at(self) -> datetime:
         """When the current access token expires; mints one first if there is none."""
@@ -191,28 +180,13 @@ class KrakenClient:
             return self._bucket
 
     def _new_bucket(self) -> PointsBucket:
-        """The points budget: rateLimitInfo's figures, else the settings' or Kraken's default."""
+        """The points budget: the configured allowance, else Kraken's figures as the first
+        measurement answers report them (rateLimitInfo rides along, see ratelimit.py)."""
         per_hour = self.settings.points_per_hour
         if per_hour is not None:
             return PointsBucket(per_hour, per_hour, WINDOW_SECONDS, self._monotonic, self._sleep)
-        try:
-            allowance = self.points_allowance()
-        except KrakenError as exc:
-            if stops_everything(exc):
-                raise
-            log.warning(
-                "rateLimitInfo unavailable (%s); assuming %d points an hour",
-                exc.code,
-                DEFAULT_POINTS_PER_HOUR,
-            )
-            per_hour = DEFAULT_POINTS_PER_HOUR
-            return PointsBucket(per_hour, per_hour, WINDOW_SECONDS, self._monotonic, self._sleep)
-        refill_in = WINDOW_SECONDS
-        if allowance.refill_at is not None:
-            # A second of margin: our clock and Kraken's need not agree to the millisecond.
-            refill_in = (allowance.refill_at - self._now()).total_seconds() + 1.0
-        return PointsBucket(
-            allowance.limit, allowance.remaining, refill_in, self._monotonic, self._sleep
+        return provisional_bucket(
+            self.settings.concurrency, MAX_COMPLEXITY, self._monotonic, self._sleep
         )
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from kraken_pipeline.kraken.client import KrakenClient, utc_now
 from kraken_pipeline.kraken.errors import FatalError, KrakenError, TargetError
-from kraken_pipeline.kraken.measurements import MeasurementsResult
+from kraken_pipeline.kraken.progress import MeasurementsResult
 from kraken_pipeline.kraken.settings import settings_from_env
 from kraken_pipeline.local_days import day_bounds, expected_interval_count, local_date_of
 from kraken_pipeline.supply_points import SupplyPoint, SupplyPointsError, load_supply_points

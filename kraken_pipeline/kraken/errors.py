@@ -35,6 +35,10 @@ PERMISSION_CODES = frozenset(
 )
 TARGET_CODES = PERMISSION_CODES | {"KT-CT-4177", "KT-CT-4178", "KT-CT-1113", "KT-CT-1114"}
 
+# A token endpoint that refuses connections is nearly always a wrong KRAKEN_AUTH_URL or a host
+# that is down: one more try rides out a restart without minutes of backoff before the message.
+REFUSED_TOKEN_ENDPOINT_ATTEMPTS = 2
+
 # Kraken sends no Retry-After with KT-CT-1199 and some per-field limits tighten on repeated
 # breaches, so a rate-limited request waits at least this long before it is tried again.
 RATE_LIMITED_MIN_DELAY = 10.0
@@ -61,7 +65,8 @@ class RetryableError(KrakenError):
     """Transient trouble (5xx, timeout, reset, truncated JSON, 429, CDN 403, KT-CT-1199/7899).
 
     `retry_after` is the server's requested wait in seconds (Retry-After), `min_delay` a floor
-    for the backoff of this kind of trouble.
+    for the backoff of this kind of trouble, `max_attempts` a cap below the policy's attempts for
+    trouble that rarely passes by itself (None: the policy decides).
     """
 
     def __init__(
@@ -71,10 +76,12 @@ class RetryableError(KrakenError):
         code: str | None = None,
         retry_after: float | None = None,
         min_delay: float = 0.0,
+        max_attempts: int | None = None,
     ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
         self.min_delay = min_delay
+        self.max_attempts = max_attempts
 
 
 class TokenUnavailableError(RetryableError):

@@ -4,7 +4,9 @@ This is the only loop that retries GraphQL requests. A call is tried up to max_a
 for retryable trouble, waiting as retry.RetryPolicy says and never past the deadline; a refused
 token is replaced once and the request replayed at once (a second refusal is fatal). Errors that
 concern one alias of a batched request (a property without permission) do not fail the others:
-they come back in GraphQLAnswer.alias_errors next to the data that was served.
+they come back in GraphQLAnswer.alias_errors next to the data that was served. A call charged
+to a points budget reserves its cost before each attempt and settles it after, handing the
+budget the rateLimitInfo of the answer when the document asked for it.
 """
 
 from __future__ import annotations
@@ -28,15 +30,21 @@ from kraken_pipeline.kraken.errors import (
     graphql_error,
     http_error,
 )
-from kraken_pipeline.kraken.ratelimit import PointsBucket
+from kraken_pipeline.kraken.queries import RATE_LIMIT_FIELD, RATE_LIMIT_INFO
+from kraken_pipeline.kraken.ratelimit import PointsAllowance, PointsBucket, allowance_from_graphql
 from kraken_pipeline.kraken.retry import Deadline, RetryPolicy
 from kraken_pipeline.kraken.settings import KrakenSettings
 from kraken_pipeline.kraken.transport import HttpTransport
 from kraken_pipeline.kraken.wire import Decoded, decode_json
 
 Decoder = Callable[[bytes], Decoded]
+# Variables, or a function that builds them when the request is about to leave (after waiting
+# for a free slot), so that they reflect the latest page size.
+Variables = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
 log = logging.getLogger(__name__)
+
+RATE_LIMITED = "KT-CT-1199"
 
 # Which classified error wins when one answer carries several: the one whose reaction fixes
 # the most (a new token, then waiting, then a smaller request, then giving up).
@@ -45,11 +53,13 @@ _PRECEDENCE = (ReauthenticateError, RetryableError, ShrinkRequestError, FatalErr
 
 @dataclass(frozen=True)
 class GraphQLAnswer:
-    """The decoded `data` of an answer, the per-alias fatal errors, and when it arrived."""
+    """The decoded `data` of an answer, the per-alias fatal errors, when it arrived, and the
+    points allowance when the document asked rateLimitInfo."""
 
     data: Any
     alias_errors: Mapping[str, TargetError]
     received_at: datetime
+    allowance: PointsAllowance | None = None
 
 
 @dataclass
@@ -77,7 +87,7 @@ class GraphQLCaller:
     def execute(
         self,
         document: str,
-        variables: Mapping[str, Any],
+        variables: Variables,
         *,
         operation: str,
         deadline: Deadline,
@@ -98,9 +108,11 @@ class GraphQLCaller:
             deadline.check()
             attempt += 1
             try:
-                if bucket is not None:
-                    bucket.take(cost, deadline)
-                return self._once(document, variables, deadline, aliases or {}, tally, decode)
+                if bucket is None:
+                    return self._once(document, variables, deadline, aliases or {}, tally, decode)
+                return self._charged(
+                    bucket, cost, document, variables, deadline, aliases or {}, tally, decode
+                )
             except ReauthenticateError as exc:
                 if reauthenticated:
                     raise _refused_twice(exc, self._settings.client_id) from None
@@ -108,29 +120,67 @@ class GraphQLCaller:
                 attempt -= 1  # the replay with a new token is not a retry of the trouble
                 log.info("%s: token refused (%s); minted a new one, replaying", operation, exc.code)
             except RetryableError as exc:
-                if self._policy.gives_up_after(attempt):
+                if self._policy.gives_up_after(attempt, exc):
                     raise RetriesExhaustedError(exc, attempt, operation) from None
                 log.warning("%s: attempt %d failed (%s); retrying", operation, attempt, exc.code)
                 self._policy.wait(attempt, exc, deadline)
+                if exc.code == RATE_LIMITED and bucket is not None and bucket.follows_readings:
+                    self._learn_allowance(bucket, deadline)
 
-    def _once(
+    def _learn_allowance(self, bucket: PointsBucket, deadline: Deadline) -> None:
+        """Ask rateLimitInfo alone, so the budget waits for the refill instead of guessing."""
+        try:
+            answer = self._once(RATE_LIMIT_INFO, {}, deadline, {}, RequestTally(), decode_json)
+        except KrakenError as exc:
+            log.warning("rateLimitInfo after KT-CT-1199 failed (%s); backing off", exc.code)
+            return
+        if answer.allowance is not None:
+            bucket.observe(answer.allowance, answer.received_at)
+
+    def _charged(
         self,
+        bucket: PointsBucket,
+        cost: int,
         document: str,
-        variables: Mapping[str, Any],
+        variables: Variables,
         deadline: Deadline,
         aliases: Mapping[str, str],
         tally: RequestTally,
         decode: Decoder,
     ) -> GraphQLAnswer:
-        token = self._tokens.token()
-        tally.sent += 1
-        answer = self._transport.post(
-            self._settings.api_url,
-            "graphql",
-            json_body={"query": document, "variables": dict(variables)},
-            headers={"Authorization": token.value.reveal()},
-            read_timeout=max(0.001, min(self._settings.read_timeout, deadline.remaining())),
-        )
+        """One attempt paid from the budget, which learns what is left when the answer says."""
+        bucket.take(cost, deadline)
+        answer: GraphQLAnswer | None = None
+        try:
+            answer = self._once(document, variables, deadline, aliases, tally, decode)
+            return answer
+        finally:
+            if answer is None:
+                bucket.settle(cost, None, None)
+            else:
+                bucket.settle(cost, answer.allowance, answer.received_at)
+
+    def _once(
+        self,
+        document: str,
+        variables: Variables,
+        deadline: Deadline,
+        aliases: Mapping[str, str],
+        tally: RequestTally,
+        decode: Decoder,
+    ) -> GraphQLAnswer:
+        # Only sending and reading hold a slot; decoding happens after, beside other requests.
+        with self._transport.api_slot():
+            token = self._tokens.token()
+            values = variables() if callable(variables) else variables
+            tally.sent += 1
+            answer = self._transport.post(
+                self._settings.api_url,
+                "graphql",
+                json_body={"query": document, "variables": dict(values)},
+                headers={"Authorization": token.value.reveal()},
+                read_timeout=max(0.001, min(self._settings.read_timeout, deadline.remaining())),
+            )
         if answer.status != 200:
             raise http_error(answer.status, answer.content_type, answer.retry_after, "the API")
         errors, data = decode(answer.body)
@@ -140,7 +190,10 @@ class GraphQLCaller:
             if isinstance(worst, ReauthenticateError):
                 self._tokens.invalidate(token)
             raise worst
-        return GraphQLAnswer(data, alias_errors, answer.received_at)
+        allowance = allowance_from_graphql(
+            data.get(RATE_LIMIT_FIELD) if isinstance(data, dict) else None
+        )
+        return GraphQLAnswer(data, alias_errors, answer.received_at, allowance)
 
 
 def _sort_errors(
@@ -152,7 +205,13 @@ def _sort_errors(
     for entry in errors:
         entry = entry if isinstance(entry, dict) else {}
         path = entry.get("path")
-        alias = path[0] if isinstance(path, list) and path and path[0] in aliases else None
+        root = path[0] if isinstance(path, list) and path else None
+        if aliases and root == RATE_LIMIT_FIELD:
+            # Asked on the side of measurements, it must not fail them; a refusal of the whole
+            # request shows on every alias too.
+            log.debug("rateLimitInfo failed beside the measurements: %s", entry.get("message"))
+            continue
+        alias = root if root in aliases else None
         error = graphql_error(entry, aliases.get(alias or ""))
         if alias is not None and isinstance(error, TargetError):
             alias_errors.setdefault(alias, error)

@@ -2,10 +2,15 @@
 
 Each worker runs one planned request (a batch of aliases) to its end: it sends the batch, parses
 every alias's page, and sends the aliases that still have a next page again with their cursors,
-until none is left. A property that fails (no permission, retries exhausted) fails only its own
-supply points; an error without which nothing can succeed (no token, the deadline) stops all
-workers and is raised. Rows already read for a supply point that then failed are dropped: a
-partial series would look complete to whoever reads the table, and its outcome says ok=False.
+until none is left. There are twice as many workers as requests allowed in flight: a worker
+holds one of settings.concurrency transport slots only while its request is on the wire, so
+parsing one answer overlaps the network wait of the next request. A request that has room for
+it also asks rateLimitInfo, which feeds the points budget (ratelimit.py).
+
+A property that fails (no permission, retries exhausted) fails only its own supply points; an
+error without which nothing can succeed (no token, the deadline) stops all workers and is
+raised. Rows already read for a supply point that then failed are dropped: a partial series
+would look complete to whoever reads the table, and its outcome says ok=False.
 """
 
 from __future__ import annotations
@@ -31,77 +36,22 @@ from kraken_pipeline.kraken.errors import (
 )
 from kraken_pipeline.kraken.graphql import GraphQLAnswer, GraphQLCaller, RequestTally
 from kraken_pipeline.kraken.parsing import measurements_table, parse_page
-from kraken_pipeline.kraken.planning import Target, plan_requests
-from kraken_pipeline.kraken.queries import ALIAS_COMPLEXITY, alias, measurements_document
+from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, Target, plan_requests
+from kraken_pipeline.kraken.progress import PageSize, TargetProgress
+from kraken_pipeline.kraken.queries import (
+    ALIAS_COMPLEXITY,
+    RATE_LIMIT_COMPLEXITY,
+    RATE_LIMIT_FIELD,
+    alias,
+    measurements_document,
+)
 from kraken_pipeline.kraken.ratelimit import PointsBucket
 from kraken_pipeline.kraken.retry import Deadline
 from kraken_pipeline.kraken.settings import KrakenSettings
-from kraken_pipeline.kraken.wire import ConnectionPage, measurement_decoder
+from kraken_pipeline.kraken.wire import BadPage, ConnectionPage, measurement_decoder
 from kraken_pipeline.supply_points import SupplyPoint
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FetchOutcome:
-    """How fetching one supply point went; error fields are set when ok is False."""
-
-    supply_point_id: str
-    ok: bool
-    rows: int
-    pages: int
-    requests: int
-    error_code: str | None = None
-    error_message: str | None = None
-
-
-@dataclass(frozen=True)
-class MeasurementsResult:
-    """The rows of a fetch (MEASUREMENTS_SCHEMA) and one outcome per requested supply point."""
-
-    table: pa.Table
-    outcomes: tuple[FetchOutcome, ...]
-    requests: int
-    fetched_at: datetime
-
-
-class PageSize:
-    """The page size all workers use; halved when Kraken says a request is too large."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-
-    def current(self) -> int:
-        """The size to ask for now."""
-        with self._lock:
-            return self._size
-
-    def halve(self, refused: int, error: ShrinkRequestError) -> None:
-        """Halve after `refused` was too large (once, however many workers saw it)."""
-        with self._lock:
-            if self._size != refused:
-                return
-            if refused <= 1:
-                raise FatalError(f"Kraken refuses even one node per page: {error.message}")
-            self._size = refused // 2
-        log.warning("page size %d refused (%s); using %d", refused, error.code, refused // 2)
-
-
-@dataclass
-class TargetProgress:
-    """Where one alias stands: its cursor, pages and requests so far, and its error if it failed."""
-
-    target: Target
-    after: str | None = None
-    pages: int = 0
-    requests: set[tuple[int, int]] = field(default_factory=set)  # (send, attempt): distinct HTTP
-    error: KrakenError | None = None
-    done: bool = False
-
-    def fail(self, error: KrakenError) -> None:
-        self.error = error
-        self.done = True
 
 
 @dataclass
@@ -121,7 +71,7 @@ class _AbortedError(Exception):
 
 
 class MeasurementsFetcher:
-    """Plans and runs the requests of one fetch on a pool of settings.concurrency threads."""
+    """Plans and runs the requests of one fetch on a pool of worker threads."""
 
     def __init__(
         self, settings: KrakenSettings, caller: GraphQLCaller, page_size: PageSize
@@ -129,6 +79,9 @@ class MeasurementsFetcher:
         self._settings = settings
         self._caller = caller
         self._page_size = page_size
+        # rateLimitInfo rides along when the budget follows Kraken's figures (no points_per_hour
+        # configured) until a Kraken turns out not to know the field.
+        self._ask_rate_limit = settings.points_per_hour is None
 
     def fetch(
         self,
@@ -145,11 +98,12 @@ class MeasurementsFetcher:
             end,
             page_size=self._page_size.current(),
             properties_per_request=self._settings.properties_per_request,
+            reserve_in_first=RATE_LIMIT_COMPLEXITY if self._ask_rate_limit else 0,
         )
         run = _Run(deadline, bucket, {p.supply_point_id: i for i, p in enumerate(points)})
         tables: list[pa.Table] = []
         progress: list[TargetProgress] = []
-        workers = max(1, min(self._settings.concurrency, len(batches)))
+        workers = max(1, min(2 * self._settings.concurrency, len(batches)))
         with ThreadPoolExecutor(workers, thread_name_prefix="kraken") as pool:
             futures = [pool.submit(self._run_batch, batch, run) for batch in batches]
             self._collect(futures, run, tables, progress)
@@ -162,7 +116,7 @@ class MeasurementsFetcher:
         if failed:
             keep = pa.array(sorted(failed), pa.int32())
             tables = [t.filter(pc.invert(pc.is_in(t["point"], value_set=keep))) for t in tables]
-        return measurements_table(tables, points, self._settings.timezone), progress
+        return measurements_table(tables, points), progress
 
     def _collect(
         self,
@@ -197,34 +151,51 @@ class MeasurementsFetcher:
         return tables, progress
 
     def _send(self, pending: list[TargetProgress], run: _Run) -> GraphQLAnswer | None:
-        size = self._page_size.current()
+        sizes: list[int] = []  # the page size of each attempt, read when it is sent
+
+        def variables() -> dict[str, Any]:
+            sizes.append(self._page_size.current())
+            return self._variables(pending, sizes[-1])
+
         tally = RequestTally()
         properties = sorted({p.target.property_id for p in pending})
+        cost = len(pending) * ALIAS_COMPLEXITY
+        with_rate_limit = self._ask_rate_limit and cost + RATE_LIMIT_COMPLEXITY <= MAX_COMPLEXITY
         try:
             return self._caller.execute(
-                measurements_document(len(pending)),
-                self._variables(pending, size),
+                measurements_document(len(pending), with_rate_limit),
+                variables,
                 operation=f"measurements of property {', '.join(properties)}",
                 deadline=run.deadline,
                 bucket=run.bucket,
-                cost=len(pending) * ALIAS_COMPLEXITY,
+                cost=cost + (RATE_LIMIT_COMPLEXITY if with_rate_limit else 0),
                 aliases={alias(i): p.target.property_id for i, p in enumerate(pending)},
                 tally=tally,
                 decode=measurement_decoder(len(pending)),
             )
         except ShrinkRequestError as exc:
-            self._page_size.halve(size, exc)
+            self._page_size.halve(sizes[-1], exc)
+        except FatalError as exc:
+            if with_rate_limit and _lacks_rate_limit_info(exc):
+                log.warning("this Kraken does not know rateLimitInfo; budgeting without it")
+                self._ask_rate_limit = False  # the pending aliases are sent again without it
+                return None
+            self._fail(pending, exc, properties)
         except KrakenError as exc:
-            if stops_everything(exc):
-                raise
-            log.warning("measurements of property %s failed: %s", ", ".join(properties), exc)
-            for state in pending:
-                state.fail(exc)
+            self._fail(pending, exc, properties)
         finally:
             send = next(run.sends)
             for state in pending:
                 state.requests.update((send, attempt) for attempt in range(tally.sent))
         return None
+
+    @staticmethod
+    def _fail(pending: list[TargetProgress], exc: KrakenError, properties: list[str]) -> None:
+        if stops_everything(exc):
+            raise exc
+        log.warning("measurements of property %s failed: %s", ", ".join(properties), exc)
+        for state in pending:
+            state.fail(exc)
 
     def _variables(self, pending: list[TargetProgress], size: int) -> dict[str, Any]:
         variables: dict[str, Any] = {"first": size, "timezone": self._settings.timezone}
@@ -255,6 +226,11 @@ class MeasurementsFetcher:
         if page is None:
             state.fail(_no_connection(target))
             return
+        if isinstance(page, BadPage):
+            refused = _bad_payload(target, page)
+            log.warning("%s", refused)
+            state.fail(refused)
+            return
         try:
             rows = parse_page(
                 page.nodes,
@@ -262,6 +238,7 @@ class MeasurementsFetcher:
                 run.point_index,
                 answer.received_at,
                 next(run.arrivals),
+                timezone=self._settings.timezone,
             )
         except KrakenError as exc:
             state.fail(exc)
@@ -294,6 +271,20 @@ class MeasurementsFetcher:
             )
             return
         state.after = cursor
+
+
+def _lacks_rate_limit_info(error: FatalError) -> bool:
+    """Whether the request was refused because the schema has no rateLimitInfo field (a
+    validation error, which carries no Kraken error code, naming the field)."""
+    return type(error) is FatalError and error.code is None and RATE_LIMIT_FIELD in error.message
+
+
+def _bad_payload(target: Target, page: BadPage) -> ResponseFormatError:
+    return ResponseFormatError(
+        f"property {target.property_id} answered measurements that do not have the documented "
+        f"shape: {page.describe()}; its rows are refused rather than guessed",
+        code="BAD_PAYLOAD",
+    )
 
 
 def _no_connection(target: Target) -> ResponseFormatError:

@@ -27,12 +27,14 @@ from kraken_pipeline.supply_points import SupplyPoint
 _UNITS = {"kwh": "kWh", "m3": "m3", "m³": "m3", "wh": "Wh", "mwh": "MWh"}
 
 # Columns of a parsed page; `point` indexes the run's supply points, `arrival` orders pages so
-# that de-duplication keeps the last one seen.
+# that de-duplication keeps the last one seen. Every per-row column is computed here, in the
+# worker that received the page while others wait on the network, not after the last answer.
 PAGE_SCHEMA = pa.schema(
     [
         ("point", pa.int32()),
         ("interval_start", UTC_TIMESTAMP),
         ("interval_end", UTC_TIMESTAMP),
+        ("local_date", pa.date32()),
         ("value", VALUE_TYPE),
         ("unit", pa.string()),
         ("reading_quality", pa.string()),
@@ -62,8 +64,11 @@ def parse_page(
     point_index: Mapping[str, int],
     fetched_at: datetime,
     arrival: int,
+    *,
+    timezone: str,
 ) -> PageRows:
-    """Turn one connection page of a target into rows; keep only its series and its slice."""
+    """Turn one connection page of a target into rows; keep only its series and its slice.
+    `timezone` is the tenant's, which gives each interval its local date."""
     nodes = nodes.filter(nodes.is_valid())
     filters = nodes.field("metaData").flatten()[0]
     points = _points(filters, target, point_index)
@@ -85,8 +90,9 @@ def parse_page(
             points,
             starts,
             ends,
+            starts.cast(pa.timestamp("us", tz=timezone)).cast(pa.date32()),
             values,
-            units,
+            normalise_units(units),
             filters.field("readingQuality"),
             nodes.field("source"),
             pa.repeat(pa.scalar(fetched_at, UTC_TIMESTAMP), count),
@@ -111,28 +117,31 @@ def _points(filters: pa.StructArray, target: Target, point_index: Mapping[str, i
     return pc.take(pa.array(indices, pa.int32()), position)
 
 
-def measurements_table(
-    pages: Sequence[pa.Table], points: Sequence[SupplyPoint], timezone: str
-) -> pa.Table:
+def measurements_table(pages: Sequence[pa.Table], points: Sequence[SupplyPoint]) -> pa.Table:
     """Join page rows to their supply points: the MEASUREMENTS_SCHEMA table, sorted and unique."""
     rows = pa.concat_tables([PAGE_SCHEMA.empty_table(), *pages])
-    rank = _rank_by_id(points)
-    rows = rows.append_column("rank", pc.take(rank, rows["point"]))
-    order = pc.sort_indices(
-        rows, [("rank", "ascending"), ("interval_start", "ascending"), ("arrival", "ascending")]
+    keys = pa.table(
+        {
+            "rank": pc.take(_rank_by_id(points), rows["point"]),
+            "start": rows["interval_start"],
+            "arrival": rows["arrival"],
+        }
     )
-    rows = rows.take(order)
-    rows = rows.filter(_last_of_each_interval(rows["rank"], rows["interval_start"]))
-    return _contract_columns(rows, points, timezone)
+    order = pc.sort_indices(
+        keys, [("rank", "ascending"), ("start", "ascending"), ("arrival", "ascending")]
+    )
+    # Only the keys are sorted whole; every column is then taken once, duplicates left out.
+    keys = keys.select(["rank", "start"]).take(order)
+    order = order.filter(_last_of_each_interval(keys["rank"], keys["start"]))
+    return _contract_columns(rows.take(order), points)
 
 
-def _contract_columns(rows: pa.Table, points: Sequence[SupplyPoint], timezone: str) -> pa.Table:
+def _contract_columns(rows: pa.Table, points: Sequence[SupplyPoint]) -> pa.Table:
     index = rows["point"]
 
     def attribute(values: list[str | None]) -> pa.ChunkedArray:
         return pc.take(pa.array(values, pa.string()), index)
 
-    local = rows["interval_start"].cast(pa.timestamp("us", tz=timezone))
     columns = {
         "supply_point_id": attribute([p.supply_point_id for p in points]),
         "property_id": attribute([p.property_id for p in points]),
@@ -144,9 +153,9 @@ def _contract_columns(rows: pa.Table, points: Sequence[SupplyPoint], timezone: s
         ),
         "interval_start": rows["interval_start"],
         "interval_end": rows["interval_end"],
-        "local_date": local.cast(pa.date32()),
+        "local_date": rows["local_date"],
         "value": rows["value"],
-        "unit": normalise_units(rows["unit"]),
+        "unit": rows["unit"],
         "reading_quality": rows["reading_quality"],
         "source": rows["source"],
         "fetched_at": rows["fetched_at"],

@@ -15,12 +15,20 @@ query ThirdPartyViewer {
 }
 """
 
-RATE_LIMIT_INFO = """
-query RateLimitInfo {
+# The viewer's hourly points allowance. Asked alone by RATE_LIMIT_INFO, and as one more root
+# field of measurement requests that have room for it, so the budget learns the allowance from
+# answers it gets anyway instead of from a call of its own before the first measurement.
+RATE_LIMIT_FIELD = "rateLimitInfo"
+_RATE_LIMIT_SELECTION = """
   rateLimitInfo {
     pointsAllowanceRateLimit { limit remainingPoints usedPoints ttl isBlocked }
-  }
-}
+  }"""
+# rateLimitInfo + pointsAllowanceRateLimit + its five fields, by the rule below.
+RATE_LIMIT_COMPLEXITY = 7
+
+RATE_LIMIT_INFO = f"""
+query RateLimitInfo {{{_RATE_LIMIT_SELECTION}
+}}
 """
 
 # Everything a node needs to become a row; metaData.utilityFilters tells apart the series that
@@ -74,13 +82,16 @@ def alias(index: int) -> str:
     return f"p{index}"
 
 
-@lru_cache(maxsize=64)
-def measurements_document(count: int) -> str:
-    """The measurements query for `count` aliased properties, built once per count."""
+@lru_cache(maxsize=128)
+def measurements_document(count: int, with_rate_limit: bool = False) -> str:
+    """The measurements query for `count` aliased properties, built once per count; with
+    `with_rate_limit`, it asks rateLimitInfo too (RATE_LIMIT_COMPLEXITY more points)."""
     if count < 1:
         raise ValueError(f"a measurements query needs at least one property, not {count}")
     variables = ", ".join(_ALIAS_VARIABLES.format(i=i) for i in range(count))
     selections = "".join(_ALIAS_TEMPLATE.format(i=i) for i in range(count))
+    if with_rate_limit:
+        selections += _RATE_LIMIT_SELECTION
     return (
         f"query Measurements($first: Int!, $timezone: String!, {variables}) {{{selections}\n}}\n"
         + MEASUREMENT_PAGE_FRAGMENT

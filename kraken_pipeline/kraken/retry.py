@@ -74,9 +74,10 @@ class RetryPolicy:
             raise deadline.exceeded(f"last error: {error.message}") from error
         self.sleep(pause)
 
-    def gives_up_after(self, attempt: int) -> bool:
-        """Whether attempt number `attempt` was the last one allowed."""
-        return attempt >= self.max_attempts
+    def gives_up_after(self, attempt: int, error: RetryableError | None = None) -> bool:
+        """Whether attempt number `attempt` was the last one allowed (for `error`'s kind)."""
+        cap = error.max_attempts if error is not None and error.max_attempts else None
+        return attempt >= min(self.max_attempts, cap or self.max_attempts)
 
 
 def call_with_retries(
@@ -90,6 +91,6 @@ def call_with_retries(
         try:
             return call()
         except RetryableError as exc:
-            if policy.gives_up_after(attempt):
+            if policy.gives_up_after(attempt, exc):
                 raise RetriesExhaustedError(exc, attempt, operation) from None
             policy.wait(attempt, exc, deadline)

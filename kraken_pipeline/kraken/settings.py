@@ -7,6 +7,7 @@ the setting and the environment variable that sets it, so an operator knows what
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ ENVIRONMENT_VARIABLES = {
     "auth_url": "KRAKEN_AUTH_URL",
     "api_url": "KRAKEN_API_URL",
     "timezone": "KRAKEN_TIMEZONE",
+    "ca_bundle": "KRAKEN_CA_BUNDLE",
 }
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
@@ -67,7 +69,7 @@ class KrakenSettings:
     api_url: str = DEFAULT_API_URL
     timezone: str = DEFAULT_TIMEZONE
     page_size: int = 1000
-    properties_per_request: int = 5
+    properties_per_request: int = 7
     concurrency: int = 4
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
@@ -88,6 +90,8 @@ class KrakenSettings:
             zone(self.timezone)
         except ValueError as exc:
             raise ConfigurationError(_named("timezone", str(exc))) from None
+        if self.ca_bundle is not None:
+            _check_ca_bundle(self.ca_bundle)
         for field in fields(self):
             value = getattr(self, field.name)
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -110,6 +114,7 @@ def settings_from_env(environ: Mapping[str, str]) -> KrakenSettings:
         auth_url=environ.get("KRAKEN_AUTH_URL") or DEFAULT_AUTH_URL,
         api_url=environ.get("KRAKEN_API_URL") or DEFAULT_API_URL,
         timezone=environ.get("KRAKEN_TIMEZONE") or DEFAULT_TIMEZONE,
+        ca_bundle=environ.get("KRAKEN_CA_BUNDLE") or None,
     )
 
 
@@ -126,6 +131,24 @@ def _check_url(setting: str, url: str) -> None:
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigurationError(
             _named(setting, f"{url!r} uses plain http to a remote host: use https")
+        )
+
+
+def _check_ca_bundle(path: str) -> None:
+    """Refuse, naming the variable, a CA bundle requests could not read.
+
+    Checked here because requests only finds out at the first request, with a bare OSError that
+    names neither the setting nor the variable. A directory of c_rehash'ed certificates is what
+    requests accepts besides a PEM file.
+    """
+    readable = (os.path.isfile(path) or os.path.isdir(path)) and os.access(path, os.R_OK)
+    if not readable:
+        raise ConfigurationError(
+            _named(
+                "ca_bundle",
+                f"{path!r} is not a readable file: give the path of the PEM file of the "
+                "CA certificate(s) the Kraken's certificate is signed by",
+            )
         )
 
 

@@ -1,6 +1,11 @@
 """HTTP for the client: one requests.Session, explicit timeouts, exceptions turned into our errors.
 
-The session keeps connections alive and its pool holds at least one connection per worker thread.
+The session keeps connections alive and its pool holds at least one connection per request in
+flight. At most settings.concurrency API requests are in flight at once, whatever the number of
+threads: a caller holds an `api_slot()` while it sends and reads, and parses after releasing it,
+so workers parse one answer while others wait on the network. A mint at the token endpoint takes
+no slot of its own (it happens inside the slot of the request that needs the token).
+
 urllib3's own retries are off (total=0): every retry happens in one place (retry.py, driven by
 the callers), so the number of HTTP calls is exactly what the tests count. TLS verification is
 always on; a CA bundle path may replace the default trust store.
@@ -9,24 +14,39 @@ always on; a CA bundle path may replace the default trust store.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader
+from urllib3.exceptions import InvalidHeader, NameResolutionError
 from urllib3.util.retry import Retry
 
-from kraken_pipeline.kraken.errors import FatalError, KrakenError, RetryableError
-from kraken_pipeline.kraken.settings import KrakenSettings
+from kraken_pipeline.kraken.errors import (
+    REFUSED_TOKEN_ENDPOINT_ATTEMPTS,
+    FatalError,
+    KrakenError,
+    RetryableError,
+)
+from kraken_pipeline.kraken.settings import ENVIRONMENT_VARIABLES, KrakenSettings
 
 USER_AGENT = "kraken-pipeline/0.1 (+client-credentials measurements reader)"
+# What each kind of request is called in messages, and the environment variable of its URL.
+_ENDPOINTS = {
+    "token": ("the token endpoint", ENVIRONMENT_VARIABLES["auth_url"]),
+    "graphql": ("the API", ENVIRONMENT_VARIABLES["api_url"]),
+}
 # Retry(total=0) is used only to parse Retry-After (seconds or an HTTP date) the urllib3 way.
 _RETRY_AFTER_PARSER = Retry(total=0)
+# A page of measurements is about 2 MB: read in large chunks, not requests' default 10 kB, which
+# costs a millisecond or two of Python per answer while other workers want the interpreter.
+_READ_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -59,7 +79,9 @@ class HttpTransport:
         self._now = now
         self._session = requests.Session()
         self._session.headers["User-Agent"] = USER_AGENT
-        self._session.verify = settings.ca_bundle or True
+        # Passed on every request, not set on the session: with trust_env on, requests lets
+        # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify, never a per-request one.
+        self._verify: str | bool = settings.ca_bundle or True
         adapter = HTTPAdapter(
             pool_connections=2,
             pool_maxsize=settings.concurrency + 2,
@@ -69,6 +91,7 @@ class HttpTransport:
         self._session.mount("http://", adapter)
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
+        self._api_slots = threading.BoundedSemaphore(settings.concurrency)
 
     def post(
         self,
@@ -87,11 +110,19 @@ class HttpTransport:
             self._calls[kind] += 1
         try:
             response = self._session.post(
-                url, json=json_body, data=form, headers=headers, auth=auth, timeout=timeout
+                url,
+                json=json_body,
+                data=form,
+                headers=headers,
+                auth=auth,
+                timeout=timeout,
+                verify=self._verify,
+                stream=True,
             )
-            body = response.content
+            with response:
+                body = b"".join(response.iter_content(_READ_CHUNK_BYTES))
         except requests.RequestException as exc:
-            raise network_error(exc, kind) from None
+            raise network_error(exc, kind, url) from None
         return HttpAnswer(
             status=response.status_code,
             content_type=response.headers.get("Content-Type", ""),
@@ -99,6 +130,10 @@ class HttpTransport:
             retry_after=_retry_after(response.headers.get("Retry-After")),
             received_at=self._now(),
         )
+
+    def api_slot(self) -> threading.BoundedSemaphore:
+        """Held (`with transport.api_slot():`) around each API request: bounds those in flight."""
+        return self._api_slots
 
     def calls(self, kind: str | None = None) -> int:
         """HTTP requests sent so far, of one kind ("token", "graphql") or of all kinds."""
@@ -110,22 +145,76 @@ class HttpTransport:
         self._session.close()
 
 
-def network_error(exc: requests.RequestException, kind: str) -> KrakenError:
-    """Classify an exception of requests: timeouts and resets retry, TLS and URL problems do not."""
+def network_error(exc: requests.RequestException, kind: str, url: str) -> KrakenError:
+    """Classify an exception of requests: timeouts and resets retry, TLS and URL problems do not.
+
+    Messages name the endpoint's URL (without any user info or query) and the environment
+    variable that sets it, so that a wrong address is recognised at once.
+    """
     name = type(exc).__name__
+    where = _endpoint(kind, url)
     if isinstance(exc, requests.exceptions.SSLError):
         return FatalError(
-            f"TLS verification failed for the {kind} endpoint ({name}); if the Kraken uses a "
+            f"TLS verification failed for {where} ({name}); if the Kraken uses a "
             "private CA, set ca_bundle to its certificate file",
             code="tls",
         )
     if isinstance(exc, requests.Timeout):
-        return RetryableError(f"the {kind} endpoint timed out ({name})", code="timeout")
+        return RetryableError(f"{where} timed out ({name})", code="timeout")
     if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        return RetryableError(f"the {kind} connection failed ({name})", code="connection")
+        return _connection_error(exc, kind, where)
     if isinstance(exc, requests.exceptions.ContentDecodingError):
-        return RetryableError(f"the {kind} answer could not be decoded ({name})", code="bad JSON")
-    return FatalError(f"the {kind} request could not be sent ({name}): check the URL", code=name)
+        return RetryableError(
+            f"the answer of {where} could not be decoded ({name})", code="bad JSON"
+        )
+    return FatalError(
+        f"the request to {where} could not be sent ({name}): check the URL", code=name
+    )
+
+
+def _connection_error(exc: requests.RequestException, kind: str, where: str) -> RetryableError:
+    causes = list(_causes(exc))
+    if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+        cap = REFUSED_TOKEN_ENDPOINT_ATTEMPTS if kind == "token" else None
+        return RetryableError(
+            f"could not connect to {where}: connection refused",
+            code="connection refused",
+            max_attempts=cap,
+        )
+    if any(isinstance(cause, socket.gaierror | NameResolutionError) for cause in causes):
+        return RetryableError(
+            f"could not connect to {where}: the host name does not resolve", code="connection"
+        )
+    return RetryableError(
+        f"the connection to {where} failed ({type(exc).__name__})", code="connection"
+    )
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (requests and urllib3 nest them several deep)."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        pending.extend([item.__cause__, item.__context__, getattr(item, "reason", None)])
+        pending.extend(item.args)
+
+
+def _endpoint(kind: str, url: str) -> str:
+    """`the token endpoint https://host/token/ (KRAKEN_AUTH_URL)`, safe to log."""
+    label, variable = _ENDPOINTS.get(kind, (f"the {kind} endpoint", None))
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return f"{label} {shown} ({variable})" if variable else f"{label} {shown}"
 
 
 def _retry_after(value: str | None) -> float | None:

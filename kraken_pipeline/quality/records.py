@@ -33,7 +33,8 @@ CHECK_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
         ),
         CHECK_FETCH_FAILURES: "No supply point's fetch failed (auth, permission, retries).",
         CHECK_VALID_VALUES: (
-            "No negative, missing, sentinel or implausibly large values for the utility."
+            "No negative, missing, sentinel or implausibly large values for the utility, and no "
+            "reading quality outside the contract."
         ),
         CHECK_ONE_UNIT: "Each supply point uses one unit, and one the pipeline knows.",
         CHECK_ESTIMATES: "Estimated intervals stay below the configured share per supply point.",
@@ -116,6 +117,8 @@ class QualityConfig:
         default_factory=lambda: DEFAULT_CEILINGS_PER_HOUR
     )
     known_units: frozenset[str] = frozenset({"kWh", "m3"})
+    # The data contract's reading qualities; null (not stated) is always accepted besides these.
+    known_reading_qualities: frozenset[str] = frozenset({"ACTUAL", "ESTIMATE"})
     sentinel_values: frozenset[Decimal] = DEFAULT_SENTINEL_VALUES
     max_offenders: int = 20
 

@@ -1,4 +1,5 @@
-"""Rules on the values themselves: impossible or implausible numbers, and how much is estimated."""
+"""Rules on the values themselves: impossible or implausible numbers, unknown reading qualities,
+and how much is estimated."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ from kraken_pipeline.quality.tables import (
 )
 
 _IMPOSSIBLE = {"negative": "negative", "not_finite": "not a finite number", "sentinel": "sentinel"}
+_LABELS = {
+    **_IMPOSSIBLE,
+    "above_ceiling": "above the ceiling",
+    "unknown_quality": "unknown reading quality",
+}
+_KINDS = list(_LABELS)
 _SECONDS_PER_HOUR = 3600
 # Enough digits that thresholds are computed exactly before being cut to the column's scale.
 _WIDE = Context(prec=80)
@@ -92,8 +99,14 @@ def _above_ceiling(measurements: pa.Table, config: QualityConfig) -> pa.ChunkedA
     return over
 
 
+def _unknown_quality(reading_quality: pa.ChunkedArray, config: QualityConfig) -> pa.ChunkedArray:
+    """Rows whose reading quality is stated but outside the contract (null means not stated)."""
+    known = pa.array(sorted(config.known_reading_qualities), pa.string())
+    return pc.and_(pc.is_valid(reading_quality), pc.invert(pc.is_in(reading_quality, known)))
+
+
 def value_flags(measurements: pa.Table, config: QualityConfig) -> pa.Table:
-    """Per row: negative, not finite, a known sentinel, above the plausible ceiling."""
+    """Per row: negative, not finite, a sentinel, above the ceiling, of unknown reading quality."""
     values = measurements["value"]
     sentinels = _sentinel_set(config.sentinel_values, values.type)
     negative = pc.fill_null(pc.less(values, _typed_scalar(Decimal(0), values.type)), False)
@@ -106,11 +119,13 @@ def value_flags(measurements: pa.Table, config: QualityConfig) -> pa.Table:
             "interval_start": measurements["interval_start"],
             "value": values,
             "unit": measurements["unit"],
+            "reading_quality": measurements["reading_quality"],
             "negative": negative,
             "not_finite": not_finite,
             "sentinel": sentinel,
             "impossible": impossible,
             "above_ceiling": pc.and_(_above_ceiling(measurements, config), pc.invert(impossible)),
+            "unknown_quality": _unknown_quality(measurements["reading_quality"], config),
         }
     )
 
@@ -122,13 +137,18 @@ def check_valid_values(
 
     Impossible: negative (import and export registers only count up), not a finite number, or a
     known meter sentinel. Implausible: above the utility's ceiling per hour, scaled to the
-    interval's length. Supply points with impossible values rank first, then by bad-row count.
+    interval's length, or a reading quality outside `config.known_reading_qualities` (the
+    contract says ACTUAL, ESTIMATE or null). The quality lives here rather than in the estimate
+    rule because it is a value the contract does not allow, not a matter of how many rows are
+    estimated; the estimate share would silently count such rows as actual readings.
+    Supply points with impossible values rank first, then by bad-row count.
     """
     flags = value_flags(measurements, config)
-    kinds = [*_IMPOSSIBLE, "above_ceiling"]
-    bad = flags.filter(pc.or_(flags["impossible"], flags["above_ceiling"]))
+    bad = flags.filter(
+        pc.or_(pc.or_(flags["impossible"], flags["above_ceiling"]), flags["unknown_quality"])
+    )
     per_point = bad.group_by("supply_point_id").aggregate(
-        [([], "count_all")] + [(kind, "sum") for kind in [*kinds, "impossible"]]
+        [([], "count_all")] + [(kind, "sum") for kind in [*_KINDS, "impossible"]]
     )
     by_point = {row["supply_point_id"]: row for row in per_point.to_pylist()}
     ranked = sorted(
@@ -137,17 +157,15 @@ def check_valid_values(
     )
 
     def describe(supply_point_id: str, count: int) -> str:
-        row = by_point[supply_point_id]
-        labels = {**_IMPOSSIBLE, "above_ceiling": "above the ceiling"}
-        kinds_text = ", ".join(f"{row[f'{k}_sum']} {labels[k]}" for k in kinds if row[f"{k}_sum"])
-        return f"{kinds_text}; {_example(rows_of(bad, supply_point_id), timezone)}"
+        return _describe_point(by_point[supply_point_id], rows_of(bad, supply_point_id), timezone)
 
-    totals = {f"{kind}_rows": pc.sum(flags[kind]).as_py() or 0 for kind in kinds}
+    totals = {f"{kind}_rows": pc.sum(flags[kind]).as_py() or 0 for kind in _KINDS}
     impossible = sum(totals[f"{kind}_rows"] for kind in _IMPOSSIBLE)
     severity = Severity.ERROR if impossible else Severity.WARN
     summary = (
         f"{bad.num_rows} bad value(s) in {len(ranked)} supply point(s): {impossible} impossible, "
-        f"{totals['above_ceiling_rows']} above the plausible ceiling"
+        f"{totals['above_ceiling_rows']} above the plausible ceiling, "
+        f"{totals['unknown_quality_rows']} with an unknown reading quality"
         if ranked
         else f"all {measurements.num_rows} values are plausible"
     )
@@ -155,6 +173,27 @@ def check_valid_values(
     return build_outcome(
         CHECK_VALID_VALUES, local_date, ranked, describe, severity, summary, metrics, config
     )
+
+
+def _describe_point(counts: dict[str, int], bad_rows: pa.Table, timezone: str) -> str:
+    """What is wrong with one supply point: counts per kind, an example value, qualities seen."""
+    kinds_text = ", ".join(
+        f"{counts[f'{kind}_sum']} {_LABELS[kind]}" for kind in _KINDS if counts[f"{kind}_sum"]
+    )
+    parts = [kinds_text]
+    value_rows = bad_rows.filter(pc.or_(bad_rows["impossible"], bad_rows["above_ceiling"]))
+    if value_rows.num_rows:
+        parts.append(_example(value_rows, timezone))
+    if counts["unknown_quality_sum"]:
+        parts.append(_qualities_seen(bad_rows.filter(bad_rows["unknown_quality"])))
+    return "; ".join(parts)
+
+
+def _qualities_seen(unknown_rows: pa.Table) -> str:
+    """The unknown reading qualities of a supply point with their counts, most frequent first."""
+    seen = pc.value_counts(unknown_rows["reading_quality"]).to_pylist()
+    ranked = sorted(seen, key=lambda item: (-item["counts"], item["values"]))
+    return "seen " + ", ".join(f"{item['values']!r} x{item['counts']}" for item in ranked)
 
 
 def _example(bad_rows: pa.Table, timezone: str) -> str:

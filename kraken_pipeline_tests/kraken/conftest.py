@@ -20,6 +20,8 @@ import pytest
 
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
 from kraken_pipeline.kraken import KrakenClient, KrakenSettings, MeasurementsResult, Secret
+from kraken_pipeline.kraken.planning import Target, plan_requests
+from kraken_pipeline.kraken.queries import RATE_LIMIT_COMPLEXITY
 from kraken_pipeline.local_days import range_bounds
 from kraken_pipeline.supply_points import SupplyPoint, Utility, load_supply_points
 
@@ -96,6 +98,21 @@ Row = tuple[datetime, datetime, Decimal, str, str | None, str]
 def window(first: date, last: date | None = None) -> tuple[datetime, datetime]:
     """UTC bounds of local days first..last in London."""
     return range_bounds(first, last or first, "Europe/London")
+
+
+def planned_requests(
+    client: KrakenClient, points: Sequence[SupplyPoint], start: datetime, end: datetime
+) -> list[list[Target]]:
+    """The requests a client plans for a fetch with its own settings (no request on the wire)."""
+    settings = client.settings
+    return plan_requests(
+        points,
+        start,
+        end,
+        page_size=settings.page_size,
+        properties_per_request=settings.properties_per_request,
+        reserve_in_first=RATE_LIMIT_COMPLEXITY if settings.points_per_hour is None else 0,
+    )
 
 
 def expected_rows(

@@ -8,6 +8,7 @@ clients that re-mint on every failure make outages worse.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -16,12 +17,18 @@ from datetime import date, timedelta
 import pytest
 
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, Emulator, Fault
-from kraken_pipeline.kraken import AuthenticationError, InvalidClientError, KrakenClient, Secret
-from kraken_pipeline.kraken.planning import plan_requests
+from kraken_pipeline.kraken import (
+    AuthenticationError,
+    InvalidClientError,
+    KrakenClient,
+    RetriesExhaustedError,
+    Secret,
+)
 from kraken_pipeline_tests.kraken.conftest import (
     DEMO_POINTS,
     FakeClock,
     assert_matches_emulator,
+    planned_requests,
     window,
 )
 
@@ -87,6 +94,18 @@ def test_an_invalid_client_fails_at_once_naming_the_client_but_never_the_secret(
         assert "rotated-away-secret-0042" not in text
 
 
+def test_an_invalid_client_asks_the_token_endpoint_once_however_many_workers_need_a_token(
+    emulator: Emulator, make_client: MakeClient, clock: FakeClock
+) -> None:
+    client = make_client(emulator, client_secret=Secret("rotated-away-secret-0042"), page_size=100)
+    with pytest.raises(InvalidClientError):
+        client.fetch_measurements(DEMO_POINTS, *TWO_MONTHS)
+    with pytest.raises(InvalidClientError):
+        client.token_expires_at()
+    assert emulator.stats.requests == {"token": 1}
+    assert clock.sleeps == []
+
+
 def test_an_html_403_from_the_token_endpoint_cools_down_then_mints(
     emulator: Emulator, make_client: MakeClient, clock: FakeClock
 ) -> None:
@@ -114,12 +133,13 @@ def test_a_throttled_refresh_keeps_using_the_unexpired_token_and_does_not_hammer
 def test_a_token_refused_mid_stream_is_replaced_once_without_a_gap(
     emulator: Emulator, make_client: MakeClient
 ) -> None:
-    emulator.faults.add(Fault("kraken_error", code="KT-CT-1124", skip=2))
-    client = make_client(emulator, concurrency=1)
+    emulator.faults.add(Fault("kraken_error", code="KT-CT-1124", skip=1))
+    client = make_client(emulator, concurrency=1, page_size=500)
     result = client.fetch_measurements(DEMO_POINTS, *TWO_MONTHS)
     assert emulator.stats.tokens_minted == 2
     assert emulator.stats.errors == {"KT-CT-1124": 1}
-    planned = plan_requests(DEMO_POINTS, *TWO_MONTHS, page_size=1000, properties_per_request=5)
+    planned = planned_requests(client, DEMO_POINTS, *TWO_MONTHS)
+    assert len(planned) >= 3  # the refusal came mid-stream
     assert emulator.stats.requests["graphql"] == len(planned) + 1
     assert_matches_emulator(emulator, result, *TWO_MONTHS)
 
@@ -151,3 +171,47 @@ def test_four_threads_that_see_the_token_expire_cause_one_mint(
     assert emulator.stats.tokens_minted == 2
     assert all(outcome.ok for outcome in results[0].outcomes)
     assert_matches_emulator(emulator, results[0], *TWO_MONTHS)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connections to it are refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_token_endpoint_that_refuses_connections_fails_fast_naming_the_url_and_variable(
+    emulator: Emulator, make_client: MakeClient, clock: FakeClock
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/token/"
+    client = make_client(emulator, auth_url=url, client_secret=Secret("never-shown-7781"))
+    with pytest.raises(RetriesExhaustedError) as caught:
+        client.token_expires_at()
+    message = str(caught.value)
+    assert f"could not connect to the token endpoint {url} (KRAKEN_AUTH_URL)" in message
+    assert "connection refused" in message
+    assert "after 2 attempts" in message
+    assert len(clock.sleeps) == 1  # one short wait before the second attempt, not minutes
+    assert clock.sleeps[0] < 1
+    assert "never-shown-7781" not in message + repr(caught.value)
+
+
+def test_a_fetch_stops_at_once_when_the_token_endpoint_refuses_connections(
+    emulator: Emulator, make_client: MakeClient, clock: FakeClock
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/token/"
+    with pytest.raises(RetriesExhaustedError, match="KRAKEN_AUTH_URL"):
+        make_client(emulator, auth_url=url).fetch_measurements(DEMO_POINTS, *ONE_DAY)
+    assert "graphql" not in emulator.stats.requests
+    assert len(clock.sleeps) == 1
+
+
+def test_an_api_that_refuses_connections_is_named_with_its_variable(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v1/graphql/"
+    result = make_client(emulator, api_url=url, max_attempts=2).fetch_measurements(
+        DEMO_POINTS, *ONE_DAY
+    )
+    message = result.outcomes[0].error_message or ""
+    assert f"could not connect to the API {url} (KRAKEN_API_URL): connection refused" in message

@@ -19,13 +19,13 @@ from kraken_pipeline.emulator import (
     Fault,
 )
 from kraken_pipeline.kraken import KrakenClient
-from kraken_pipeline.kraken.planning import plan_requests
 from kraken_pipeline.schema import MEASUREMENTS_SCHEMA
 from kraken_pipeline_tests.kraken.conftest import (
     DEMO_POINTS,
     FakeClock,
     assert_matches_emulator,
     fetched_rows,
+    planned_requests,
     window,
 )
 
@@ -48,9 +48,10 @@ def test_a_month_of_every_demo_series_equals_the_emulator_to_the_last_decimal(
 def test_a_month_takes_a_handful_of_requests_not_one_per_day(
     emulator: Emulator, make_client: MakeClient
 ) -> None:
-    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *OCTOBER)
-    planned = plan_requests(DEMO_POINTS, *OCTOBER, page_size=1000, properties_per_request=5)
-    assert emulator.stats.requests["graphql"] == len(planned) <= 5
+    client = make_client(emulator)
+    result = client.fetch_measurements(DEMO_POINTS, *OCTOBER)
+    planned = planned_requests(client, DEMO_POINTS, *OCTOBER)
+    assert emulator.stats.requests["graphql"] == len(planned) <= 3
     assert result.requests == len(planned) + 1  # and one token
     assert emulator.stats.nodes_served == result.table.num_rows
 
@@ -138,6 +139,26 @@ def test_an_error_on_one_property_of_a_batched_answer_keeps_the_others(
     assert_matches_emulator(emulator, result, *window(date(2026, 11, 1)), points=others)
 
 
+def test_a_value_sent_as_a_number_fails_its_property_by_name_and_keeps_the_others(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    day = window(date(2026, 11, 1))
+    emulator.faults.add(Fault("odd_payload", oddity="value_number"))
+    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *day)
+    failed = [o for o in result.outcomes if not o.ok]
+    assert failed, "the number was accepted"
+    refused = {BY_ID[o.supply_point_id].property_id for o in failed}
+    assert len(refused) == 1
+    for outcome in failed:
+        assert outcome.error_code == "BAD_PAYLOAD"
+        assert f"property {BY_ID[outcome.supply_point_id].property_id}" in (
+            outcome.error_message or ""
+        )
+        assert ".node.value is the number" in (outcome.error_message or "")
+    others = [p for p in DEMO_POINTS if p.property_id not in refused]
+    assert_matches_emulator(emulator, result, *day, points=others)
+
+
 def test_a_page_size_the_tenant_refuses_is_halved_and_duplicates_across_pages_are_dropped(
     start_emulator: Callable[..., Emulator], make_client: MakeClient
 ) -> None:
@@ -168,14 +189,16 @@ def test_nodes_outside_the_window_are_dropped(emulator: Emulator, make_client: M
     assert_matches_emulator(emulator, result, *OCTOBER)
 
 
-def test_the_allowance_is_read_once_at_the_start(
+def test_the_allowance_rides_along_with_the_measurements_without_a_request_of_its_own(
     emulator: Emulator, make_client: MakeClient
 ) -> None:
     client = make_client(emulator, points_per_hour=None)
+    first = client.fetch_measurements(DEMO_POINTS, *OCTOBER)
     client.fetch_measurements(DEMO_POINTS, *OCTOBER)
-    client.fetch_measurements(DEMO_POINTS, *OCTOBER)
-    planned = plan_requests(DEMO_POINTS, *OCTOBER, page_size=1000, properties_per_request=5)
-    assert emulator.stats.requests["graphql"] == 2 * len(planned) + 1
+    planned = planned_requests(client, DEMO_POINTS, *OCTOBER)
+    assert emulator.stats.requests["graphql"] == 2 * len(planned)
+    assert first.requests == len(planned) + 1  # and one token
+    assert_matches_emulator(emulator, first, *OCTOBER)
 
 
 def test_the_points_budget_waits_for_the_refill_instead_of_hitting_kt_ct_1199(
@@ -190,3 +213,19 @@ def test_the_points_budget_waits_for_the_refill_instead_of_hitting_kt_ct_1199(
     assert all(o.ok for o in result.outcomes)
     assert any(pause > 3000 for pause in clock.sleeps)  # waited for the hourly refill
     assert_matches_emulator(emulator, result, *two_months)
+
+
+def test_an_allowance_spent_by_another_process_is_learned_after_one_kt_ct_1199_and_awaited(
+    start_emulator: Callable[..., Emulator], make_client: MakeClient, clock: FakeClock
+) -> None:
+    emulator = start_emulator(clock=clock.now, points_allowance_per_hour=200)
+    one_day = window(date(2026, 11, 1))
+    # Another process with the same OAuth application spends 112 of the 200 points.
+    make_client(emulator).fetch_measurements(DEMO_POINTS, *one_day)
+    client = make_client(emulator, points_per_hour=None, deadline_seconds=2 * 3600)
+    result = client.fetch_measurements(DEMO_POINTS, *one_day)
+    assert all(o.ok for o in result.outcomes)
+    assert emulator.stats.errors == {"KT-CT-1199": 1}
+    assert client.http_requests["graphql"] == 3  # refused, rateLimitInfo alone, accepted
+    assert any(pause > 3000 for pause in clock.sleeps)  # waited for the refill it was told of
+    assert_matches_emulator(emulator, result, *one_day)

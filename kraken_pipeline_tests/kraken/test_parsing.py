@@ -73,10 +73,12 @@ def nodes(page: list[dict[str, Any]]) -> pa.StructArray:
 
 def table(*pages: list[dict[str, Any]], window: Target | None = None) -> Any:
     parsed = [
-        parse_page(nodes(page), window or target(), INDEX, FETCHED, n).table
+        parse_page(
+            nodes(page), window or target(), INDEX, FETCHED, n, timezone="Europe/London"
+        ).table
         for n, page in enumerate(pages)
     ]
-    return measurements_table(parsed, POINTS, "Europe/London")
+    return measurements_table(parsed, POINTS)
 
 
 def test_rows_follow_the_contract_schema_exactly() -> None:
@@ -114,7 +116,7 @@ def test_a_value_that_cannot_be_exact_is_refused_not_rounded() -> None:
         )
     ]
     with pytest.raises(TargetError, match=r"0\.1234567890123456789.*not rounded"):
-        parse_page(nodes(page), target(), INDEX, FETCHED, 0)
+        parse_page(nodes(page), target(), INDEX, FETCHED, 0, timezone="Europe/London")
 
 
 def test_offsets_and_z_are_both_read_as_utc() -> None:
@@ -130,7 +132,12 @@ def test_offsets_and_z_are_both_read_as_utc() -> None:
 def test_a_time_without_an_offset_is_refused() -> None:
     with pytest.raises(TargetError, match="UTC offset"):
         parse_page(
-            nodes([edge("2026-05-07T00:00:00", "2026-05-07T00:30:00")]), target(), INDEX, FETCHED, 0
+            nodes([edge("2026-05-07T00:00:00", "2026-05-07T00:30:00")]),
+            target(),
+            INDEX,
+            FETCHED,
+            0,
+            timezone="Europe/London",
         )
 
 
@@ -162,7 +169,7 @@ def test_nodes_are_matched_to_their_supply_point_by_metadata() -> None:
 def test_nodes_of_a_series_nobody_asked_for_are_dropped_and_counted() -> None:
     stranger = SupplyPoint("x", "1", Utility.ELECTRICITY, "1400055512348")
     page = [edge("2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00", point=stranger)]
-    parsed = parse_page(nodes(page), target(), INDEX, FETCHED, 0)
+    parsed = parse_page(nodes(page), target(), INDEX, FETCHED, 0, timezone="Europe/London")
     assert (parsed.table.num_rows, parsed.unmatched) == (0, 1)
 
 
@@ -173,7 +180,7 @@ def test_only_intervals_inside_the_window_are_kept() -> None:
         edge("2026-05-07T23:30:00+01:00", "2026-05-08T00:00:00+01:00"),  # the last one inside
         edge("2026-05-08T00:00:00+01:00", "2026-05-08T00:30:00+01:00"),  # after the end
     ]
-    parsed = parse_page(nodes(page), target(), INDEX, FETCHED, 0)
+    parsed = parse_page(nodes(page), target(), INDEX, FETCHED, 0, timezone="Europe/London")
     assert parsed.table.num_rows == 2
     assert parsed.outside_window == 2
 
@@ -208,6 +215,6 @@ def test_clock_change_days_keep_their_local_date(day: date, count: int) -> None:
 
 
 def test_an_empty_fetch_is_an_empty_table_of_the_contract_schema() -> None:
-    rows = measurements_table([], POINTS, "Europe/London")
+    rows = measurements_table([], POINTS)
     assert rows.num_rows == 0
     assert rows.schema.equals(MEASUREMENTS_SCHEMA)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import math
+import tempfile
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from kraken_pipeline.emulator.dataset import synthetic_dataset, write_supply_points_csv
 from kraken_pipeline.kraken.planning import (
+    MAX_COMPLEXITY,
     MAX_NODES_PER_REQUEST,
     Target,
     aliases_per_request,
@@ -13,6 +19,7 @@ from kraken_pipeline.kraken.planning import (
     point_key,
     utility_filter,
 )
+from kraken_pipeline.kraken.queries import ALIAS_COMPLEXITY
 from kraken_pipeline.local_days import range_bounds
 from kraken_pipeline.supply_points import (
     ReadingDirection,
@@ -32,6 +39,22 @@ def electricity(
 
 def covered(targets: list[Target], point: SupplyPoint) -> list[tuple[datetime, datetime]]:
     return sorted((t.start, t.end) for t in targets if point in t.supply_points)
+
+
+def synthetic_points(count: int) -> Sequence[SupplyPoint]:
+    """The benchmark's supply points: the emulator's synthetic dataset, through its CSV."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = write_supply_points_csv(synthetic_dataset(count), Path(scratch) / "points.csv")
+        return load_supply_points(path)
+
+
+def full_plan(
+    points: Sequence[SupplyPoint], start: datetime, end: datetime, *, reserve: int
+) -> tuple[list[Target], list[list[Target]]]:
+    batches = plan_requests(
+        points, start, end, page_size=1000, properties_per_request=7, reserve_in_first=reserve
+    )
+    return [t for batch in batches for t in batch], batches
 
 
 def test_all_supply_points_of_a_property_share_one_connection() -> None:
@@ -93,11 +116,60 @@ def test_two_series_a_node_could_not_tell_apart_never_share_a_connection() -> No
     assert sorted(len(t.supply_points) for t in batches[0]) == [1, 1]
 
 
-def test_slices_start_on_whole_hours_from_the_window_start() -> None:
+def test_slices_are_cut_between_intervals_so_no_interval_is_split() -> None:
     start, end = range_bounds(date(2026, 3, 28), date(2026, 3, 30), "Europe/London")
     batches = plan_requests(DEMO, start, end, page_size=100, properties_per_request=5)
     for target in (t for batch in batches for t in batch):
-        assert (target.start - start) % timedelta(hours=1) == timedelta(0)
+        for point in target.supply_points:
+            interval = timedelta(seconds=point.interval_seconds)
+            assert (target.start - start) % interval == timedelta(0)
+            assert target.end == end or (target.end - start) % interval == timedelta(0)
+
+
+def test_a_month_of_fifty_supply_points_takes_the_fewest_requests_the_limits_allow() -> None:
+    points = synthetic_points(50)
+    start, end = range_bounds(date(2026, 10, 20), date(2026, 11, 18), "Europe/London")
+    nodes = sum(t.expected_nodes() for t in full_plan(points, start, end, reserve=0)[0])
+    batches = plan_requests(
+        points, start, end, page_size=1000, properties_per_request=7, reserve_in_first=7
+    )
+    assert nodes == 79_310
+    assert len(batches) == math.ceil(nodes / 7000) == 12
+    loads = [sum(t.expected_nodes() for t in batch) for batch in batches]
+    assert max(loads) - min(loads) <= 1000  # no half-empty request
+    assert loads[1:] == sorted(loads[1:], reverse=True)  # the lightest requests go last
+
+
+def test_the_first_request_leaves_room_for_another_root_field() -> None:
+    start, end = range_bounds(date(2026, 10, 1), date(2026, 10, 31), "Europe/London")
+    points = synthetic_points(50)
+    for reserve, most in ((0, 7), (7, 6), (60, 5)):
+        batches = plan_requests(
+            points, start, end, page_size=1000, properties_per_request=7, reserve_in_first=reserve
+        )
+        assert len(batches[0]) <= most
+        assert len(batches[0]) * ALIAS_COMPLEXITY + reserve <= MAX_COMPLEXITY
+        assert max(len(batch) for batch in batches) == 7
+
+
+def test_series_of_other_frequencies_get_a_connection_of_their_own_when_that_saves_aliases() -> (
+    None
+):
+    nine_half_hourly = [electricity(f"h{i}", "9", mpan=f"12000123456{i:02d}") for i in range(9)]
+    quarter_hourly = electricity(
+        "q", "9", mpan="1400055512348", reading_frequency="FIFTEEN_MIN_INTERVAL"
+    )
+    start, end = range_bounds(date(2026, 10, 20), date(2026, 11, 18), "Europe/London")
+    targets, _ = full_plan([*nine_half_hourly, quarter_hourly], start, end, reserve=0)
+    nodes = sum(t.expected_nodes() for t in targets)
+    assert len(targets) == math.ceil(nodes / 1000) == 16  # together: 17 slices of 990 nodes
+    assert {len(t.supply_points) for t in targets} == {9, 1}
+
+
+def test_a_day_of_a_mixed_property_stays_in_one_connection() -> None:
+    start, end = range_bounds(date(2026, 11, 1), date(2026, 11, 1), "Europe/London")
+    targets, _ = full_plan(DEMO, start, end, reserve=0)
+    assert {t.property_id: len(t.supply_points) for t in targets}["1000003"] == 2
 
 
 def test_filters_name_the_series_exactly() -> None:

@@ -23,6 +23,7 @@ from kraken_pipeline.emulator.complexity import complexity, requested_nodes
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, aliases_per_request
 from kraken_pipeline.kraken.queries import (
     ALIAS_COMPLEXITY,
+    RATE_LIMIT_COMPLEXITY,
     RATE_LIMIT_INFO,
     THIRD_PARTY_VIEWER,
     measurements_document,
@@ -56,7 +57,13 @@ class _LiteralArguments(Visitor):
 
 
 @pytest.mark.parametrize(
-    "document", [THIRD_PARTY_VIEWER, RATE_LIMIT_INFO, *map(measurements_document, (1, 7))]
+    "document",
+    [
+        THIRD_PARTY_VIEWER,
+        RATE_LIMIT_INFO,
+        *map(measurements_document, (1, 7)),
+        measurements_document(6, with_rate_limit=True),
+    ],
 )
 def test_documents_are_valid_against_the_schema(document: str) -> None:
     assert validate(SCHEMA, parse(document)) == []
@@ -98,3 +105,13 @@ def test_the_largest_batch_stays_under_the_node_limit() -> None:
         operation, fragments = split(measurements_document(count))
         nodes = requested_nodes(operation.selection_set, fragments, {"first": page_size}, 1000)
         assert nodes <= 10_000
+
+
+def test_rate_limit_info_beside_the_measurements_costs_what_the_emulator_counts() -> None:
+    assert cost(RATE_LIMIT_INFO) == RATE_LIMIT_COMPLEXITY
+    for count in (1, 6):
+        document = measurements_document(count, with_rate_limit=True)
+        assert cost(document) == count * ALIAS_COMPLEXITY + RATE_LIMIT_COMPLEXITY
+    largest = aliases_per_request(1000, 100, reserved=RATE_LIMIT_COMPLEXITY)
+    assert cost(measurements_document(largest, with_rate_limit=True)) <= MAX_COMPLEXITY
+    assert cost(measurements_document(largest + 1, with_rate_limit=True)) > MAX_COMPLEXITY

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kraken_pipeline.kraken import ConfigurationError, KrakenSettings, Secret, settings_from_env
@@ -73,3 +75,22 @@ def test_settings_come_from_the_environment_with_defaults() -> None:
 def test_missing_credentials_in_the_environment_name_both_variables() -> None:
     with pytest.raises(ConfigurationError, match="KRAKEN_CLIENT_ID and KRAKEN_CLIENT_SECRET"):
         settings_from_env({})
+
+
+@pytest.mark.parametrize("bundle", ["false", "/nonexistent/ca.pem", ""])
+def test_a_ca_bundle_that_is_no_readable_file_is_refused_naming_the_variable(bundle: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"ca_bundle \(KRAKEN_CA_BUNDLE\)") as refused:
+        make(ca_bundle=bundle)
+    assert repr(bundle) in str(refused.value)
+
+
+def test_a_readable_ca_bundle_file_is_accepted_and_read_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    settings = settings_from_env(
+        {"KRAKEN_CLIENT_ID": "abc", "KRAKEN_CLIENT_SECRET": SECRET, "KRAKEN_CA_BUNDLE": str(bundle)}
+    )
+    assert settings.ca_bundle == str(bundle)
+    assert make().ca_bundle is None

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kraken_pipeline.kraken.errors import ResponseFormatError, RetryableError
-from kraken_pipeline.kraken.wire import decode_json, measurement_decoder
+from kraken_pipeline.kraken.errors import RetryableError
+from kraken_pipeline.kraken.wire import BadPage, ConnectionPage, decode_json, measurement_decoder
 
 NODE = {
     "value": "0.201000",
@@ -73,8 +73,27 @@ def test_a_null_property_is_a_missing_page_and_its_errors_are_kept() -> None:
 
 def test_an_answer_without_data_has_no_pages() -> None:
     errors, pages = measurement_decoder(1)(b'{"errors": [{"message": "x"}]}')
-    assert pages == {"p0": None}
+    assert pages["p0"] is None
+    assert pages.get("rateLimitInfo") is None
     assert len(errors) == 1
+
+
+def test_the_rate_limit_asked_beside_the_measurements_is_read_on_both_paths() -> None:
+    allowance = {
+        "limit": 300000,
+        "remainingPoints": 299825,
+        "usedPoints": 175,
+        "ttl": 1795179600,
+        "isBlocked": False,
+    }
+    data = {"p0": connection(NODE), "rateLimitInfo": {"pointsAllowanceRateLimit": allowance}}
+    decode = measurement_decoder(1)
+    for raw in (body(data), body(data, errors=[])):
+        _errors, pages = decode(raw)
+        assert pages["rateLimitInfo"] == {"pointsAllowanceRateLimit": allowance}
+        assert len(pages["p0"].nodes) == 1
+    _errors, without = decode(body({"p0": connection(NODE)}))
+    assert without["rateLimitInfo"] is None
 
 
 @pytest.mark.parametrize("cut", [10, 100, -3])
@@ -89,7 +108,34 @@ def test_an_html_page_with_status_200_is_retryable() -> None:
         decode_json(b"<html><body>maintenance</body></html>")
 
 
-def test_a_node_of_an_unexpected_shape_is_refused() -> None:
+def test_a_wrongly_typed_value_fails_only_its_own_alias_naming_the_field() -> None:
     odd = dict(NODE, value=0.2)  # a number where Kraken sends a decimal string
-    with pytest.raises(ResponseFormatError, match="unexpected shape"):
-        measurement_decoder(1)(body({"p0": connection(odd)}))
+    _errors, pages = measurement_decoder(2)(body({"p0": connection(odd), "p1": connection(NODE)}))
+    assert isinstance(pages["p0"], BadPage)
+    assert pages["p0"].field == "measurements.edges[0].node.value"
+    assert "the number 0.2" in pages["p0"].describe()
+    assert "a string" in pages["p0"].describe()
+    assert isinstance(pages["p1"], ConnectionPage)
+    assert len(pages["p1"].nodes) == 1
+
+
+@pytest.mark.parametrize(
+    ("connection_value", "field"),
+    [
+        ({"pageInfo": {"hasNextPage": "false"}, "edges": []}, "measurements.pageInfo.hasNextPage"),
+        ({"pageInfo": {}, "edges": {"node": NODE}}, "measurements.edges"),
+        ("not a connection", "measurements"),
+    ],
+)
+def test_a_wrongly_shaped_page_is_a_bad_page_naming_the_field(
+    connection_value: Any, field: str
+) -> None:
+    _errors, pages = measurement_decoder(1)(body({"p0": {"measurements": connection_value}}))
+    assert isinstance(pages["p0"], BadPage)
+    assert pages["p0"].field == field
+
+
+def test_a_well_typed_page_with_an_error_beside_it_is_no_bad_page() -> None:
+    error = {"message": "x", "path": ["p1"]}
+    _errors, pages = measurement_decoder(1)(body({"p0": connection(NODE)}, [error]))
+    assert isinstance(pages["p0"], ConnectionPage)

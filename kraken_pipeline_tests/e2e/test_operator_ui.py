@@ -1,0 +1,280 @@
+"""The operator's day in the real Dagster UI: backfill a range, re-run a day, read the results.
+
+Everything goes through the webserver's GraphQL API, the calls the UI's buttons make, against
+`kraken-pipeline ui` (webserver and daemon) in subprocesses; then a headless Chromium shows the
+asset's pages. What the UI reports is compared with what the runs wrote: the Parquet files, the
+quality results beside them and the DuckDB views. A run that fails unexpectedly fails the test
+with its event log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from kraken_pipeline import storage
+from kraken_pipeline.checks import DAY_CHECKS
+from kraken_pipeline.consumption import failed_blocking_checks
+from kraken_pipeline.quality import CHECK_FRESHNESS
+from kraken_pipeline.schedules import range_tags
+from kraken_pipeline_tests.e2e.browser import (
+    headless_chromium,
+    screenshot,
+    wait_for_element,
+    wait_for_texts,
+)
+from kraken_pipeline_tests.e2e.conftest import ARTIFACTS, RunningUI
+from kraken_pipeline_tests.e2e.webserver_api import Backfill, RunFailedError
+
+pytestmark = pytest.mark.slow
+
+PathOfDay = Callable[[Path, date], Path]
+MEASUREMENTS, DAILY_CONSUMPTION = "measurements", "daily_consumption"
+BOTH_ASSETS = [MEASUREMENTS, DAILY_CONSUMPTION]
+BACKFILL_TIMEOUT = 150  # the daemon looks for new backfills every 30 s
+RUN_TIMEOUT = 90
+UNKNOWN_SUPPLY_POINT = "no-such-meter"
+ROWS_LABEL = "rows"  # the metadata entry of a landed day that counts its stored rows
+MEASUREMENTS_SQL = "SELECT * FROM measurements WHERE local_date BETWEEN ? AND ?"
+DAILY_CONSUMPTION_SQL = "SELECT * FROM daily_consumption WHERE local_date BETWEEN ? AND ?"
+QUALITY_SQL = (
+    "SELECT local_date, check_name, passed, severity, detail FROM quality_results "
+    "WHERE supply_point_id IS NULL AND local_date BETWEEN ? AND ?"
+)
+
+
+@dataclass(frozen=True)
+class OperatorSession:
+    """What the operator launched from the UI, once every run has ended."""
+
+    ui: RunningUI
+    backfill: Backfill
+    rerun_id: str
+    refusal: str | None  # what the failed repair run raised, with its event log
+
+
+@pytest.fixture(scope="module")
+def session(ui: RunningUI) -> OperatorSession:
+    """Backfill three days, re-run the middle one, then a repair that names an unknown meter."""
+    api, days = ui.api, ui.days
+    keys = [day.isoformat() for day in days.backfill]
+    backfill_id = api.launch_backfill(BOTH_ASSETS, keys, title="operator backfill")
+    backfill = api.wait_for_backfill(backfill_id, BACKFILL_TIMEOUT)
+    rerun_id = api.launch_run(BOTH_ASSETS, days.rerun.isoformat())
+    api.require_success(rerun_id, RUN_TIMEOUT)
+    repair = {"ops": {MEASUREMENTS: {"config": {"supply_point_ids": [UNKNOWN_SUPPLY_POINT]}}}}
+    refused_id = api.launch_run(BOTH_ASSETS, days.refused.isoformat(), run_config=repair)
+    try:
+        api.require_success(refused_id, RUN_TIMEOUT)
+    except RunFailedError as failure:
+        return OperatorSession(ui, backfill, rerun_id, refusal=str(failure))
+    return OperatorSession(ui, backfill, rerun_id, refusal=None)
+
+
+@pytest.fixture(scope="module")
+def warehouse(session: OperatorSession) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The analysts' warehouse, opened read-only as the README says."""
+    path = storage.warehouse_path(session.ui.data)
+    with duckdb.connect(str(path), read_only=True) as connection:
+        yield connection
+
+
+def days_with_file(root: Path, path_of_day: PathOfDay, days: tuple[date, ...]) -> set[str]:
+    """Partition keys of those `days` that have a file at `path_of_day`."""
+    return {day.isoformat() for day in days if path_of_day(root, day).exists()}
+
+
+def test_a_backfill_of_three_days_runs_as_one_run_over_the_range_and_succeeds(
+    session: OperatorSession,
+) -> None:
+    days = session.ui.days.backfill
+
+    [tags] = session.backfill.run_tags
+
+    assert session.backfill.status == "COMPLETED_SUCCESS"
+    assert len(session.backfill.run_ids) == 1
+    assert tags.items() >= range_tags(days[0], days[-1]).items()
+
+
+def test_rerunning_one_day_replaces_that_days_file_and_leaves_the_others(
+    session: OperatorSession,
+) -> None:
+    ui, rerun = session.ui, session.ui.days.rerun
+    keys = [day.isoformat() for day in ui.days.backfill]
+
+    latest = ui.api.latest_materializations(MEASUREMENTS, keys)
+    fetched = {day: _fetched_at(ui.data, day) for day in ui.days.backfill}
+
+    [backfill_run] = session.backfill.run_ids
+    assert {key: m.run_id for key, m in latest.items()} == {
+        key: session.rerun_id if key == rerun.isoformat() else backfill_run for key in keys
+    }
+    others = [moment for day, moment in fetched.items() if day != rerun]
+    assert fetched[rerun][0] > max(moment[1] for moment in others)
+
+
+def _fetched_at(root: Path, day: date) -> tuple[datetime, datetime]:
+    table = storage.read_day(root, day)
+    assert table is not None, f"{day} was not written"
+    column = table["fetched_at"].to_pylist()
+    return min(column), max(column)
+
+
+def test_a_repair_naming_an_unknown_supply_point_fails_with_its_log_and_shows_as_failed(
+    session: OperatorSession,
+) -> None:
+    ui, refused = session.ui, session.ui.days.refused.isoformat()
+
+    statuses = ui.api.partition_statuses(MEASUREMENTS)
+
+    assert session.refusal is not None, "the repair naming an unknown supply point succeeded"
+    assert UNKNOWN_SUPPLY_POINT in session.refusal
+    assert "not in the supply points file" in session.refusal
+    assert f"ERROR {MEASUREMENTS} " in session.refusal  # the step that failed
+    assert refused in statuses.failed
+    assert not storage.measurements_path(ui.data, ui.days.refused).exists()
+
+
+def test_partition_statuses_in_the_ui_are_the_days_stored_on_disk(
+    session: OperatorSession,
+) -> None:
+    ui = session.ui
+
+    measurements = ui.api.partition_statuses(MEASUREMENTS)
+    consumption = ui.api.partition_statuses(DAILY_CONSUMPTION)
+
+    every_day = ui.days.every_day
+    landed = days_with_file(ui.data, storage.measurements_path, every_day)
+    derived = days_with_file(ui.data, storage.daily_consumption_path, every_day)
+    trusted = {
+        day.isoformat() for day in ui.days.backfill if not failed_blocking_checks(ui.data, day)
+    }
+    assert landed == {day.isoformat() for day in ui.days.backfill}
+    assert measurements.materialized == landed
+    assert measurements.failed == {ui.days.refused.isoformat()}
+    assert consumption.materialized == derived == trusted
+    assert not measurements.materializing
+    assert not consumption.materializing
+
+
+def test_row_counts_in_the_ui_metadata_are_the_rows_of_each_parquet_file(
+    session: OperatorSession,
+) -> None:
+    ui = session.ui
+    keys = [day.isoformat() for day in ui.days.backfill]
+
+    latest = ui.api.latest_materializations(MEASUREMENTS, keys)
+
+    for day in ui.days.backfill:
+        rows = pq.read_metadata(storage.measurements_path(ui.data, day)).num_rows
+        assert rows > 0
+        assert latest[day.isoformat()].numbers[ROWS_LABEL] == rows, day
+
+
+def test_each_days_check_results_in_the_ui_are_its_quality_results(
+    session: OperatorSession, warehouse: duckdb.DuckDBPyConnection
+) -> None:
+    ui = session.ui
+    days = ui.days.backfill
+
+    shown = {
+        (day, name): ui.api.check_evaluation(MEASUREMENTS, name, day.isoformat())
+        for day in days
+        for name in DAY_CHECKS
+    }
+
+    stored = _day_verdicts(ui.data, days)
+    assert set(stored) == set(shown)
+    for key, evaluation in shown.items():
+        assert evaluation is not None, f"no {key[1]} result for {key[0]} in the UI"
+        assert (evaluation.passed, evaluation.severity, evaluation.description) == stored[key]
+    queried = warehouse.execute(QUALITY_SQL, [days[0], days[-1]]).fetchall()
+    assert {(d, n): (p, s, t) for d, n, p, s, t in queried} == stored
+    assert ui.api.check_evaluation(MEASUREMENTS, CHECK_FRESHNESS, "") is not None
+
+
+def _day_verdicts(root: Path, days: tuple[date, ...]) -> dict[tuple[date, str], tuple[object, ...]]:
+    """(day, check) -> (passed, severity, summary) from the quality_results Parquet files."""
+    verdicts: dict[tuple[date, str], tuple[object, ...]] = {}
+    for day in days:
+        table = storage.read_quality_results(root, day)
+        assert table is not None, f"{day} has no quality results"
+        for row in table.to_pylist():
+            if row["supply_point_id"] is None:
+                key = (row["local_date"], row["check_name"])
+                verdicts[key] = (row["passed"], row["severity"], row["detail"])
+    return verdicts
+
+
+def test_the_duckdb_views_hold_exactly_the_rows_of_the_parquet_files(
+    session: OperatorSession, warehouse: duckdb.DuckDBPyConnection
+) -> None:
+    ui = session.ui
+    first, last = ui.days.backfill[0], ui.days.backfill[-1]
+
+    measurements = warehouse.execute(MEASUREMENTS_SQL, [first, last]).fetchall()
+    consumption = warehouse.execute(DAILY_CONSUMPTION_SQL, [first, last]).fetchall()
+
+    assert measurements
+    assert sorted(measurements) == _parquet_rows(
+        ui.data, storage.measurements_path, ui.days.backfill
+    )
+    assert sorted(consumption) == _parquet_rows(
+        ui.data, storage.daily_consumption_path, ui.days.backfill
+    )
+
+
+def _parquet_rows(
+    root: Path, path_of_day: PathOfDay, days: tuple[date, ...]
+) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for day in days:
+        path = path_of_day(root, day)
+        if path.exists():
+            rows.extend(tuple(row.values()) for row in pq.read_table(path).to_pylist())
+    return sorted(rows)
+
+
+def test_the_asset_page_shows_the_asset_its_checks_and_the_partitions_bar(
+    session: OperatorSession, tmp_path: Path
+) -> None:
+    ui = session.ui
+    url = f"{ui.deployment.url}/assets/{MEASUREMENTS}"
+    statuses = ui.api.partition_statuses(MEASUREMENTS)
+    ui.api.dismiss_welcome_dialog()
+
+    with headless_chromium(tmp_path / "profile", ARTIFACTS / "chromedriver.log") as browser:
+        browser.get(f"{url}?view=overview")
+        overview = wait_for_texts(browser, [MEASUREMENTS, "Description", "kraken"])
+        screenshot(browser, ARTIFACTS / "overview.png")
+        browser.get(f"{url}?view=checks")
+        checks = wait_for_texts(browser, [*DAY_CHECKS, CHECK_FRESHNESS])
+        screenshot(browser, ARTIFACTS / "checks.png")
+        browser.get(f"{url}?{urlencode({'view': 'partitions', 'partition': ui.days.rerun})}")
+        partitions = wait_for_texts(
+            browser,
+            [
+                f"Materialized ({len(statuses.materialized)})",
+                f"Failed ({len(statuses.failed)})",
+                ROWS_LABEL,
+                str(storage.measurements_path(ui.data, ui.days.rerun)),
+            ],
+        )
+        bar = wait_for_element(browser, "[class*='PartitionStatusBar_partitionSpansContainer']")
+        bar_width = bar.size["width"]
+        spans = bar.find_elements("css selector", "[class*='PartitionStatusBar_colorSpan']")
+        screenshot(browser, ARTIFACTS / "partitions.png")
+
+    assert "Every supply point's interval measurements" in overview
+    assert f"Checks ({len(DAY_CHECKS) + 1})" in checks
+    assert all(day.isoformat() in partitions for day in ui.days.backfill)
+    assert ui.days.partitions_start.isoformat() in partitions  # the bar's first day
+    assert bar_width > 0
+    assert spans, "the partitions bar shows no coloured span"

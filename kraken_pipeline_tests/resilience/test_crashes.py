@@ -1,0 +1,150 @@
+"""`kraken-pipeline run` killed with SIGKILL mid-run: what it leaves is whole, the next run repairs.
+
+Each test lands two days, then starts the command in a separate process against the emulator,
+kills it (SIGKILL: no handler, no cleanup) at one moment (while fetching, half-way through
+writing a day's Parquet file, while publishing files to the warehouse's mirror, inside the
+warehouse's DuckDB transaction) and checks what a reader finds: the earlier files, whole. Then
+it runs the command again and checks that everything is repaired: the emulator's data, no
+temporary file left, and DuckDB views that answer. Crash points other than the fetch are held
+by crash_driver.py, which wraps one library call so the kill never races the write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from kraken_pipeline import storage
+from kraken_pipeline.emulator import Emulator, Fault
+from kraken_pipeline.local_days import days_between
+from kraken_pipeline_tests.resilience.cli_support import (
+    SENTINEL_GRANT,
+    SENTINEL_ID,
+    SENTINEL_SECRET,
+    Started,
+    Workspace,
+    wait_until,
+)
+from kraken_pipeline_tests.resilience.support import (
+    Pipeline,
+    assert_days_hold_the_emulators_data,
+    day_digests,
+    landed,
+    temporary_files,
+)
+
+FIRST, LAST = date(2026, 11, 9), date(2026, 11, 10)
+pytestmark = pytest.mark.slow  # every test starts two processes that import Dagster
+
+
+@pytest.fixture
+def kraken(start_emulator: Callable[..., Emulator]) -> Emulator:
+    return start_emulator(clients=(SENTINEL_GRANT,))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
+
+
+def land_first(kraken: Emulator, workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The days as an earlier run landed them (in process: quicker than the command)."""
+    monkeypatch.setenv("KRAKEN_CLIENT_ID", SENTINEL_ID)
+    monkeypatch.setenv("KRAKEN_CLIENT_SECRET", SENTINEL_SECRET)
+    assert Pipeline(kraken, workspace.data).run(FIRST, LAST).success
+
+
+def all_day_digests(workspace: Workspace) -> dict[date, dict[str, str]]:
+    return {day: day_digests(workspace.data, day) for day in days_between(FIRST, LAST)}
+
+
+def assert_repaired_by_the_next_run(kraken: Emulator, workspace: Workspace) -> None:
+    env = workspace.environment(kraken)
+
+    finished = workspace.run(FIRST, LAST, env)
+
+    assert finished.returncode == 0, finished.output[-3000:]
+    points = Pipeline(kraken, workspace.data).supply_points()
+    assert_days_hold_the_emulators_data(workspace.data, kraken, points, FIRST, LAST)
+    assert temporary_files(workspace.data) == []
+    with duckdb.connect(str(storage.warehouse_path(workspace.data)), read_only=True) as db:
+        counted = db.execute(
+            "SELECT local_date, count(*) FROM measurements GROUP BY local_date ORDER BY 1"
+        ).fetchall()
+        totals = db.execute("SELECT count(*) FROM daily_totals WHERE total_value IS NOT NULL")
+        assert totals.fetchall()[0][0] > 0
+    stored = [(day, landed(workspace.data, day).num_rows) for day in days_between(FIRST, LAST)]
+    assert counted == stored
+
+
+def crash(workspace: Workspace, env: dict[str, str], crash_at: str) -> Started:
+    """Start the command with a crash point and wait until it stands there."""
+    started = workspace.start(FIRST, LAST, env, crash_at=crash_at)
+    marker = workspace.crash_marker(crash_at)
+    wait_until(marker.exists, started, f"the crash point {crash_at}")
+    return started
+
+
+def test_a_run_killed_while_fetching_leaves_the_days_as_they_were_and_the_next_run_lands_them(
+    kraken: Emulator, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    land_first(kraken, workspace, monkeypatch)
+    before = all_day_digests(workspace)
+    kraken.faults.add(Fault(kind="delay", delay_seconds=30))  # holds the first request
+    started = workspace.start(FIRST, LAST, workspace.environment(kraken))
+
+    wait_until(lambda: kraken.stats.faults.get("delay") == 1, started, "a request in flight")
+    started.kill()
+
+    assert all_day_digests(workspace) == before
+    kraken.faults.clear()
+    assert_repaired_by_the_next_run(kraken, workspace)
+
+
+def test_a_run_killed_half_way_through_a_parquet_write_leaves_the_old_file_whole(
+    kraken: Emulator, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    land_first(kraken, workspace, monkeypatch)
+    before = all_day_digests(workspace)
+
+    started = crash(workspace, workspace.environment(kraken), "parquet-write")
+    half_written = Path(workspace.crash_marker("parquet-write").read_text(encoding="utf-8"))
+    started.kill()
+
+    assert half_written.exists(), "the crash point should leave a half-written temporary file"
+    with pytest.raises(Exception, match=r"(?i)parquet|magic|footer|size"):
+        pq.read_table(half_written)
+    assert all_day_digests(workspace) == before
+    for day in days_between(FIRST, LAST):
+        assert storage.read_day(workspace.data, day) is not None
+    assert_repaired_by_the_next_run(kraken, workspace)
+    assert not half_written.exists()
+
+
+def test_a_run_killed_while_publishing_to_the_warehouse_mirror_is_repaired_by_the_next_run(
+    kraken: Emulator, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    land_first(kraken, workspace, monkeypatch)
+
+    started = crash(workspace, workspace.environment(kraken), "mirror-publish")
+    started.kill()
+
+    with duckdb.connect(str(storage.warehouse_path(workspace.data)), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM measurements").fetchall()[0][0] > 0
+    assert_repaired_by_the_next_run(kraken, workspace)
+
+
+def test_a_run_killed_inside_the_warehouse_transaction_is_repaired_by_the_next_run(
+    kraken: Emulator, workspace: Workspace
+) -> None:
+    started = crash(workspace, workspace.environment(kraken), "views-transaction")
+    started.kill()
+
+    for day in days_between(FIRST, LAST):
+        assert storage.read_day(workspace.data, day) is not None, "landed before the refresh"
+    assert_repaired_by_the_next_run(kraken, workspace)
