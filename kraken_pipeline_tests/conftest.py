@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 import requests
 
-from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, EmulatorConfig
+from kraken_pipeline.emulator import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    ClientGrant,
+    Emulator,
+    EmulatorConfig,
+)
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 
 EMULATOR_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -104,3 +110,22 @@ def harness(emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("KRAKEN_CLIENT_ID", DEMO_CLIENT_ID)
     monkeypatch.setenv("KRAKEN_CLIENT_SECRET", DEMO_CLIENT_SECRET)
     return PipelineHarness(emulator=emulator, root=tmp_path / "data")
+
+
+@pytest.fixture
+def harness_without_shop(
+    harness: PipelineHarness,
+    start_emulator: Callable[..., Emulator],
+    monkeypatch: pytest.MonkeyPatch,
+) -> PipelineHarness:
+    """The harness with an OAuth application that may not read property 1000004 (the shop)."""
+    grant = ClientGrant(
+        "limited-client",
+        "limited-secret",
+        "limited",
+        property_ids=frozenset({"1000001", "1000002", "1000003"}),
+    )
+    harness.emulator = start_emulator(clients=(grant,))
+    monkeypatch.setenv("KRAKEN_CLIENT_ID", "limited-client")
+    monkeypatch.setenv("KRAKEN_CLIENT_SECRET", "limited-secret")
+    return harness

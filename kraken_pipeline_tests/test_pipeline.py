@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
 
 import duckdb
 import pyarrow.compute as pc
-import pytest
 from dagster import AssetKey
 
 from kraken_pipeline import storage
-from kraken_pipeline.emulator import ClientGrant, Emulator
 from kraken_pipeline.local_days import expected_interval_count
 from kraken_pipeline_tests.pipeline_support import PipelineHarness, stored_values
 
@@ -114,19 +111,9 @@ def test_a_repair_run_naming_an_unknown_supply_point_fails_and_writes_nothing(
 
 
 def test_a_property_the_application_may_not_read_fails_only_its_supply_points(
-    harness: PipelineHarness,
-    start_emulator: Callable[..., Emulator],
-    monkeypatch: pytest.MonkeyPatch,
+    harness_without_shop: PipelineHarness,
 ) -> None:
-    grant = ClientGrant(
-        "limited-client",
-        "limited-secret",
-        "limited",
-        property_ids=frozenset({"1000001", "1000002", "1000003"}),
-    )
-    harness.emulator = start_emulator(clients=(grant,))
-    monkeypatch.setenv("KRAKEN_CLIENT_ID", "limited-client")
-    monkeypatch.setenv("KRAKEN_CLIENT_SECRET", "limited-secret")
+    harness = harness_without_shop
     day = date(2026, 11, 10)
 
     harness.run(day, day)

@@ -31,7 +31,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from kraken_pipeline import quality, storage
 from kraken_pipeline.checks import DAY_CHECKS
-from kraken_pipeline.emulator import ClientGrant, Dataset, Emulator, demo_dataset
+from kraken_pipeline.emulator import Dataset, Emulator, demo_dataset
 from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.runner import RunOutcome, run_range
 from kraken_pipeline.schema import MEASUREMENTS_SCHEMA
@@ -242,19 +242,9 @@ def test_completeness_is_an_error_below_the_floor_only_once_the_day_is_past_the_
 
 
 def test_a_property_the_application_may_not_read_fails_fetch_failures_naming_the_error_code(
-    harness: PipelineHarness,
-    start_emulator: Callable[..., Emulator],
-    monkeypatch: pytest.MonkeyPatch,
+    harness_without_shop: PipelineHarness,
 ) -> None:
-    grant = ClientGrant(
-        "limited-client",
-        "limited-secret",
-        "limited",
-        property_ids=frozenset({"1000001", "1000002", "1000003"}),
-    )
-    harness.emulator = start_emulator(clients=(grant,))
-    monkeypatch.setenv("KRAKEN_CLIENT_ID", "limited-client")
-    monkeypatch.setenv("KRAKEN_CLIENT_SECRET", "limited-secret")
+    harness = harness_without_shop
 
     outcome = harness.run(DAY, DAY)
 
