@@ -56,6 +56,9 @@ class EmulatorConfig:
     dataset: Dataset = field(default_factory=demo_dataset)
     clock: Callable[[], datetime] = wall_clock  # tokens, publication lag and rate limits
     fault_seed: int = 0  # seeds the probability of probabilistic faults
+    # Serve a repeated, clean GraphQL answer without rendering it again (admission, limits and
+    # faults still apply); for benchmarks, so the emulator's CPU is not what they measure.
+    cache_answers: bool = False
     # (certificate chain file, private key file), PEM: serve HTTPS instead of plain HTTP, as a
     # real Kraken does, so tests can prove the client verifies certificates (see tls.py).
     tls: tuple[str | Path, str | Path] | None = None

@@ -4,16 +4,17 @@ A request goes through: JSON body -> parse and validate against the SDL (cached 
 so a client repeating one constant document pays once) -> admission (scripted request-wide
 fault, token, complexity, nodes, points; see complexity.py and ratelimit.py) -> execution, the
 measurement connection completed by the fast path in projection.py -> the envelope, every
-error carrying `extensions.errorType` (and `errorCode` for Kraken's own errors).
+error carrying `extensions.errorType` (and `errorCode` for Kraken's own errors). With
+EmulatorConfig.cache_answers, an admitted request may skip execution (see answer_cache.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from graphql import (
@@ -29,6 +30,7 @@ from graphql import (
     validate,
 )
 
+from kraken_pipeline.emulator.answer_cache import AnswerCache
 from kraken_pipeline.emulator.answers import Answer, RawJsonSlots, json_answer
 from kraken_pipeline.emulator.complexity import complexity, fields_of, requested_nodes
 from kraken_pipeline.emulator.config import ClientGrant
@@ -91,6 +93,7 @@ class GraphQLEndpoint:
 
     def __init__(self, state: EmulatorState) -> None:
         self._state = state
+        self._answers = AnswerCache(state) if state.config.cache_answers else None
 
     def answer(self, body: bytes, authorization: str | None) -> Answer:
         """The HTTP answer to one POST body."""
@@ -102,16 +105,35 @@ class GraphQLEndpoint:
         if prepared.document is None:
             return self._respond({"errors": [_formatted(e, "VALIDATION") for e in prepared.errors]})
         context = self._admit(prepared, request.variables, authorization)
+        render = partial(self._render, prepared, request, context)
+        if (
+            self._answers is not None
+            and context.grant is not None
+            and _cacheable(prepared, context)
+        ):
+            return self._answers.answer(body, context.grant.client_id, context.now, render)
+        return render(self._state)[0]
+
+    def _render(
+        self,
+        prepared: PreparedDocument,
+        request: GraphQLRequest,
+        context: RequestContext,
+        state: EmulatorState,
+    ) -> tuple[Answer, bool]:
+        """Execute with `state` (the emulator's, or one counting nodes): answer, error-free."""
+        assert prepared.document is not None  # answer() returned validation errors already
         result = execute(
             self._state.schema,
             prepared.document,
-            context_value=context,
+            context_value=replace(context, state=state),
             variable_values=dict(request.variables),
             operation_name=request.operation_name,
             execution_context_class=MeasurementsExecutionContext,
         )
         assert isinstance(result, ExecutionResult)  # no resolver is asynchronous
-        return self._respond(_envelope(result), context.raw_json)
+        payload = _envelope(result)
+        return self._respond(payload, context.raw_json), "errors" not in payload
 
     def _respond(self, payload: dict[str, Any], raw_json: RawJsonSlots | None = None) -> Answer:
         codes = {
@@ -160,6 +182,12 @@ class GraphQLEndpoint:
         if not charged and not prepared.root_fields <= _FREE_ROOT_FIELDS:
             return KrakenError("KT-CT-1199")
         return None
+
+
+def _cacheable(prepared: PreparedDocument, context: RequestContext) -> bool:
+    """Whether an admitted request's answer depends only on its body, grant and the clock."""
+    # rateLimitInfo reports the allowance, which every request charges.
+    return context.refusal is None and "rateLimitInfo" not in prepared.root_fields
 
 
 def parse_request(body: bytes) -> GraphQLRequest:
