@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from dagster import DagsterInstance
 
 from kraken_pipeline import storage
@@ -20,6 +21,7 @@ from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
 
 EXAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "supply_points.example.csv"
 TIMEZONE = "Europe/London"
+Series = list[tuple[datetime, Decimal]]
 
 
 @dataclass
@@ -29,6 +31,7 @@ class PipelineHarness:
     emulator: Emulator
     root: Path
     supply_points_csv: Path = EXAMPLE_CSV
+    page_size: int = 1000
     instance: DagsterInstance = field(default_factory=DagsterInstance.ephemeral)
 
     @property
@@ -38,18 +41,28 @@ class PipelineHarness:
             api_url=self.emulator.graphql_url,
             data_root=self.root,
             supply_points_path=self.supply_points_csv,
+            page_size=self.page_size,
         )
 
     def run(
-        self, first: date, last: date, *, supply_point_ids: list[str] | None = None
+        self, first: date, last: date, *, deadline_seconds: float | None = None, **ops: Any
     ) -> RunOutcome:
-        """Materialise first..last in one run, judging quality as of the emulator's clock."""
+        """Materialise first..last in one run, judging quality as of the emulator's clock.
+
+        `ops` is config of the measurements op (e.g. supply_point_ids for a repair run).
+        """
         run_config: dict[str, Any] = {
             "ops": {"measurements_quality": {"config": {"as_of": self.emulator.now().isoformat()}}}
         }
-        if supply_point_ids is not None:
-            run_config["ops"]["measurements"] = {"config": {"supply_point_ids": supply_point_ids}}
+        if deadline_seconds is not None:
+            ops = {**ops, "deadline_seconds": deadline_seconds}
+        if ops:
+            run_config["ops"]["measurements"] = {"config": ops}
         return run_range(self.instance, self.settings, first, last, run_config=run_config)
+
+    def elsewhere(self, root: Path) -> PipelineHarness:
+        """The same pipeline writing to another data root (a reference run)."""
+        return replace(self, root=root, instance=DagsterInstance.ephemeral())
 
     def day(self, day: date) -> pa.Table:
         table = storage.read_day(self.root, day)
@@ -64,20 +77,26 @@ class PipelineHarness:
     def supply_points(self) -> tuple[SupplyPoint, ...]:
         return load_supply_points(self.supply_points_csv)
 
-    def expected_values(self, point: SupplyPoint, day: date) -> list[tuple[datetime, Decimal]]:
+    def expected_values(self, point: SupplyPoint, day: date) -> Series:
         """What the emulator serves for one supply point and day, right now."""
-        start, end = range_bounds(day, day, TIMEZONE)
-        readings = self.emulator.expected_readings(
-            point.property_id,
-            point.market_supply_point_id,
-            point.reading_direction.value if point.reading_direction else None,
-            point.reading_frequency,
-            start,
-            end,
-        )
-        return [(reading.start, reading.value) for reading in readings]
+        return expected_series(self.emulator, point, day)
 
 
-def stored_values(table: pa.Table, supply_point_id: str) -> list[tuple[datetime, Decimal]]:
-    rows = table.filter(pa.compute.equal(table["supply_point_id"], supply_point_id))
+def expected_series(emulator: Emulator, point: SupplyPoint, day: date) -> Series:
+    """What an emulator serves for one supply point and local day, right now."""
+    start, end = range_bounds(day, day, TIMEZONE)
+    readings = emulator.expected_readings(
+        point.property_id,
+        point.market_supply_point_id,
+        point.reading_direction.value if point.reading_direction else None,
+        point.reading_frequency,
+        start,
+        end,
+    )
+    return [(reading.start, reading.value) for reading in readings]
+
+
+def stored_values(table: pa.Table, supply_point_id: str) -> Series:
+    """(interval_start, value) of one supply point in a stored day, in stored order."""
+    rows = table.filter(pc.equal(table["supply_point_id"], supply_point_id))
     return list(zip(rows["interval_start"].to_pylist(), rows["value"].to_pylist(), strict=True))

@@ -24,6 +24,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from kraken_pipeline.emulator import ClientGrant, Emulator
+from kraken_pipeline_tests.resilience.cli_support import Finished
 
 EXAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "supply_points.example.csv"
 EXAMPLE_HEADER, *EXAMPLE_ROWS = EXAMPLE_CSV.read_text(encoding="utf-8").splitlines()
@@ -43,23 +44,6 @@ LIMITED_GRANT = ClientGrant(
 SUPPLY_POINT_IDS = [row.split(",")[0] for row in EXAMPLE_ROWS]
 # Every test starts at least one Python process that imports Dagster.
 pytestmark = pytest.mark.slow
-
-
-@dataclass(frozen=True)
-class Finished:
-    """A finished command: exit status and what it printed."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def problem_lines(self) -> list[str]:
-        """The lines that report an error, as click (`Error:`) and our commands (`error:`) do."""
-        return [line for line in self.output.splitlines() if line.lower().startswith("error")]
 
 
 @dataclass

@@ -41,6 +41,10 @@ class Finished:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    def problem_lines(self) -> list[str]:
+        """The lines that report an error, as click (`Error:`) and our commands (`error:`) do."""
+        return [line for line in self.output.splitlines() if line.lower().startswith("error")]
+
 
 @dataclass
 class Started:

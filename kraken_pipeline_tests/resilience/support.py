@@ -9,87 +9,29 @@ means byte for byte.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
-from dagster import DagsterInstance
 
 from kraken_pipeline import storage
 from kraken_pipeline.emulator import Emulator
-from kraken_pipeline.local_days import days_between, range_bounds
-from kraken_pipeline.runner import RunOutcome, run_range
-from kraken_pipeline.settings import PipelineSettings
-from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
+from kraken_pipeline.local_days import days_between
+from kraken_pipeline.supply_points import SupplyPoint
+from kraken_pipeline_tests.pipeline_support import (
+    EXAMPLE_CSV,
+    TIMEZONE,
+    PipelineHarness,
+    Series,
+    expected_series,
+    stored_values,
+)
 
-EXAMPLE_CSV = Path(__file__).resolve().parents[2] / "data" / "supply_points.example.csv"
-TIMEZONE = "Europe/London"
-Series = list[tuple[datetime, Decimal]]
-
-
-@dataclass
-class Pipeline:
-    """The measurements job wired to one emulator, one data root and one Dagster instance."""
-
-    emulator: Emulator
-    root: Path
-    supply_points_csv: Path = EXAMPLE_CSV
-    page_size: int = 1000
-    instance: DagsterInstance = field(default_factory=DagsterInstance.ephemeral)
-
-    @property
-    def settings(self) -> PipelineSettings:
-        return PipelineSettings(
-            auth_url=self.emulator.token_url,
-            api_url=self.emulator.graphql_url,
-            data_root=self.root,
-            supply_points_path=self.supply_points_csv,
-            page_size=self.page_size,
-        )
-
-    def run(
-        self, first: date, last: date, *, deadline_seconds: float | None = None, **ops: Any
-    ) -> RunOutcome:
-        """Materialise first..last in one run; `ops` is extra config of the measurements op."""
-        run_config: dict[str, Any] = {
-            "ops": {"measurements_quality": {"config": {"as_of": self.emulator.now().isoformat()}}}
-        }
-        if deadline_seconds is not None:
-            ops = {**ops, "deadline_seconds": deadline_seconds}
-        if ops:
-            run_config["ops"]["measurements"] = {"config": ops}
-        return run_range(self.instance, self.settings, first, last, run_config=run_config)
-
-    def elsewhere(self, root: Path) -> Pipeline:
-        """The same pipeline writing to another data root (a reference run)."""
-        return replace(self, root=root, instance=DagsterInstance.ephemeral())
-
-    def supply_points(self) -> tuple[SupplyPoint, ...]:
-        return load_supply_points(self.supply_points_csv)
-
-
-def expected_series(emulator: Emulator, point: SupplyPoint, day: date) -> Series:
-    """What the emulator serves for one supply point and local day, right now."""
-    start, end = range_bounds(day, day, TIMEZONE)
-    readings = emulator.expected_readings(
-        point.property_id,
-        point.market_supply_point_id,
-        point.reading_direction.value if point.reading_direction else None,
-        point.reading_frequency,
-        start,
-        end,
-    )
-    return [(reading.start, reading.value) for reading in readings]
-
-
-def stored_series(table: pa.Table, supply_point_id: str) -> Series:
-    """(interval_start, value) of one supply point in a stored day, in stored order."""
-    rows = table.filter(pc.equal(table["supply_point_id"], supply_point_id))
-    return list(zip(rows["interval_start"].to_pylist(), rows["value"].to_pylist(), strict=True))
+# The in-process pipeline is the one the other pipeline tests use; these names read better here.
+Pipeline = PipelineHarness
+stored_series = stored_values
+__all__ = ["EXAMPLE_CSV", "TIMEZONE", "Pipeline", "Series", "expected_series", "stored_series"]
 
 
 def assert_days_hold_the_emulators_data(
