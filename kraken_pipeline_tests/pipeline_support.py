@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from dagster import DagsterInstance
 
 from kraken_pipeline import storage
-from kraken_pipeline.emulator import Emulator
+from kraken_pipeline.emulator import Emulator, Reading
 from kraken_pipeline.local_days import range_bounds
 from kraken_pipeline.runner import RunOutcome, run_range
 from kraken_pipeline.settings import PipelineSettings
@@ -82,10 +82,10 @@ class PipelineHarness:
         return expected_series(self.emulator, point, day)
 
 
-def expected_series(emulator: Emulator, point: SupplyPoint, day: date) -> Series:
-    """What an emulator serves for one supply point and local day, right now."""
+def expected_readings(emulator: Emulator, point: SupplyPoint, day: date) -> list[Reading]:
+    """The readings an emulator serves for one supply point and local day, right now."""
     start, end = range_bounds(day, day, TIMEZONE)
-    readings = emulator.expected_readings(
+    return emulator.expected_readings(
         point.property_id,
         point.market_supply_point_id,
         point.reading_direction.value if point.reading_direction else None,
@@ -93,7 +93,11 @@ def expected_series(emulator: Emulator, point: SupplyPoint, day: date) -> Series
         start,
         end,
     )
-    return [(reading.start, reading.value) for reading in readings]
+
+
+def expected_series(emulator: Emulator, point: SupplyPoint, day: date) -> Series:
+    """(interval_start, value) an emulator serves for one supply point and local day."""
+    return [(reading.start, reading.value) for reading in expected_readings(emulator, point, day)]
 
 
 def stored_values(table: pa.Table, supply_point_id: str) -> Series:

@@ -19,10 +19,9 @@ import pytest
 
 from kraken_pipeline import storage
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, Fault
-from kraken_pipeline.local_days import range_bounds
 from kraken_pipeline.supply_points import SupplyPoint
+from kraken_pipeline_tests.pipeline_support import expected_readings
 from kraken_pipeline_tests.resilience.support import (
-    TIMEZONE,
     Pipeline,
     expected_series,
     stored_series,
@@ -58,15 +57,7 @@ def run_with_oddity(pipeline: Pipeline, oddity: str) -> pa.Table:
 
 def truth(emulator: Emulator, point: SupplyPoint) -> dict[datetime, tuple[Decimal, str, str]]:
     """interval start -> (value, unit, reading quality) as the emulator means them."""
-    start, end = range_bounds(DAY, DAY, TIMEZONE)
-    readings = emulator.expected_readings(
-        point.property_id,
-        point.market_supply_point_id,
-        point.reading_direction.value if point.reading_direction else None,
-        point.reading_frequency,
-        start,
-        end,
-    )
+    readings = expected_readings(emulator, point, DAY)
     return {r.start: (r.value, r.unit.replace("kwh", "kWh"), r.quality) for r in readings}
 
 
