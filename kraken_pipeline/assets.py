@@ -24,6 +24,10 @@ from kraken_pipeline.partitions import partition_date, partition_key
 from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
 
 GROUP = "kraken"
+# Dagster pools (concurrency keys) an instance may limit: the steps that call Kraken, and the
+# steps that write only a day's derived files.
+KRAKEN_API_POOL = "kraken_api"
+DAY_WRITER_POOL = "day_writer"
 MEASUREMENTS_DESCRIPTION = (
     "Every supply point's interval measurements for one local day, as read from Kraken: one "
     "Parquet file per day (measurements/date=YYYY-MM-DD/measurements.parquet) with a fetch log "
@@ -53,6 +57,9 @@ def build_measurements_asset(partitions: DailyPartitionsDefinition) -> AssetsDef
         name="measurements",
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
+        # Caps how many steps talk to Kraken at once across runs when the instance sets pool
+        # limits (deploy/dagster.yaml); unlimited on the default single-machine instance.
+        pool=KRAKEN_API_POOL,
         group_name=GROUP,
         description=MEASUREMENTS_DESCRIPTION,
         kinds={"parquet", "duckdb"},
@@ -141,6 +148,7 @@ def build_daily_consumption_asset(
         deps=["measurements"],
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
+        pool=DAY_WRITER_POOL,
         group_name=GROUP,
         description=DAILY_CONSUMPTION_DESCRIPTION,
         kinds={"parquet", "duckdb"},
