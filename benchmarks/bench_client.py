@@ -35,22 +35,22 @@ from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing
-import os
+import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Event
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, EmulatorConfig
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from emulator_process import CLOCK, EmulatorProcess, Urls, cpu_between, emulator_process
+
+from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, EmulatorConfig
 from kraken_pipeline.emulator.dataset import synthetic_dataset, write_supply_points_csv
 from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, MAX_NODES_PER_REQUEST, utility_filter
@@ -58,7 +58,6 @@ from kraken_pipeline.kraken.queries import ALIAS_COMPLEXITY
 from kraken_pipeline.local_days import day_bounds, days_between, expected_interval_count
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
 
-CLOCK = datetime(2026, 11, 20, 12, tzinfo=UTC)
 TIMEZONE = "Europe/London"
 
 # The single-property, single-series query of kraken_api.md section 5, as community tools send it.
@@ -77,14 +76,6 @@ query Measurements($propertyId: ID!, $first: Int!, $after: String, $startAt: Dat
 
 
 @dataclass(frozen=True)
-class Urls:
-    """Where the emulator process listens."""
-
-    token: str
-    graphql: str
-
-
-@dataclass(frozen=True)
 class Run:
     """What one client did: wall time, HTTP requests, rows read, and the emulator's CPU time."""
 
@@ -92,27 +83,6 @@ class Run:
     requests: int
     rows: int
     server_cpu: float | None = None
-
-
-@dataclass(frozen=True)
-class EmulatorProcess:
-    """Where the emulator process listens, and a way to read the CPU time it has used."""
-
-    urls: Urls
-    pid: int
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU of the process so far; None where /proc is not available."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        ticks = int(fields[11]) + int(fields[12])  # utime and stime (fields 14 and 15 of stat)
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_between(before: float | None, after: float | None) -> float | None:
-    return None if before is None or after is None else after - before
 
 
 class NaiveClient:
@@ -220,39 +190,6 @@ def minimum_requests(points: Sequence[SupplyPoint], days: list[date]) -> int:
     return 1 + math.ceil(nodes / per_request)
 
 
-def serve(series: int, latency_ms: int, urls: Queue[Urls], stop: Event) -> None:
-    """Run an emulator in this (child) process until `stop` is set."""
-    config = EmulatorConfig(
-        dataset=synthetic_dataset(series),
-        latency=timedelta(milliseconds=latency_ms),
-        clock=fixed_clock,
-        cache_answers=True,  # see the module docstring
-    )
-    with Emulator(config) as emulator:
-        urls.put(Urls(emulator.token_url, emulator.graphql_url))
-        stop.wait()
-
-
-def fixed_clock() -> datetime:
-    """The emulator's clock: every day of the benchmark window is published."""
-    return CLOCK
-
-
-@contextmanager
-def emulator_process(series: int, latency_ms: int) -> Iterator[EmulatorProcess]:
-    """An emulator in its own process, as a real Kraken would be."""
-    context = multiprocessing.get_context("spawn")
-    urls: Queue[Urls] = context.Queue()
-    stop = context.Event()
-    process = context.Process(target=serve, args=(series, latency_ms, urls, stop), daemon=True)
-    process.start()
-    try:
-        yield EmulatorProcess(urls.get(timeout=60), process.pid or 0)
-    finally:
-        stop.set()
-        process.join(timeout=10)
-
-
 def report(label: str, run: Run) -> None:
     cpu = "" if run.server_cpu is None else f"   (emulator CPU {run.server_cpu:.2f} s)"
     print(f"{label:<40} {run.seconds:8.2f} s {run.requests:6d} requests {run.rows:7d} rows{cpu}")
@@ -275,7 +212,7 @@ def main() -> None:
         f"{options.latency_ms} ms latency per answer"
     )
     aliases = options.properties_per_request
-    with emulator_process(options.series, options.latency_ms) as server:
+    with emulator_process(options.series, options.latency_ms, cache_answers=True) as server:
         naive = run_naive(server, points, days)
         report("(a) naive: sequential, day by day, first 100", naive)
         ours = run_client(server, points, days, aliases)

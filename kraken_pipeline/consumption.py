@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from kraken_pipeline import storage
+from kraken_pipeline.filesystems import DataRoot, Location
 from kraken_pipeline.quality import BLOCKING_CHECKS
 from kraken_pipeline.schema import DAILY_CONSUMPTION_SCHEMA
 
@@ -51,7 +51,7 @@ def _share(part: pa.ChunkedArray, whole: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.greater(whole, 0), ratio, 0.0)
 
 
-def failed_blocking_checks(root: Path, day: date) -> list[str]:
+def failed_blocking_checks(root: DataRoot, day: date) -> list[str]:
     """Names of the day's failed blocking checks; a day never checked counts as failed."""
     results = storage.read_quality_results(root, day)
     if results is None:
@@ -66,11 +66,11 @@ def failed_blocking_checks(root: Path, day: date) -> list[str]:
 class DerivedDay:
     """Where a day's daily consumption was written, and how many rows it holds."""
 
-    path: Path
+    path: Location
     rows: int
 
 
-def derive_daily_consumption(root: Path, day: date) -> DerivedDay:
+def derive_daily_consumption(root: DataRoot, day: date) -> DerivedDay:
     """Compute a stored day's daily consumption and replace its file atomically."""
     measurements = storage.read_day(root, day)
     fetch_log = storage.read_fetch_log(root, day)

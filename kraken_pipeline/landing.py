@@ -11,12 +11,12 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from kraken_pipeline import storage
+from kraken_pipeline.filesystems import DataRoot, Location
 from kraken_pipeline.kraken import FetchOutcome, KrakenClient, MeasurementsResult
 from kraken_pipeline.local_days import expected_interval_count, range_bounds
 from kraken_pipeline.schema import FETCH_LOG_SCHEMA
@@ -52,7 +52,7 @@ class DayReport:
     intervals_received: int
     totals: tuple[SeriesTotal, ...]
     chunk_requests: int
-    measurements_path: Path
+    measurements_path: Location
 
     @property
     def completeness(self) -> float:
@@ -64,7 +64,7 @@ class DayReport:
 
 def land_days(
     client: KrakenClient,
-    root: Path,
+    root: DataRoot,
     days: Sequence[date],
     supply_points: Sequence[SupplyPoint],
     timezone: str,
@@ -107,7 +107,7 @@ def _chunks(days: Sequence[date], size: int) -> Iterator[list[date]]:
 
 
 def _land_day(
-    root: Path,
+    root: DataRoot,
     day: date,
     result: MeasurementsResult,
     supply_points: Sequence[SupplyPoint],

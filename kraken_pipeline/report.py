@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pyarrow.compute as pc
 
 from kraken_pipeline import storage
+from kraken_pipeline.filesystems import DataRoot, S3Path
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class DaySummary:
         return self.rows / self.intervals_expected if self.intervals_expected else 1.0
 
 
-def summarise(root: Path, days: Sequence[date]) -> list[DaySummary]:
+def summarise(root: DataRoot, days: Sequence[date]) -> list[DaySummary]:
     """A summary of each day that has files; days never written are left out."""
     summaries = []
     for day in days:
@@ -48,7 +48,7 @@ def summarise(root: Path, days: Sequence[date]) -> list[DaySummary]:
     return summaries
 
 
-def _failed_checks(root: Path, day: date) -> tuple[str, ...]:
+def _failed_checks(root: DataRoot, day: date) -> tuple[str, ...]:
     results = storage.read_quality_results(root, day)
     if results is None:
         return ()
@@ -83,8 +83,13 @@ EXAMPLE_SQL = (
 )
 
 
-def example_query(root: Path) -> str:
+def example_query(root: DataRoot) -> str:
     """A ready-to-paste command that queries the warehouse read-only."""
+    if isinstance(root, S3Path):  # the connection must learn to read s3:// first
+        return (
+            'python -c "from kraken_pipeline import warehouse; '
+            f"warehouse.connect('{root}').sql('{EXAMPLE_SQL}').show()\""
+        )
     database = storage.warehouse_path(root)
     return (
         f"python -c \"import duckdb; duckdb.connect('{database}', read_only=True)"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
+from kraken_pipeline.filesystems import DataRoot, check_data_root, parse_data_root
 from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
 
@@ -17,7 +17,8 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
     """Settings of the Kraken OAuth application; hands out a client for the length of a run.
 
     `client_id` and `client_secret` are wired as EnvVars in definitions.py, so their values are
-    read from the environment when a run starts and never appear in run config.
+    read from the environment when a run starts and never appear in run config; so is
+    `rate_budget_url` when KRAKEN_RATE_BUDGET_URL is set, since the URL may hold a password.
     """
 
     client_id: str = Field(description="OAuth client id (env KRAKEN_CLIENT_ID).")
@@ -33,6 +34,13 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
     read_timeout_seconds: float = 60.0
     deadline_seconds: float = Field(default=900.0, description="Give up retrying after this.")
     ca_bundle: str | None = Field(default=None, description="Extra CA bundle path for TLS.")
+    rate_budget_url: str | None = Field(
+        default=None,
+        description=(
+            "Redis holding one points budget for every process of the application, "
+            "redis://[:password@]host:port/db (env KRAKEN_RATE_BUDGET_URL); unset: one per process."
+        ),
+    )
 
     def __repr__(self) -> str:
         # pydantic's repr would print every field, the resolved secret included.
@@ -54,6 +62,7 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
             read_timeout=self.read_timeout_seconds,
             deadline_seconds=deadline_seconds or self.deadline_seconds,
             ca_bundle=self.ca_bundle,
+            rate_budget_url=Secret(self.rate_budget_url) if self.rate_budget_url else None,
         )
 
     @contextmanager
@@ -69,12 +78,18 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
 class StorageResource(ConfigurableResource):  # type: ignore[type-arg]
     """Where the Parquet files and the DuckDB warehouse live."""
 
-    data_root: str = Field(description="Data root directory (env KRAKEN_PIPELINE_DATA).")
+    data_root: str = Field(
+        description="Data root: a directory or s3://bucket/prefix (env KRAKEN_PIPELINE_DATA)."
+    )
 
     @property
-    def root(self) -> Path:
-        """The data root as an absolute path."""
-        return Path(self.data_root).absolute()
+    def root(self) -> DataRoot:
+        """The data root: an absolute path, or an S3 prefix."""
+        return parse_data_root(self.data_root)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Fail the step before it fetches anything when an S3 root's bucket cannot be reached."""
+        check_data_root(self.root)
 
 
 class SupplyPointsResource(ConfigurableResource):  # type: ignore[type-arg]

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from dagster import DagsterEvent, DagsterInstance, Definitions
+from dagster_shared.error import SerializableErrorInfo
 
+from kraken_pipeline.filesystems import DataRoot, local_directory
 from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.schedules import range_tags
 from kraken_pipeline.settings import PipelineSettings
@@ -35,9 +37,13 @@ INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
 
 
 def dagster_home(settings: PipelineSettings, environ: Mapping[str, str] | None = None) -> Path:
-    """DAGSTER_HOME if set, else a folder under the data root, created with telemetry off."""
+    """DAGSTER_HOME if set, else a folder under the data root, created with telemetry off.
+
+    An S3 data root cannot hold the instance: it goes to the root's local directory.
+    """
     env = os.environ if environ is None else environ
-    home = Path(env.get("DAGSTER_HOME") or settings.data_root / "dagster_home").absolute()
+    default = local_directory(settings.data_root) / "dagster_home"
+    home = Path(env.get("DAGSTER_HOME") or default).absolute()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -95,8 +101,8 @@ FAILURE_LINES_SHOWN = 21
 def _first_failure(events: Sequence[DagsterEvent]) -> str | None:
     """The error of the first failed step that our code raised, without Dagster's wrappers."""
     for event in events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
+        error = _failure_error(event)
+        if error is not None:
             while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
                 error = error.cause
             message = str(error.message).strip()
@@ -108,6 +114,14 @@ def _first_failure(events: Sequence[DagsterEvent]) -> str | None:
     return None
 
 
-def with_data_root(settings: PipelineSettings, root: Path) -> PipelineSettings:
+def _failure_error(event: DagsterEvent) -> SerializableErrorInfo | None:
+    if event.is_step_failure:
+        return event.step_failure_data.error
+    if event.is_resource_init_failure:  # an unusable data root fails here (resources.py)
+        return event.engine_event_data.error
+    return None
+
+
+def with_data_root(settings: PipelineSettings, root: DataRoot) -> PipelineSettings:
     """The same settings with another data root (tests, the embedded demo)."""
-    return replace(settings, data_root=root.absolute())
+    return replace(settings, data_root=root.absolute() if isinstance(root, Path) else root)

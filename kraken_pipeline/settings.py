@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 
+from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, DataRoot, parse_data_root
+from kraken_pipeline.kraken.errors import ConfigurationError
+from kraken_pipeline.kraken.settings import rate_budget_address
 from kraken_pipeline.local_days import zone
 
 DEFAULT_AUTH_URL = "https://auth.octopus.energy/token/"
@@ -30,7 +33,7 @@ class PipelineSettings:
     """Everything about a deployment that is not a secret."""
 
     timezone: str = "Europe/London"
-    data_root: Path = Path(DEFAULT_DATA_ROOT)
+    data_root: DataRoot = Path(DEFAULT_DATA_ROOT)  # a directory, or s3://bucket/prefix
     supply_points_path: Path = EXAMPLE_SUPPLY_POINTS
     partitions_start: date = date(2024, 1, 1)
     schedule_time: time = time(7, 0)
@@ -41,6 +44,10 @@ class PipelineSettings:
     page_size: int = 1000
     concurrency: int = 4
     ca_bundle: str | None = None
+    # Where the points budget shared by every process lives (host:port, never the URL, which
+    # may hold a password: the resource reads KRAKEN_RATE_BUDGET_URL as an EnvVar); None: each
+    # process keeps its own budget.
+    rate_budget_address: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -48,7 +55,7 @@ class PipelineSettings:
         env = os.environ if environ is None else environ
         settings = cls(
             timezone=env.get("KRAKEN_TIMEZONE", cls.timezone),
-            data_root=Path(env.get("KRAKEN_PIPELINE_DATA", DEFAULT_DATA_ROOT)).absolute(),
+            data_root=_data_root(env),
             supply_points_path=Path(
                 env.get("KRAKEN_SUPPLY_POINTS") or EXAMPLE_SUPPLY_POINTS
             ).absolute(),
@@ -61,12 +68,20 @@ class PipelineSettings:
             page_size=_positive_int(env, "KRAKEN_PAGE_SIZE", cls.page_size),
             concurrency=_positive_int(env, "KRAKEN_CONCURRENCY", cls.concurrency),
             ca_bundle=env.get("KRAKEN_CA_BUNDLE") or None,
+            rate_budget_address=_rate_budget_address(env),
         )
         try:
             zone(settings.timezone)
         except ValueError as exc:
             raise SettingsError(f"KRAKEN_TIMEZONE: {exc}") from None
         return settings
+
+
+def _data_root(env: Mapping[str, str]) -> DataRoot:
+    try:
+        return parse_data_root(env.get(DATA_ROOT_VARIABLE, DEFAULT_DATA_ROOT))
+    except ValueError as exc:
+        raise SettingsError(f"{DATA_ROOT_VARIABLE}: {exc}") from None
 
 
 def _date(env: Mapping[str, str], name: str, default: date) -> date:
@@ -96,6 +111,16 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise SettingsError(f"{name}={text!r} must be a whole number of at least 1")
     return int(text)
+
+
+def _rate_budget_address(env: Mapping[str, str]) -> str | None:
+    url = env.get("KRAKEN_RATE_BUDGET_URL", "").strip()
+    if not url:
+        return None
+    try:
+        return rate_budget_address(url)
+    except ConfigurationError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

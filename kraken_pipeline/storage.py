@@ -5,6 +5,15 @@ directory fsynced, so a crash leaves the old file or the new one, never half of 
 the same directory are serialised by an fcntl lock, which also makes it safe to delete temporary
 files that a killed writer left behind. A file is never modified in place (each write is a new
 inode), which warehouse.py relies on: the DuckDB views read hard links to these files.
+
+An `s3://bucket/prefix` root (filesystems.py) has the same layout and the same guarantee by
+other means: each object is uploaded to a temporary key and copied onto its final key, and read
+back in one request. S3 has no lock. What the lock gives locally, one writer per day at a time
+(so a repair run's merge never loses another writer's rows), comes from Dagster there: a day's
+files are written by one step of one run, and the instance's pools (`kraken_api` for the steps
+that fetch and write measurements, `day_writer` for those that write derived files; see
+deploy/dagster.yaml) cap how many such steps run at once: with a limit of 1, two runs never
+write the same day together.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from kraken_pipeline import filesystems
+from kraken_pipeline.filesystems import DataRoot, Location, S3Path
 from kraken_pipeline.schema import (
     DAILY_CONSUMPTION_SCHEMA,
     FETCH_LOG_SCHEMA,
@@ -39,7 +50,8 @@ log = logging.getLogger(__name__)
 # and with rows sorted by supply point the min/max statistics let it skip the others.
 ROW_GROUP_ROWS = 122_880
 _LOCK_FILE = ".lock"
-_TEMP_SUFFIX = ".tmp"
+_MEASUREMENTS_FILE = "measurements.parquet"
+_TEMP_SUFFIX = filesystems.TEMPORARY_SUFFIX
 
 
 class InvalidTableError(ValueError):
@@ -50,46 +62,46 @@ class InvalidTableError(ValueError):
 class DayWrite:
     """Where one local day was written and how many measurement rows its file now holds."""
 
-    measurements_path: Path
-    fetch_log_path: Path
+    measurements_path: Location
+    fetch_log_path: Location
     rows: int
 
 
 # --- paths: the one place that knows the layout under the data root -----------------------------
 
 
-def _day_directory(root: Path, dataset: str, local_date: date) -> Path:
+def _day_directory(root: DataRoot, dataset: str, local_date: date) -> Location:
     return root / dataset / f"date={local_date.isoformat()}"
 
 
-def measurements_path(root: Path, local_date: date) -> Path:
+def measurements_path(root: DataRoot, local_date: date) -> Location:
     """The day's measurements file: measurements/date=YYYY-MM-DD/measurements.parquet."""
-    return _day_directory(root, "measurements", local_date) / "measurements.parquet"
+    return _day_directory(root, "measurements", local_date) / _MEASUREMENTS_FILE
 
 
-def fetch_log_path(root: Path, local_date: date) -> Path:
+def fetch_log_path(root: DataRoot, local_date: date) -> Location:
     """The day's fetch log, beside its measurements."""
     return _day_directory(root, "measurements", local_date) / "fetch_log.parquet"
 
 
-def quality_results_path(root: Path, local_date: date) -> Path:
+def quality_results_path(root: DataRoot, local_date: date) -> Location:
     """The day's data-quality results: quality/date=YYYY-MM-DD/quality_results.parquet."""
     return _day_directory(root, "quality", local_date) / "quality_results.parquet"
 
 
-def daily_consumption_path(root: Path, local_date: date) -> Path:
+def daily_consumption_path(root: DataRoot, local_date: date) -> Location:
     """The day's derived consumption, under daily_consumption/date=YYYY-MM-DD/."""
     return _day_directory(root, "daily_consumption", local_date) / "daily_consumption.parquet"
 
 
-def supply_points_path(root: Path) -> Path:
+def supply_points_path(root: DataRoot) -> Location:
     """The supply points of the last run."""
     return root / "supply_points.parquet"
 
 
-def warehouse_path(root: Path) -> Path:
-    """The DuckDB file holding the analysts' views."""
-    return root / "warehouse.duckdb"
+def warehouse_path(root: DataRoot) -> Path:
+    """The DuckDB file holding the analysts' views: in the root, or this machine's cache for S3."""
+    return filesystems.local_directory(root) / "warehouse.duckdb"
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -149,11 +161,20 @@ def _require_day(table: pa.Table, local_date: date, what: str) -> None:
         raise InvalidTableError(f"{wrong} {what} row(s) have a local_date other than {local_date}")
 
 
-def _read_stored(path: Path, schema: pa.Schema) -> pa.Table | None:
-    """A stored file conformed to today's schema: columns added since it was written are null."""
+def _read_parquet(path: Location) -> pa.Table | None:
+    if isinstance(path, S3Path):  # one GET: one version of the object, whatever replaces it
+        data = filesystems.read_object(path)
+        return None if data is None else pq.ParquetFile(pa.BufferReader(data)).read()
     try:
-        table = pq.ParquetFile(path).read()
+        return pq.ParquetFile(path).read()
     except FileNotFoundError:
+        return None
+
+
+def _read_stored(path: Location, schema: pa.Schema) -> pa.Table | None:
+    """A stored file conformed to today's schema: columns added since it was written are null."""
+    table = _read_parquet(path)
+    if table is None:
         return None
     for field in schema:
         if field.name not in table.column_names and field.nullable:
@@ -192,25 +213,45 @@ def locked_directory(directory: Path) -> Iterator[None]:
         yield
 
 
-def write_table_atomically(table: pa.Table, path: Path, schema_name: str) -> None:
+@contextmanager
+def writing_directory(directory: Location) -> Iterator[None]:
+    """Get ready to replace files in a directory: locked_directory, or for S3 its stand-in.
+
+    S3 has no lock (see the module docstring); temporary keys left by a killed writer are
+    removed once they are too old to belong to a writer still at work.
+    """
+    if isinstance(directory, S3Path):
+        filesystems.remove_stale_temporaries(directory)
+        yield
+        return
+    with locked_directory(directory):
+        yield
+
+
+def _write_parquet(table: pa.Table, where: object) -> None:
+    pq.write_table(table, where, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+
+
+def write_table_atomically(table: pa.Table, path: Location, schema_name: str) -> None:
     """Write a zstd Parquet file so that readers see the old file or the new one, never a part.
 
-    The caller holds locked_directory(path.parent). The file's key-value metadata carries the
+    The caller holds writing_directory(path.parent). The file's key-value metadata carries the
     schema version and the table's name, nothing else.
     """
     metadata = {
         "kraken_pipeline.schema_version": str(SCHEMA_VERSION),
         "kraken_pipeline.table": schema_name,
     }
+    table = table.replace_schema_metadata(metadata)
+    if isinstance(path, S3Path):
+        buffer = pa.BufferOutputStream()  # whole before anything is uploaded
+        _write_parquet(table, buffer)
+        filesystems.write_object_atomically(buffer.getvalue().to_pybytes(), path)
+        return
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}{_TEMP_SUFFIX}")
     try:
         with temporary.open("xb") as handle:
-            pq.write_table(
-                table.replace_schema_metadata(metadata),
-                handle,
-                compression="zstd",
-                row_group_size=ROW_GROUP_ROWS,
-            )
+            _write_parquet(table, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -242,7 +283,7 @@ def _merged(new: pa.Table, stored: pa.Table | None, only: frozenset[str]) -> pa.
     return pa.concat_tables([kept, new])
 
 
-def _with_stored_rows(new: pa.Table, path: Path, keep: frozenset[str]) -> pa.Table:
+def _with_stored_rows(new: pa.Table, path: Location, keep: frozenset[str]) -> pa.Table:
     """The new rows without `keep`'s, plus the stored rows of the supply points in `keep`."""
     stored = _read_stored(path, MEASUREMENTS_SCHEMA)
     kept_ids = pa.array(sorted(keep), pa.string())
@@ -266,7 +307,7 @@ def _prepared(
 
 
 def write_day(
-    root: Path,
+    root: DataRoot,
     local_date: date,
     measurements: pa.Table,
     fetch_log: pa.Table,
@@ -287,7 +328,7 @@ def write_day(
     new_rows = _prepared(measurements, MEASUREMENTS_SCHEMA, local_date, "measurements", only)
     new_log = _prepared(fetch_log, FETCH_LOG_SCHEMA, local_date, "fetch log", only)
     rows_path, log_path = measurements_path(root, local_date), fetch_log_path(root, local_date)
-    with locked_directory(rows_path.parent):
+    with writing_directory(rows_path.parent):
         if only is not None:  # read under the lock, so an overlapping merge is never lost
             new_rows = _merged(new_rows, _read_stored(rows_path, MEASUREMENTS_SCHEMA), only)
             new_log = _merged(new_log, _read_stored(log_path, FETCH_LOG_SCHEMA), only)
@@ -300,53 +341,84 @@ def write_day(
     return DayWrite(measurements_path=rows_path, fetch_log_path=log_path, rows=rows.num_rows)
 
 
-def read_day(root: Path, local_date: date) -> pa.Table | None:
+def read_day(root: DataRoot, local_date: date) -> pa.Table | None:
     """The stored measurements of a local day, or None when the day was never written."""
     return _read_stored(measurements_path(root, local_date), MEASUREMENTS_SCHEMA)
 
 
-def read_fetch_log(root: Path, local_date: date) -> pa.Table | None:
+def read_fetch_log(root: DataRoot, local_date: date) -> pa.Table | None:
     """The stored fetch log of a local day, or None when the day was never written."""
     return _read_stored(fetch_log_path(root, local_date), FETCH_LOG_SCHEMA)
 
 
-def stored_days(root: Path) -> list[date]:
+def stored_days(root: DataRoot) -> list[date]:
     """Every local day that has a measurements file, in order."""
+    if isinstance(root, S3Path):
+        return _stored_object_days(root)
     days = []
     for directory in (root / "measurements").glob("date=*"):
         try:
             day = date.fromisoformat(directory.name.removeprefix("date="))
         except ValueError:
             continue  # not one of ours
-        if measurements_path(root, day).is_file():
+        if (directory / _MEASUREMENTS_FILE).is_file():
             days.append(day)
     return sorted(days)
+
+
+def _stored_object_days(root: S3Path) -> list[date]:
+    """stored_days of an S3 root, from one listing instead of a request per day."""
+    directory = root / "measurements"
+    days = []
+    for path in filesystems.list_files(directory):
+        folder, _, name = path.relative_to(directory).partition("/")
+        if name != _MEASUREMENTS_FILE or not folder.startswith("date="):
+            continue
+        try:
+            days.append(date.fromisoformat(folder.removeprefix("date=")))
+        except ValueError:
+            continue  # not one of ours
+    return sorted(days)
+
+
+def read_fetch_logs(root: DataRoot, columns: Sequence[str]) -> pa.Table | None:
+    """Some columns of every stored day's fetch log as one table; None when no day is stored."""
+    paths = [fetch_log_path(root, day) for day in stored_days(root)]
+    if not paths:
+        return None
+    objects = [path for path in paths if isinstance(path, S3Path)]
+    if objects:
+        return pa.concat_tables(
+            pq.read_table(pa.BufferReader(data), columns=list(columns))
+            for data in filesystems.read_objects(objects)
+        )
+    return pq.ParquetDataset([str(path) for path in paths]).read(columns=list(columns))
 
 
 # --- the other tables --------------------------------------------------------------------------
 
 
 def _replace_day_file(
-    table: pa.Table, schema: pa.Schema, path: Path, local_date: date, name: str
-) -> Path:
+    table: pa.Table, schema: pa.Schema, path: Location, local_date: date, name: str
+) -> Location:
     prepared = _prepared(table, schema, local_date, name.replace("_", " "))
-    with locked_directory(path.parent):
+    with writing_directory(path.parent):
         write_table_atomically(prepared, path, name)
     return path
 
 
-def write_quality_results(root: Path, local_date: date, results: pa.Table) -> Path:
+def write_quality_results(root: DataRoot, local_date: date, results: pa.Table) -> Location:
     """Replace a local day's data-quality results whole, atomically."""
     path = quality_results_path(root, local_date)
     return _replace_day_file(results, QUALITY_RESULTS_SCHEMA, path, local_date, "quality_results")
 
 
-def read_quality_results(root: Path, local_date: date) -> pa.Table | None:
+def read_quality_results(root: DataRoot, local_date: date) -> pa.Table | None:
     """A local day's stored data-quality results, or None when the day was never checked."""
     return _read_stored(quality_results_path(root, local_date), QUALITY_RESULTS_SCHEMA)
 
 
-def write_daily_consumption(root: Path, local_date: date, table: pa.Table) -> Path:
+def write_daily_consumption(root: DataRoot, local_date: date, table: pa.Table) -> Location:
     """Replace a local day's derived daily consumption whole, atomically."""
     path = daily_consumption_path(root, local_date)
     return _replace_day_file(table, DAILY_CONSUMPTION_SCHEMA, path, local_date, "daily_consumption")
@@ -361,10 +433,10 @@ def supply_points_table(supply_points: Sequence[SupplyPoint]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SUPPLY_POINTS_SCHEMA)
 
 
-def write_supply_points(root: Path, supply_points: Sequence[SupplyPoint]) -> Path:
+def write_supply_points(root: DataRoot, supply_points: Sequence[SupplyPoint]) -> Location:
     """Replace the stored supply points (those of the current run), atomically."""
     path = supply_points_path(root)
-    with locked_directory(root):
+    with writing_directory(root):
         write_table_atomically(supply_points_table(supply_points), path, "supply_points")
     return path
 
@@ -372,8 +444,8 @@ def write_supply_points(root: Path, supply_points: Sequence[SupplyPoint]) -> Pat
 # --- the warehouse ----------------------------------------------------------------------------
 
 
-def ensure_warehouse(root: Path, timezone: str) -> Path:
-    """Make root/warehouse.duckdb's views current; see warehouse.ensure_warehouse."""
+def ensure_warehouse(root: DataRoot, timezone: str) -> Path:
+    """Make the warehouse's views current; see warehouse.ensure_warehouse."""
     # Imported here because warehouse.py builds on this module; callers may use either.
     from kraken_pipeline import warehouse
 

@@ -18,6 +18,14 @@ view definition (schema version, absolute data root, time zone); the views are r
 when it differs. Each view lists an empty anchor file first: DuckDB takes the columns from it,
 so every view has its columns before any data exists. Files must keep the anchor's columns: an
 additive schema change has to rewrite the stored days (read_day fills new columns with NULL).
+
+An `s3://` data root has no hard links and no shared lock (its analysts work on other machines,
+each with their own DuckDB file), so there is no mirror: the DuckDB file and the anchors live in
+this machine's local directory for the root (filesystems.local_directory) and the views read the
+objects' `s3://` URIs, through the pipeline's own s3fs filesystem registered in the connection
+(`connect` does it), or through DuckDB's httpfs extension where it is installed. A query that
+overlaps a run replacing a day can fail (each object is whole, but DuckDB may open it twice);
+running it again succeeds.
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kraken_pipeline import storage
+from kraken_pipeline import filesystems, storage
+from kraken_pipeline.filesystems import DataRoot, Location, S3Path
 from kraken_pipeline.local_days import zone
 from kraken_pipeline.schema import (
     DAILY_CONSUMPTION_SCHEMA,
@@ -88,7 +97,7 @@ FROM expected
 """
 
 
-def _every_day(path_of_day: Callable[[Path, date], Path]) -> str:
+def _every_day(path_of_day: Callable[[Path, date], Location]) -> str:
     """The relative glob of one daily file on every day, from storage's path function."""
     one_day = path_of_day(Path(), date(2000, 1, 1))
     return str(one_day.parent.with_name("date=*") / one_day.name)
@@ -133,21 +142,29 @@ def _anchor_path(mirror: Path, table: _Table) -> Path:
     return mirror / _ANCHOR_DIRECTORY / f"{table.name}.parquet"
 
 
-def _view_sql(mirror: Path, table: _Table) -> str:
-    files = f"{_literal(str(_anchor_path(mirror, table)))}, {_literal(str(mirror / table.files))}"
+def _view_sql(table: _Table, anchor: Path, files: Location) -> str:
+    sources = f"{_literal(str(anchor))}, {_literal(str(files))}"
     columns = ", ".join(_identifier(column) for column in table.schema.names)
     # Every name and path above is quoted by _identifier/_literal: DDL takes no parameters.
     return (
         f"CREATE OR REPLACE VIEW {_identifier(table.name)} AS SELECT {columns} "  # noqa: S608
-        f"FROM read_parquet([{files}], hive_partitioning = false, allow_empty = true)"
+        f"FROM read_parquet([{sources}], hive_partitioning = false, allow_empty = true)"
     )
 
 
-def view_statements(root: Path, timezone: str) -> list[str]:
-    """Every statement that defines the views over root's mirror, in dependency order."""
+def _mirror(root: DataRoot) -> Path:
+    """The local directory of the views' files: hard links and anchors, or anchors only (S3)."""
+    return filesystems.local_directory(root) / VIEWS_DIRECTORY
+
+
+def view_statements(root: DataRoot, timezone: str) -> list[str]:
+    """Every statement that defines the views over root's mirror (or objects), in order."""
     zone(timezone)  # an unknown zone fails here, with a clear message, not inside DuckDB
-    mirror = root / VIEWS_DIRECTORY
-    statements = [_view_sql(mirror, table) for table in _TABLES]
+    mirror = _mirror(root)
+    files = root if isinstance(root, S3Path) else mirror
+    statements = [
+        _view_sql(table, _anchor_path(mirror, table), files / table.files) for table in _TABLES
+    ]
     statements.append(_DAILY_TOTALS_SQL.format(timezone=_literal(timezone)))
     return statements
 
@@ -171,7 +188,7 @@ def _write_views(
     connection: duckdb.DuckDBPyConnection,
     statements: Sequence[str],
     fingerprint: str,
-    root: Path,
+    root: DataRoot,
     timezone: str,
 ) -> None:
     connection.execute("BEGIN TRANSACTION")
@@ -196,8 +213,10 @@ def _is_same_file(first: Path, second: Path) -> bool:
         return False
 
 
-def _unpublished(root: Path, mirror: Path) -> list[tuple[Path, Path]]:
+def _unpublished(root: DataRoot, mirror: Path) -> list[tuple[Path, Path]]:
     """(stored file, its mirror path) for every stored file the views do not show yet."""
+    if isinstance(root, S3Path):
+        return []  # the views read the objects themselves
     pending = []
     for table in _TABLES:
         for source in sorted(root.glob(table.files)):
@@ -251,18 +270,48 @@ def _views_need_writing(database: Path, fingerprint: str) -> bool:
         return not _views_are_current(connection, fingerprint)
 
 
-def ensure_warehouse(root: Path, timezone: str) -> Path:
-    """Bring root/warehouse.duckdb's views and their mirror up to date, if nobody is connected.
+def read_objects_through_python(connection: duckdb.DuckDBPyConnection) -> None:
+    """Let the connection read s3:// paths through s3fs, with the environment's AWS settings.
+
+    DuckDB would otherwise try to download its httpfs extension at the first s3:// path.
+    """
+    connection.execute("SET autoinstall_known_extensions = false")
+    # Connections to one file in one process share the registration.
+    if not connection.filesystem_is_registered("s3"):
+        connection.register_filesystem(filesystems.s3_filesystem())
+
+
+def connect(root: DataRoot | str, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """The warehouse of a data root (a directory, or an s3:// URI), opened to query its views.
+
+    For an S3 root the file is this machine's (ensure_warehouse creates it: read-only
+    credentials suffice) and the connection reads the objects through s3fs.
+    """
+    location = filesystems.parse_data_root(root) if isinstance(root, str) else root
+    connection = duckdb.connect(str(storage.warehouse_path(location)), read_only=read_only)
+    if isinstance(location, S3Path):
+        read_objects_through_python(connection)
+    return connection
+
+
+def ensure_warehouse(root: DataRoot | str, timezone: str) -> Path:
+    """Bring the warehouse's views and their mirror up to date, if nobody is connected.
 
     Opens the file for writing only when the views must be (re)written or stored files changed
     since the last publication. An analyst's open connection never makes this fail: the update
-    is deferred with a warning. Views use absolute paths, so they work from any cwd.
+    is deferred with a warning. Views use absolute paths, so they work from any cwd. For an
+    S3 root the file is local (storage.warehouse_path) and only needs writing when the views do.
     """
-    root = Path(os.path.abspath(root))  # absolute, but a symlinked root stays a symlink
+    if isinstance(root, str):
+        root = filesystems.parse_data_root(root)
+    if isinstance(root, Path):
+        root = Path(os.path.abspath(root))  # absolute, but a symlinked root stays a symlink
     if any(character in str(root) for character in "*?["):
         # DuckDB would read them as glob patterns in the views' paths.
         raise ValueError(f"the data root {root} contains * ? or [: choose a plainer path")
-    database, mirror = storage.warehouse_path(root), root / VIEWS_DIRECTORY
+    database, mirror = storage.warehouse_path(root), _mirror(root)
+    if isinstance(root, S3Path):
+        database.parent.mkdir(parents=True, exist_ok=True)
     statements = view_statements(root, timezone)
     fingerprint = _fingerprint(statements)
     pending, anchors = _unpublished(root, mirror), _stale_anchors(mirror)
@@ -270,6 +319,8 @@ def ensure_warehouse(root: Path, timezone: str) -> Path:
         if not pending and not anchors and not _views_need_writing(database, fingerprint):
             return database
         with duckdb.connect(str(database)) as connection:  # exclusive: nobody is reading now
+            if isinstance(root, S3Path):
+                read_objects_through_python(connection)  # DuckDB lists them to bind the views
             # Listed again under the lock: another refresh may have published them meanwhile.
             pending, anchors = _unpublished(root, mirror), _stale_anchors(mirror)
             _publish(mirror, pending, anchors)

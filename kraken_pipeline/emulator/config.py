@@ -51,7 +51,10 @@ class EmulatorConfig:
     max_page_size: int = 1000  # `first`/`last` above it: a VALIDATION error
     max_complexity: int = 200  # KT-CT-1188 above it; see complexity.py for the rule
     max_nodes: int = 10_000  # KT-CT-1189 above it
-    points_allowance_per_hour: int = 300_000  # KT-CT-1199 once used up
+    points_allowance_per_hour: int = 300_000  # per rate_limit_window; KT-CT-1199 once used up
+    # Kraken's allowance is hourly. A shorter window (with an allowance scaled down with it) lets
+    # a benchmark see the allowance refill several times in minutes; `ttl` follows it.
+    rate_limit_window: timedelta = timedelta(hours=1)
     clients: tuple[ClientGrant, ...] = (DEMO_GRANT,)
     dataset: Dataset = field(default_factory=demo_dataset)
     clock: Callable[[], datetime] = wall_clock  # tokens, publication lag and rate limits

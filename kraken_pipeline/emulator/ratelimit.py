@@ -4,6 +4,8 @@ Each GraphQL request of an authenticated viewer costs its complexity in points (
 complexity.py). The allowance is a fixed window: it opens at a viewer's first request, lasts one
 hour and then refills whole. A request that would overdraw it is refused with KT-CT-1199 and not
 charged, and the viewer reads as blocked until the refill; `ttl` is the Unix time of the refill.
+The window may be made shorter (EmulatorConfig.rate_limit_window) so that a benchmark sees the
+allowance refill several times in minutes; the `ttl` reported follows it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-WINDOW = timedelta(hours=1)
+WINDOW = timedelta(hours=1)  # Kraken's: the allowance is hourly
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,13 @@ class _Window:
 
 
 class PointsAllowance:
-    """Charges requests against each viewer's hourly allowance; thread-safe."""
+    """Charges requests against each viewer's allowance per window (an hour); thread-safe."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, window: timedelta = WINDOW) -> None:
+        if window <= timedelta(0):
+            raise ValueError(f"the rate-limit window must be positive, not {window}")
         self._limit = limit
+        self._window_length = window
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
@@ -69,7 +74,8 @@ class PointsAllowance:
         """The viewer's allowance at `now`."""
         with self._lock:
             window = self._window(viewer, now)
-            return AllowanceState(self._limit, window.used, window.opened + WINDOW, window.blocked)
+            refill_at = window.opened + self._window_length
+            return AllowanceState(self._limit, window.used, refill_at, window.blocked)
 
     def reset(self) -> None:
         """Forget every window: every viewer starts with a full allowance."""
@@ -78,7 +84,7 @@ class PointsAllowance:
 
     def _window(self, viewer: str, now: datetime) -> _Window:
         window = self._windows.get(viewer)
-        if window is None or now >= window.opened + WINDOW:
+        if window is None or now >= window.opened + self._window_length:
             window = _Window(now)
             self._windows[viewer] = window
         return window

@@ -41,7 +41,9 @@ class Emulator:
             tokens=TokenIssuer(self.config.clients, self.config.token_lifetime, self.clock),
             faults=self.faults,
             stats=self.stats,
-            allowance=PointsAllowance(self.config.points_allowance_per_hour),
+            allowance=PointsAllowance(
+                self.config.points_allowance_per_hour, self.config.rate_limit_window
+            ),
             readings=ReadingsCache(self.config.dataset),
             schema=load_schema(),
             properties=series_by_property(self.config.dataset.series),

@@ -45,7 +45,7 @@ from kraken_pipeline.kraken.queries import (
     alias,
     measurements_document,
 )
-from kraken_pipeline.kraken.ratelimit import PointsBucket
+from kraken_pipeline.kraken.ratelimit import PointsBudget
 from kraken_pipeline.kraken.retry import Deadline
 from kraken_pipeline.kraken.settings import KrakenSettings
 from kraken_pipeline.kraken.wire import BadPage, ConnectionPage, measurement_decoder
@@ -59,7 +59,7 @@ class _Run:
     """State shared by the workers of one fetch."""
 
     deadline: Deadline
-    bucket: PointsBucket | None
+    bucket: PointsBudget | None
     point_index: Mapping[str, int]
     abort: threading.Event = field(default_factory=threading.Event)
     arrivals: itertools.count[int] = field(default_factory=itertools.count)
@@ -89,7 +89,7 @@ class MeasurementsFetcher:
         start: datetime,
         end: datetime,
         deadline: Deadline,
-        bucket: PointsBucket | None,
+        bucket: PointsBudget | None,
     ) -> tuple[pa.Table, list[TargetProgress]]:
         """Rows of every supply point over [start, end) and the progress of every alias."""
         batches = plan_requests(

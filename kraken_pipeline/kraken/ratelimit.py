@@ -3,11 +3,12 @@
 Kraken counts points per viewer per hour and answers KT-CT-1199 once they are spent; some of its
 limits tighten after repeated breaches, so finding the limit by hitting it is costly. The budget
 follows what rateLimitInfo says remains and refills whole at the instant it gives (`ttl`), then
-every hour. A request reserves its cost (the query's complexity) before it is sent; a request
+every window. A request reserves its cost (the query's complexity) before it is sent; a request
 the budget cannot cover waits for the refill, or fails at once if the refill comes after the
 deadline. Waiting for the refill is right whether Kraken's window is fixed or sliding: by then
 everything charged before has expired either way. A KT-CT-1199 that comes anyway (another
-process spending the same allowance, a per-field limit) is retried with a hard backoff.
+process spending the same allowance, a per-field limit) is retried with a hard backoff; processes
+that share one allowance share one budget through KRAKEN_RATE_BUDGET_URL (shared_budget.py).
 
 Unless the allowance is configured, rateLimitInfo is read from the measurement answers
 themselves (one more root field), not by a call of its own that every fetch would wait for.
@@ -24,7 +25,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from kraken_pipeline.kraken.retry import Deadline
 
@@ -37,6 +38,8 @@ PROVISIONAL_ROUNDS = 2
 REFILL_MARGIN_SECONDS = 1.0
 # Two readings whose refills lie this close together describe the same hourly window.
 SAME_WINDOW_SECONDS = 5.0
+# ttl is a whole Unix second, so two of them give the time between two refills to within this.
+TTL_RESOLUTION_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,48 @@ def allowance_from_graphql(value: Any) -> PointsAllowance | None:
     )
 
 
+class PointsBudget(Protocol):
+    """What a request needs of a points budget: PointsBucket in one process, or
+    shared_budget.SharedPointsBucket for every process of the application together."""
+
+    @property
+    def follows_readings(self) -> bool:
+        """Whether the budget learns the allowance from rateLimitInfo readings."""
+        ...
+
+    def take(self, points: int, deadline: Deadline) -> None:
+        """Reserve `points`, waiting for a reading or the refill if the balance is short."""
+        ...
+
+    def settle(
+        self, points: int, allowance: PointsAllowance | None, received_at: datetime | None
+    ) -> None:
+        """A request that reserved `points` is over; its answer may say what is left."""
+        ...
+
+    def observe(self, allowance: PointsAllowance, received_at: datetime) -> None:
+        """A reading from an answer that reserved nothing."""
+        ...
+
+    def available(self) -> int:
+        """Points left in the current window."""
+        ...
+
+    def close(self) -> None:
+        """Release what the budget holds outside the process (connections)."""
+        ...
+
+
+@dataclass(frozen=True)
+class BudgetStart:
+    """What a budget holds before any answer has said what is left of the allowance."""
+
+    points_per_hour: int
+    available: int
+    refill_in: float
+    follows_readings: bool
+
+
 class PointsBucket:
     """Hands out points of an hourly allowance; callers it cannot serve sleep until the refill.
 
@@ -72,6 +117,10 @@ class PointsBucket:
     serve wait for the first reading (`observe`, or `settle` with an allowance), or, once no
     request is in flight to bring one, go on with Kraken's published default. A bucket that
     does not is the configured allowance, and readings are not asked for.
+
+    A window is taken to last an hour until the refills that readings report for two windows
+    lie closer together (an emulator with a short window): refills that no reading has reported
+    yet are then expected that much later, not an hour later.
     """
 
     def __init__(
@@ -89,6 +138,9 @@ class PointsBucket:
         self._monotonic = monotonic
         self._sleep = sleep
         self._refill_at = monotonic() + max(0.0, refill_in)
+        # How long a window lasts, at most: an hour until readings of two windows tell otherwise.
+        self._window_seconds = WINDOW_SECONDS
+        self._reported_refill: datetime | None = None  # the latest refill a reading reported
         self.follows_readings = follows_readings
         self._known = not follows_readings
         self._in_flight = 0
@@ -135,13 +187,19 @@ class PointsBucket:
     def available(self) -> int:
         """Points left in the current window."""
         with self._changed:
-            self._roll()
-            return self._balance
+            # Reading changes nothing: the request that spends first after a refill rolls it.
+            return self.points_per_hour if self._monotonic() >= self._refill_at else self._balance
+
+    def close(self) -> None:
+        """Nothing to release: the budget lives in this process."""
 
     def _adopt(self, allowance: PointsAllowance, received_at: datetime) -> None:
-        refill_in = WINDOW_SECONDS
+        refill_in = self._window_seconds
         if allowance.refill_at is not None:
             refill_in = (allowance.refill_at - received_at).total_seconds()
+            if self._is_late(allowance.refill_at, refill_in):
+                return  # it says nothing of the current window
+            self._learn_window(allowance.refill_at, refill_in)
         refill_at = self._monotonic() + max(0.0, refill_in + REFILL_MARGIN_SECONDS)
         # Requests still in flight may not be charged in this reading yet.
         left = 0 if allowance.blocked else allowance.remaining - self._in_flight
@@ -170,12 +228,41 @@ class PointsBucket:
             raise deadline.exceeded("waiting for the first answer to say what is left of it")
         self._changed.wait(timeout=deadline.remaining())
 
+    def _is_late(self, refill_at: datetime, refill_in: float) -> bool:
+        """Whether a reading describes a window that was over before it arrived, or one older
+        than a window already reported: answers arrive out of order."""
+        if refill_in + REFILL_MARGIN_SECONDS <= 0:
+            return True
+        previous = self._reported_refill
+        return (
+            previous is not None and (previous - refill_at).total_seconds() >= SAME_WINDOW_SECONDS
+        )
+
+    def _learn_window(self, refill_at: datetime, refill_in: float) -> None:
+        """Narrow the window length with a reported refill.
+
+        A window lasts at least as long as a reading says is left of it, and at most the time
+        between the refills reported for two windows: exactly that when windows follow each
+        other, less when a window opens only at its first request (as the emulator's do).
+        """
+        previous = self._reported_refill
+        if previous is not None:
+            span = (refill_at - previous).total_seconds()
+            if span >= SAME_WINDOW_SECONDS:
+                self._window_seconds = min(self._window_seconds, span + TTL_RESOLUTION_SECONDS)
+        self._window_seconds = max(self._window_seconds, refill_in)
+        self._reported_refill = refill_at if previous is None else max(previous, refill_at)
+
     def _roll(self) -> None:
+        """Refill whole once the refill is due. Until a reading says when the new window ends,
+        it is assumed to end one window (and the margin) after now, when the first request
+        after the refill spends from it, not one window after the refill: a window that opens
+        at its first request (the emulator's) ends one window after that request, one that
+        follows the clock ends sooner, so neither is overdrawn."""
         now = self._monotonic()
         if now < self._refill_at:
             return
-        windows = int((now - self._refill_at) // WINDOW_SECONDS) + 1
-        self._refill_at += windows * WINDOW_SECONDS
+        self._refill_at = now + self._window_seconds + REFILL_MARGIN_SECONDS
         self._balance = self.points_per_hour
 
 
@@ -186,7 +273,12 @@ def provisional_bucket(
     sleep: Callable[[float], None],
 ) -> PointsBucket:
     """A budget that knows nothing yet: enough points for the first rounds of the pool."""
-    points = PROVISIONAL_ROUNDS * concurrency * largest_cost
+    points = provisional_points(concurrency, largest_cost)
     return PointsBucket(
         DEFAULT_POINTS_PER_HOUR, points, WINDOW_SECONDS, monotonic, sleep, follows_readings=True
     )
+
+
+def provisional_points(concurrency: int, largest_cost: int) -> int:
+    """What a budget may spend before the first answer says what is left of the allowance."""
+    return PROVISIONAL_ROUNDS * concurrency * largest_cost

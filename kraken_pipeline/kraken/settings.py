@@ -10,7 +10,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from kraken_pipeline.kraken.errors import ConfigurationError
 from kraken_pipeline.local_days import zone
@@ -27,8 +27,12 @@ ENVIRONMENT_VARIABLES = {
     "api_url": "KRAKEN_API_URL",
     "timezone": "KRAKEN_TIMEZONE",
     "ca_bundle": "KRAKEN_CA_BUNDLE",
+    "rate_budget_url": "KRAKEN_RATE_BUDGET_URL",
 }
 _LOOPBACK_NAMES = frozenset({"localhost"})
+_RATE_BUDGET_SCHEMES = frozenset({"redis", "rediss", "unix"})
+# redis-py URL options that would turn certificate checks off (rediss://...?ssl_cert_reqs=none).
+_TLS_WEAKENING_OPTIONS = {"ssl_cert_reqs": {"none", "optional"}, "ssl_check_hostname": {"false"}}
 
 
 class Secret:
@@ -78,6 +82,9 @@ class KrakenSettings:
     ca_bundle: str | None = None
     points_per_hour: int | None = None
     use_basic_auth: bool = False
+    # Redis holding one points budget for every process of this application (shared_budget.py);
+    # None: each process keeps its own. A Secret because the URL may carry a password.
+    rate_budget_url: Secret | None = None
 
     def __post_init__(self) -> None:
         if not self.client_id.strip():
@@ -92,6 +99,8 @@ class KrakenSettings:
             raise ConfigurationError(_named("timezone", str(exc))) from None
         if self.ca_bundle is not None:
             _check_ca_bundle(self.ca_bundle)
+        if self.rate_budget_url is not None:
+            rate_budget_address(self.rate_budget_url.reveal())
         for field in fields(self):
             value = getattr(self, field.name)
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -115,7 +124,49 @@ def settings_from_env(environ: Mapping[str, str]) -> KrakenSettings:
         api_url=environ.get("KRAKEN_API_URL") or DEFAULT_API_URL,
         timezone=environ.get("KRAKEN_TIMEZONE") or DEFAULT_TIMEZONE,
         ca_bundle=environ.get("KRAKEN_CA_BUNDLE") or None,
+        rate_budget_url=_optional_secret(environ.get("KRAKEN_RATE_BUDGET_URL")),
     )
+
+
+def rate_budget_address(url: str) -> str:
+    """Where a rate budget URL points, as host:port (or a socket path): never its password.
+
+    Raises ConfigurationError, naming KRAKEN_RATE_BUDGET_URL, for a URL redis-py cannot use or
+    one that turns TLS certificate checks off.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(
+            _named("rate_budget_url", "is not a URL: use redis://[:password@]host:port/db")
+        ) from None
+    if parts.scheme == "unix" and parts.path:
+        address = parts.path
+    elif parts.scheme in _RATE_BUDGET_SCHEMES and parts.hostname:
+        address = f"{parts.hostname}:{port or 6379}"
+    else:
+        raise ConfigurationError(
+            _named(
+                "rate_budget_url",
+                "must be a redis://, rediss:// or unix:// URL with a host: use "
+                "redis://[:password@]host:port/db",
+            )
+        )
+    for option, value in parse_qsl(parts.query):
+        if value.strip().lower() in _TLS_WEAKENING_OPTIONS.get(option, ()):
+            raise ConfigurationError(
+                _named(
+                    "rate_budget_url",
+                    f"for {address} sets {option}={value}: TLS certificates are always "
+                    "verified; give the CA bundle that signed Redis's certificate as ssl_ca_certs",
+                )
+            )
+    return address
+
+
+def _optional_secret(value: str | None) -> Secret | None:
+    return Secret(value.strip()) if value and value.strip() else None
 
 
 def _named(setting: str, problem: str) -> str:
