@@ -32,8 +32,10 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from multiprocessing.queues import Queue
@@ -127,9 +129,17 @@ class PhaseClock:
 
 
 def run_in_child(
-    settings: PipelineSettings, first: date, last: date, figures: Queue[RunFigures]
+    settings: PipelineSettings,
+    first: date,
+    last: date,
+    postgres_url: str | None,
+    figures: Queue[RunFigures],
 ) -> None:
-    """Materialise first..last in one run on a fresh persistent instance; report the figures."""
+    """Materialise first..last in one run on a fresh persistent instance; report the figures.
+
+    The instance is the CLI's (SQLite in DAGSTER_HOME), or with `postgres_url` the production
+    profile's storage (deploy/dagster.yaml) in that database.
+    """
     os.environ["KRAKEN_CLIENT_ID"] = DEMO_CLIENT_ID
     os.environ["KRAKEN_CLIENT_SECRET"] = DEMO_CLIENT_SECRET
     os.environ.pop("DAGSTER_HOME", None)
@@ -139,6 +149,12 @@ def run_in_child(
     from kraken_pipeline.runner import dagster_home, persistent_instance, run_range
 
     home = dagster_home(settings)
+    if postgres_url:
+        (home / "dagster.yaml").write_text(
+            "telemetry:\n  enabled: false\nstorage:\n  postgres:\n"
+            f"    postgres_url: {postgres_url}\n",
+            encoding="utf-8",
+        )
     with persistent_instance(home) as instance:
         began = time.perf_counter()
         outcome = run_range(instance, settings, first, last, run_config=quality_as_of())
@@ -196,7 +212,12 @@ def emulator_requests(server: EmulatorProcess) -> int:
 
 
 def timed_run(
-    server: EmulatorProcess, csv: Path, scratch: Path, days: int, label: str
+    server: EmulatorProcess,
+    csv: Path,
+    scratch: Path,
+    days: int,
+    label: str,
+    postgres_url: str | None = None,
 ) -> RunFigures:
     """Pre-render, then run first..last in a child process; figures with the emulator's side."""
     first = LAST_DAY - timedelta(days=days - 1)
@@ -211,7 +232,9 @@ def timed_run(
     prerender(settings, load_supply_points(csv), days_between(first, LAST_DAY))
     context = multiprocessing.get_context("spawn")
     queue: Queue[RunFigures] = context.Queue()
-    child = context.Process(target=run_in_child, args=(settings, first, LAST_DAY, queue))
+    child = context.Process(
+        target=run_in_child, args=(settings, first, LAST_DAY, postgres_url, queue)
+    )
     requests_before, cpu_before = emulator_requests(server), server.cpu_seconds()
     child.start()
     figures = queue.get()
@@ -246,6 +269,27 @@ def print_run(label: str, run: RunFigures) -> None:
     )
 
 
+@contextmanager
+def temporary_database(server_url: str) -> Iterator[str]:
+    """A brand-new PostgreSQL database on the server (dropped afterwards): its URL."""
+    import psycopg2
+    from psycopg2 import sql
+
+    name = f"kraken_bench_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(f"{server_url}/postgres")
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        yield f"{server_url}/{name}"
+        with admin.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+    finally:
+        admin.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--supply-points", type=int, default=200)
@@ -254,6 +298,12 @@ def main() -> None:
     parser.add_argument("--daily-supply-points", type=int, default=1000)
     parser.add_argument("--daily-days", type=int, default=5)
     parser.add_argument("--skip-daily", action="store_true")
+    parser.add_argument(
+        "--postgres-server",
+        metavar="URL",
+        help="also run the backfill on the production instance's storage, in a new database "
+        "on this server (e.g. postgresql://postgres@127.0.0.1:5432)",
+    )
     options = parser.parse_args()
     print(f"{os.cpu_count()} CPU(s); emulator in its own process, zero latency")
     with tempfile.TemporaryDirectory() as scratch_name:
@@ -262,6 +312,11 @@ def main() -> None:
         with emulator_process(options.supply_points, 0, cache_answers=True) as server:
             short = timed_run(server, csv, scratch, options.compare_days, "short")
             year = timed_run(server, csv, scratch, options.days, "year")
+            if options.postgres_server:
+                with temporary_database(options.postgres_server) as database:
+                    on_postgres = timed_run(
+                        server, csv, scratch, options.days, "year-postgres", database
+                    )
         print_run("(1) backfill", year)
         print_run("    the same, shorter", short)
         print(
@@ -272,6 +327,8 @@ def main() -> None:
             f"(2) orchestration share: {year.orchestration / year.wall:.1%} of the wall time "
             "(target < 15%)"
         )
+        if options.postgres_server:
+            print_run("    the same on PostgreSQL storage (deploy/dagster.yaml)", on_postgres)
         if not options.skip_daily:
             csv = supply_points_csv(options.daily_supply_points, scratch)
             with emulator_process(options.daily_supply_points, 0, cache_answers=True) as server:

@@ -11,7 +11,6 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import (
     AssetCheckExecutionContext,
@@ -249,7 +248,8 @@ def _freshness_result(
     root: DataRoot, now: datetime, timezone: str, rules: quality.QualityConfig
 ) -> AssetCheckResult:
     today = local_date_of(now, timezone)
-    outcome = quality.check_freshness(complete_days(root, rules.completeness_floor), today, rules)
+    newest = newest_complete_day(root, rules.completeness_floor)
+    outcome = quality.check_freshness([newest] if newest else [], today, rules)
     return AssetCheckResult(
         asset_key=MEASUREMENTS,
         check_name=quality.CHECK_FRESHNESS,
@@ -260,23 +260,22 @@ def _freshness_result(
     )
 
 
-def complete_days(root: DataRoot, floor: float) -> list[date]:
-    """Stored days whose fetches all succeeded and hold at least `floor` of the expected intervals.
+def newest_complete_day(root: DataRoot, floor: float) -> date | None:
+    """The newest stored day whose fetches all succeeded and hold at least `floor` of the
+    expected intervals; None when no day is.
 
     Freshness asks whether data is arriving, so a day counts once it is as complete as the
     completeness check's floor demands; one permanently gappy meter must not make every day stale.
+    Days are read newest first and the walk stops at the first complete one, so the check costs
+    one or a few fetch logs however many years are stored.
     """
-    logs = storage.read_fetch_logs(root, ["local_date", "status", "rows", "intervals_expected"])
-    if logs is None:
-        return []
-    failed = pc.cast(pc.not_equal(logs["status"], "ok"), pa.int64())
-    per_day = (
-        logs.append_column("failed", failed)
-        .group_by("local_date")
-        .aggregate([("rows", "sum"), ("intervals_expected", "sum"), ("failed", "sum")])
-    )
-    return sorted(
-        row["local_date"]
-        for row in per_day.to_pylist()
-        if row["failed_sum"] == 0 and row["rows_sum"] >= floor * row["intervals_expected_sum"]
-    )
+    for day in reversed(storage.stored_days(root)):
+        log = storage.read_fetch_log(root, day)
+        if log is None:
+            continue
+        failed = pc.any(pc.not_equal(log["status"], "ok")).as_py()
+        rows = pc.sum(log["rows"]).as_py() or 0
+        expected = pc.sum(log["intervals_expected"]).as_py() or 0
+        if not failed and rows >= floor * expected:
+            return day
+    return None

@@ -29,7 +29,7 @@ import functools
 import os
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -249,15 +249,6 @@ def read_object(path: S3Path) -> bytes | None:
             return bytes(s3_filesystem().cat_file(path.filesystem_path))
     except FileNotFoundError:
         return None
-
-
-def read_objects(paths: Sequence[S3Path]) -> list[bytes]:
-    """Several whole objects, fetched concurrently, in the order asked."""
-    if not paths:
-        return []
-    with _explained(paths[0].parent, "read"):
-        found = s3_filesystem().cat([path.filesystem_path for path in paths], on_error="raise")
-    return [bytes(found[path.filesystem_path]) for path in paths]
 
 
 def write_object_atomically(data: bytes, path: S3Path) -> None:

@@ -5,9 +5,20 @@ Loads with no environment set: secrets are EnvVars, read only when a run starts.
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
+from dagster import (
+    AssetSelection,
+    BackfillPolicy,
+    Definitions,
+    EnvVar,
+    ExecutorDefinition,
+    define_asset_job,
+)
 
-from kraken_pipeline.assets import build_daily_consumption_asset, build_measurements_asset
+from kraken_pipeline.assets import (
+    SINGLE_RUN,
+    build_daily_consumption_asset,
+    build_measurements_asset,
+)
 from kraken_pipeline.checks import build_quality_checks
 from kraken_pipeline.partitions import daily_partitions
 from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
@@ -17,11 +28,23 @@ from kraken_pipeline.settings import PipelineSettings
 MEASUREMENTS_JOB = "measurements_job"
 
 
-def build_definitions(settings: PipelineSettings) -> Definitions:
-    """Everything Dagster needs, for one deployment's settings."""
+def build_definitions(
+    settings: PipelineSettings,
+    *,
+    executor: ExecutorDefinition | None = None,
+    backfill_policy: BackfillPolicy | None = None,
+) -> Definitions:
+    """Everything Dagster needs, for one deployment's settings.
+
+    `executor` replaces Dagster's default (multiprocess) for every job of the location;
+    `backfill_policy` replaces the default of one run per backfilled range (see assets.py).
+    """
     partitions = daily_partitions(settings.partitions_start, settings.timezone)
-    measurements = build_measurements_asset(partitions)
-    daily_consumption = build_daily_consumption_asset(partitions, settings.timezone)
+    policy = backfill_policy or SINGLE_RUN
+    measurements = build_measurements_asset(partitions, backfill_policy=policy)
+    daily_consumption = build_daily_consumption_asset(
+        partitions, settings.timezone, backfill_policy=policy
+    )
     job = define_asset_job(
         MEASUREMENTS_JOB,
         selection=AssetSelection.assets(measurements, daily_consumption),
@@ -31,6 +54,7 @@ def build_definitions(settings: PipelineSettings) -> Definitions:
         ),
     )
     return Definitions(
+        executor=executor,
         assets=[measurements, daily_consumption],
         asset_checks=[build_quality_checks(partitions, settings.timezone)],
         jobs=[job],
@@ -45,6 +69,10 @@ def build_definitions(settings: PipelineSettings) -> Definitions:
                 page_size=settings.page_size,
                 concurrency=settings.concurrency,
                 ca_bundle=settings.ca_bundle,
+                # An EnvVar, not the value: the URL may hold Redis's password.
+                rate_budget_url=(
+                    EnvVar("KRAKEN_RATE_BUDGET_URL") if settings.rate_budget_address else None
+                ),
             ),
             "storage_root": StorageResource(data_root=str(settings.data_root)),
             "supply_points": SupplyPointsResource(path=str(settings.supply_points_path)),

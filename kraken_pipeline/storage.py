@@ -381,20 +381,6 @@ def _stored_object_days(root: S3Path) -> list[date]:
     return sorted(days)
 
 
-def read_fetch_logs(root: DataRoot, columns: Sequence[str]) -> pa.Table | None:
-    """Some columns of every stored day's fetch log as one table; None when no day is stored."""
-    paths = [fetch_log_path(root, day) for day in stored_days(root)]
-    if not paths:
-        return None
-    objects = [path for path in paths if isinstance(path, S3Path)]
-    if objects:
-        return pa.concat_tables(
-            pq.read_table(pa.BufferReader(data), columns=list(columns))
-            for data in filesystems.read_objects(objects)
-        )
-    return pq.ParquetDataset([str(path) for path in paths]).read(columns=list(columns))
-
-
 # --- the other tables --------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,11 @@ from dagster import (
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from kraken_pipeline import quality, storage
-from kraken_pipeline.checks import DAY_CHECKS
+from kraken_pipeline.checks import DAY_CHECKS, newest_complete_day
 from kraken_pipeline.emulator import Dataset, Emulator, demo_dataset
 from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.runner import RunOutcome, run_range
-from kraken_pipeline.schema import MEASUREMENTS_SCHEMA
+from kraken_pipeline.schema import FETCH_LOG_SCHEMA, MEASUREMENTS_SCHEMA
 from kraken_pipeline_tests.pipeline_support import EXAMPLE_CSV, PipelineHarness
 
 MEASUREMENTS = AssetKey("measurements")
@@ -310,3 +310,44 @@ def test_completeness_expects_every_interval_of_the_local_day_for_each_series_le
     worst = str(metadata(incomplete, "worst_offenders"))
     assert offender_row("flat-import-15min", day, 1) in worst
     assert f"{quarter_hours - 1} of {quarter_hours} present" in worst
+
+
+def _store_day_with_fetch_log(root: Path, day: date, status: str, rows: int) -> None:
+    fetch_log = pa.Table.from_pylist(
+        [
+            {
+                "supply_point_id": "sp-1",
+                "local_date": day,
+                "status": status,
+                "rows": rows,
+                "intervals_expected": 48,
+                "requests": 1,
+                "error_code": None if status == "ok" else "KT-CT-1111",
+                "error_message": None if status == "ok" else "not granted",
+                "fetched_at": datetime(2026, 11, 20, tzinfo=UTC),
+            }
+        ],
+        schema=FETCH_LOG_SCHEMA,
+    )
+    storage.write_day(root, day, MEASUREMENTS_SCHEMA.empty_table(), fetch_log)
+
+
+def test_freshness_takes_the_newest_complete_day_walking_past_failed_and_gappy_ones(
+    tmp_path: Path,
+) -> None:
+    oldest, older, newest = date(2026, 11, 14), date(2026, 11, 15), date(2026, 11, 16)
+    _store_day_with_fetch_log(tmp_path, oldest, "ok", 48)
+    _store_day_with_fetch_log(tmp_path, older, "ok", 10)  # below the 95% floor
+    _store_day_with_fetch_log(tmp_path, newest, "failed", 0)
+
+    assert newest_complete_day(tmp_path, 0.95) == oldest
+    # With a lower floor the gappy day counts, but a day with a failed fetch never does.
+    assert newest_complete_day(tmp_path, 0.2) == older
+    _store_day_with_fetch_log(tmp_path, newest, "ok", 48)
+    assert newest_complete_day(tmp_path, 0.95) == newest
+
+
+def test_freshness_finds_no_complete_day_in_an_empty_or_all_failed_store(tmp_path: Path) -> None:
+    assert newest_complete_day(tmp_path, 0.95) is None
+    _store_day_with_fetch_log(tmp_path, date(2026, 11, 16), "failed", 0)
+    assert newest_complete_day(tmp_path, 0.95) is None

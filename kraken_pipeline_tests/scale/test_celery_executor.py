@@ -1,0 +1,330 @@
+"""Backfills on Dagster's Celery executor, with two worker processes on the machine's Redis.
+
+Four days are backfilled through `kraken_pipeline.distributed` against the emulator, as two
+runs of two days whose steps are Celery tasks. The event log must show steps executed by both
+workers (Celery's worker name, and a pid that is a child of that worker's process), and the
+landed days must equal what one in-process run lands. With the broker unreachable the run must
+fail within a bounded time, saying what to fix, and land nothing; without a broker setting a
+worker must refuse to start rather than fall back to Celery's default broker.
+"""
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+
+from kraken_pipeline import distributed, storage
+from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
+from kraken_pipeline.runner import RunOutcome
+from kraken_pipeline.schedules import range_tags
+from kraken_pipeline.settings import SettingsError
+from kraken_pipeline_tests.pipeline_support import EXAMPLE_CSV, PipelineHarness
+
+FIRST, LAST = date(2026, 11, 10), date(2026, 11, 13)
+DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
+DAYS_PER_RUN = 2
+WORKER_NAMES = ("kraken-w1", "kraken-w2")
+WORKER_READY_SECONDS = 60
+WORKER_STOP_SECONDS = 15
+UNREACHABLE_BROKER_SECONDS = 45
+# A run whose step result never came back would poll for ever; fail the test instead.
+TEST_TIMEOUT_SECONDS = 150
+# Columns that record when, not what: they differ between any two runs.
+WHEN_COLUMNS = ("fetched_at",)
+
+
+@dataclass
+class CeleryWorker:
+    """A `celery -A kraken_pipeline.distributed worker` process and its log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture
+def pipeline_environment(
+    emulator: Emulator, tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """KRAKEN_* variables that point runs and workers at the emulator; returns the data root."""
+    for name in [name for name in os.environ if name.startswith("KRAKEN_")]:
+        monkeypatch.delenv(name)
+    root = tmp_path / "distributed"
+    settings = {
+        "KRAKEN_AUTH_URL": emulator.token_url,
+        "KRAKEN_API_URL": emulator.graphql_url,
+        "KRAKEN_CLIENT_ID": DEMO_CLIENT_ID,
+        "KRAKEN_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "KRAKEN_PIPELINE_DATA": str(root),
+        "KRAKEN_SUPPLY_POINTS": str(EXAMPLE_CSV),
+        "KRAKEN_CELERY_BROKER": redis_url,
+        "KRAKEN_BACKFILL_DAYS_PER_RUN": str(DAYS_PER_RUN),
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return root
+
+
+def persistent_instance(home: Path, storage_yaml: str = "") -> DagsterInstance:
+    """A Dagster instance in `home` that runs and workers share, telemetry off."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(
+        storage_yaml + "telemetry:\n  enabled: false\n", encoding="utf-8"
+    )
+    return DagsterInstance.from_config(str(home))
+
+
+@pytest.fixture
+def postgres_instance(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DagsterInstance]:
+    """Runs, event log and schedules in a fresh PostgreSQL database, as in production."""
+    home = tmp_path / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # SQLAlchemy's default PostgreSQL driver is psycopg 3; dagster-postgres brings psycopg2.
+    url = postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    storage_yaml = f"storage:\n  postgres:\n    postgres_url: {url}\n"
+    with persistent_instance(home, storage_yaml) as instance:
+        yield instance
+
+
+@pytest.fixture
+def celery_workers(pipeline_environment: Path, tmp_path: Path) -> Iterator[list[CeleryWorker]]:
+    """Two workers of concurrency 1 with distinct names, ready; stopped whatever happens."""
+    workers: list[CeleryWorker] = []
+    try:
+        for name in WORKER_NAMES:
+            workers.append(_start_worker(name, tmp_path))
+        _wait_until_ready(workers)
+        yield workers
+    finally:
+        _stop(workers)
+
+
+def _start_worker(name: str, tmp_path: Path) -> CeleryWorker:
+    log = tmp_path / f"{name}.log"
+    command = [
+        sys.executable, "-m", "celery", "-A", "kraken_pipeline.distributed", "worker",
+        "--concurrency=1", f"--hostname={name}@%h", "--loglevel=INFO",
+        # Nothing to synchronise between two local workers; these only slow the start.
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=dict(os.environ),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            # A session of its own: stopping its group also stops its pool processes.
+            start_new_session=True,
+        )
+    return CeleryWorker(name=name, process=process, log=log)
+
+
+def _wait_until_ready(workers: list[CeleryWorker]) -> None:
+    deadline = time.monotonic() + WORKER_READY_SECONDS
+    while not all(f"{worker.name}@" in worker.log_text() and " ready." in worker.log_text()
+                  for worker in workers):  # fmt: skip
+        for worker in workers:
+            if worker.process.poll() is not None:
+                pytest.fail(f"worker {worker.name} exited:\n{worker.log_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail("workers not ready:\n" + "\n".join(w.log_text()[-2000:] for w in workers))
+        time.sleep(0.1)
+
+
+def _stop(workers: list[CeleryWorker]) -> None:
+    for worker in workers:
+        _signal_group(worker.process.pid, signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.process.wait(WORKER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            _signal_group(worker.process.pid, signal.SIGKILL)
+            worker.process.wait(WORKER_STOP_SECONDS)
+
+
+def _signal_group(group: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signum)
+
+
+@pytest.fixture
+def stop_stray_run_processes() -> Iterator[None]:
+    """After a failed or timed-out test, end the run processes `backfill` started here."""
+    yield
+    for child in multiprocessing.active_children():
+        child.terminate()
+        child.join(WORKER_STOP_SECONDS)
+
+
+def parent_pid(pid: int) -> int:
+    """The parent of a live process, from /proc."""
+    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+@dataclass(frozen=True)
+class StepExecution:
+    """Where the event log says one step of one run executed."""
+
+    run_id: str
+    step_key: str
+    celery_worker: str
+    pid: int
+
+
+def step_executions(instance: DagsterInstance, run_id: str) -> list[StepExecution]:
+    """Every step of a run with the Celery worker that took it and the pid that executed it."""
+    workers: dict[str, str] = {}
+    pids: dict[str, int] = {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.ENGINE_EVENT:
+            metadata = event.engine_event_data.metadata
+            if "Celery worker" in metadata:
+                workers[event.step_key] = str(metadata["Celery worker"].value)
+        elif event.event_type == DagsterEventType.STEP_START and event.pid is not None:
+            pids[event.step_key] = event.pid
+    return [
+        StepExecution(run_id, step_key, workers.get(step_key, ""), pid)
+        for step_key, pid in pids.items()
+    ]
+
+
+def comparable(table: pa.Table | None) -> pa.Table:
+    """A landed day without its timestamps of fetching, in key order."""
+    assert table is not None, "the day was not landed"
+    table = table.drop_columns([name for name in WHEN_COLUMNS if name in table.column_names])
+    return table.sort_by([("supply_point_id", "ascending"), ("interval_start", "ascending")])
+
+
+def as_of_config(emulator: Emulator) -> dict[str, Any]:
+    """Judge quality as of the emulator's clock, as the single-process harness does."""
+    return {"ops": {"measurements_quality": {"config": {"as_of": emulator.now().isoformat()}}}}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(TEST_TIMEOUT_SECONDS)
+@pytest.mark.usefixtures("stop_stray_run_processes")
+def test_a_backfill_spreads_its_steps_over_two_celery_workers_and_lands_the_same_data(
+    emulator: Emulator,
+    pipeline_environment: Path,
+    postgres_instance: DagsterInstance,
+    celery_workers: list[CeleryWorker],
+    tmp_path: Path,
+) -> None:
+    outcomes = distributed.backfill(
+        postgres_instance, FIRST, LAST, run_config=as_of_config(emulator)
+    )
+
+    assert [outcome.failure for outcome in outcomes] == [None, None]
+    expected_ranges = [range_tags(DAYS[0], DAYS[1]), range_tags(DAYS[2], DAYS[3])]
+    runs = [postgres_instance.get_run_by_id(outcome.run_id) for outcome in outcomes]
+    assert [{tag: run.tags.get(tag) for tag in expected_ranges[0]} for run in runs if run] == (
+        expected_ranges
+    )
+
+    executions = [
+        execution
+        for outcome in outcomes
+        for execution in step_executions(postgres_instance, outcome.run_id)
+    ]
+    assert len(executions) == 6, executions  # measurements, its checks, daily_consumption, x2
+    host = socket.gethostname()
+    assert {execution.celery_worker for execution in executions} == {
+        f"{name}@{host}" for name in WORKER_NAMES
+    }
+    worker_pids = {worker.process.pid: worker.name for worker in celery_workers}
+    for execution in executions:
+        executed_by = worker_pids.get(parent_pid(execution.pid))
+        assert execution.celery_worker == f"{executed_by}@{host}", execution
+    assert os.getpid() not in {execution.pid for execution in executions}
+
+    reference = PipelineHarness(emulator=emulator, root=tmp_path / "single_process")
+    assert reference.run(FIRST, LAST).success
+    for day in DAYS:
+        landed = comparable(storage.read_day(pipeline_environment, day))
+        expected = comparable(storage.read_day(reference.root, day))
+        assert landed.num_rows > 0
+        assert landed.equals(expected), day
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(TEST_TIMEOUT_SECONDS)
+@pytest.mark.usefixtures("stop_stray_run_processes")
+def test_a_run_whose_broker_is_unreachable_fails_soon_saying_which_setting_to_check(
+    pipeline_environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setenv("KRAKEN_CELERY_BROKER", f"redis://127.0.0.1:{closed_port}/0")
+    started = time.monotonic()
+
+    with persistent_instance(tmp_path / "dagster_home") as instance:
+        outcomes = distributed.backfill(instance, FIRST, FIRST)
+        elapsed = time.monotonic() - started
+        [outcome] = outcomes
+        run = instance.get_run_by_id(outcome.run_id)
+
+    assert elapsed < UNREACHABLE_BROKER_SECONDS
+    assert run is not None
+    assert run.status == DagsterRunStatus.FAILURE
+    assert_names_the_broker(outcome)
+    assert storage.read_day(pipeline_environment, FIRST) is None
+
+
+def assert_names_the_broker(outcome: RunOutcome) -> None:
+    assert not outcome.success
+    assert outcome.failure is not None
+    assert "celery task submission" in outcome.failure
+    assert "Connection refused" in outcome.failure
+    assert "KRAKEN_CELERY_BROKER" in outcome.failure
+
+
+@pytest.mark.slow
+def test_a_worker_without_a_broker_setting_exits_naming_the_variable(
+    pipeline_environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KRAKEN_CELERY_BROKER")
+
+    worker = _start_worker("kraken-unconfigured", tmp_path)
+    try:
+        exit_code = worker.process.wait(WORKER_READY_SECONDS)
+    finally:
+        _stop([worker])
+
+    assert exit_code != 0
+    assert "KRAKEN_CELERY_BROKER is not set" in worker.log_text()
+    assert " ready." not in worker.log_text()
+
+
+def test_without_a_broker_setting_the_executor_refuses_to_start_and_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="KRAKEN_CELERY_BROKER is not set"):
+        distributed.executor_from_environ({})
+
+
+def test_a_redis_broker_keeps_step_results_in_redis_and_rabbitmq_sends_them_back() -> None:
+    redis = "redis://127.0.0.1:6379/0"
+    assert distributed.result_backend(redis, {}) == redis
+    assert distributed.result_backend("amqp://guest:guest@127.0.0.1:5672//", {}) == "rpc://"
