@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from dagster import DagsterInstance
 
 from kraken_pipeline import storage
-from kraken_pipeline.emulator import Emulator, Reading
+from kraken_pipeline.emulator import Dataset, Emulator, Reading
 from kraken_pipeline.local_days import range_bounds
 from kraken_pipeline.runner import RunOutcome, run_range
 from kraken_pipeline.settings import PipelineSettings
@@ -104,3 +104,17 @@ def stored_values(table: pa.Table, supply_point_id: str) -> Series:
     """(interval_start, value) of one supply point in a stored day, in stored order."""
     rows = table.filter(pc.equal(table["supply_point_id"], supply_point_id))
     return list(zip(rows["interval_start"].to_pylist(), rows["value"].to_pylist(), strict=True))
+
+
+def first_estimated_house_day(dataset: Dataset) -> date:
+    """The first day from 2026-09-01 that the demo house's import meter serves as estimates (to be
+    restated as actuals later)."""
+    house = dataset.find(
+        "1000001", "electricity", "1200012345679", "CONSUMPTION", "THIRTY_MIN_INTERVAL"
+    )
+    assert house is not None
+    return next(
+        day
+        for day in (date(2026, 9, 1) + timedelta(days=n) for n in range(60))
+        if dataset.is_estimated(house, day)
+    )

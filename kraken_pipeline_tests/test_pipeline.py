@@ -10,7 +10,11 @@ from dagster import AssetKey
 
 from kraken_pipeline import storage
 from kraken_pipeline.local_days import expected_interval_count
-from kraken_pipeline_tests.pipeline_support import PipelineHarness, stored_values
+from kraken_pipeline_tests.pipeline_support import (
+    PipelineHarness,
+    first_estimated_house_day,
+    stored_values,
+)
 
 SPRING = date(2026, 3, 29)
 AUTUMN = date(2026, 10, 25)
@@ -55,15 +59,7 @@ def test_a_run_after_restatement_holds_the_actual_values_without_duplicates(
     harness: PipelineHarness,
 ) -> None:
     dataset = harness.emulator.config.dataset
-    house = dataset.find(
-        "1000001", "electricity", "1200012345679", "CONSUMPTION", "THIRTY_MIN_INTERVAL"
-    )
-    assert house is not None
-    day = next(
-        d
-        for d in (date(2026, 9, 1) + timedelta(days=n) for n in range(60))
-        if dataset.is_estimated(house, d)
-    )
+    day = first_estimated_house_day(dataset)
     harness.emulator.set_clock(dataset.publication_time(day) + timedelta(hours=1))
     harness.run(day, day)
     estimated = stored_values(harness.day(day), "house-import")

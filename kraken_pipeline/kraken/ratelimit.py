@@ -141,6 +141,8 @@ class PointsBucket:
         # How long a window lasts, at most: an hour until readings of two windows tell otherwise.
         self._window_seconds = WINDOW_SECONDS
         self._reported_refill: datetime | None = None  # the latest refill a reading reported
+        # The reported refill of the window this bucket last rolled out of (Kraken's clock).
+        self._ended_refill: datetime | None = None
         self.follows_readings = follows_readings
         self._known = not follows_readings
         self._in_flight = 0
@@ -197,7 +199,7 @@ class PointsBucket:
         refill_in = self._window_seconds
         if allowance.refill_at is not None:
             refill_in = (allowance.refill_at - received_at).total_seconds()
-            if self._is_late(allowance.refill_at, refill_in):
+            if self._is_late(allowance.refill_at):
                 return  # it says nothing of the current window
             self._learn_window(allowance.refill_at, refill_in)
         refill_at = self._monotonic() + max(0.0, refill_in + REFILL_MARGIN_SECONDS)
@@ -228,12 +230,16 @@ class PointsBucket:
             raise deadline.exceeded("waiting for the first answer to say what is left of it")
         self._changed.wait(timeout=deadline.remaining())
 
-    def _is_late(self, refill_at: datetime, refill_in: float) -> bool:
-        """Whether a reading describes a window that was over before it arrived, or one older
-        than a window already reported: answers arrive out of order."""
-        if refill_in + REFILL_MARGIN_SECONDS <= 0:
+    def _is_late(self, refill_at: datetime) -> bool:
+        """Whether a reading describes a window this bucket has already rolled out of, or one
+        older than a window already reported: answers arrive out of order.
+
+        Refills are compared with refills, both on Kraken's clock, never with ours: a client
+        whose clock is off (or an emulator on a fixed clock) still follows every reading.
+        """
+        ended, previous = self._ended_refill, self._reported_refill
+        if ended is not None and (refill_at - ended).total_seconds() < SAME_WINDOW_SECONDS:
             return True
-        previous = self._reported_refill
         return (
             previous is not None and (previous - refill_at).total_seconds() >= SAME_WINDOW_SECONDS
         )
@@ -262,6 +268,7 @@ class PointsBucket:
         now = self._monotonic()
         if now < self._refill_at:
             return
+        self._ended_refill = self._reported_refill
         self._refill_at = now + self._window_seconds + REFILL_MARGIN_SECONDS
         self._balance = self.points_per_hour
 

@@ -8,6 +8,7 @@ the budget wait an hour for it, and a real hourly window must not make it expect
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -139,3 +140,21 @@ def test_a_backfill_through_an_emulator_with_a_one_minute_window_waits_minutes_n
     assert len(clock.sleeps) >= 5  # the allowance refilled again and again
     assert max(clock.sleeps) < 65
     assert_matches_emulator(emulator, result, *five_months)
+
+
+def test_a_reading_from_a_kraken_whose_clock_is_days_behind_ours_is_still_followed(
+    clock: FakeClock,
+) -> None:
+    # An emulator on a fixed clock, or a machine whose clock is off: every refill it reports
+    # lies in our past. The budget must still learn from it instead of waiting for a reading.
+    bucket = provisional_bucket(1, REQUEST, clock.monotonic, clock.sleep)
+    deadline = Deadline(7200, clock.monotonic, "test")
+    bucket.take(REQUEST, deadline)
+    bucket.take(REQUEST, deadline)  # the provisional points are spent; one request in flight
+    behind = reading(clock, 2 * REQUEST, refill_in=-8 * 24 * 3600.0)
+    bucket.settle(REQUEST, behind, clock.now())
+
+    # Ignoring the reading would leave the budget waiting for one: this would time out.
+    bucket.take(REQUEST, Deadline(1, time.monotonic, "test"))
+
+    assert bucket.available() == LIMIT - REQUEST  # the reading's limit, not the default

@@ -35,6 +35,7 @@ from kraken_pipeline_tests.pipeline_support import (
     TIMEZONE,
     PipelineHarness,
     expected_series,
+    first_estimated_house_day,
     stored_values,
 )
 from kraken_pipeline_tests.test_storage import fetch_log_table, measurements_table
@@ -232,15 +233,7 @@ def test_a_rerun_replaces_each_object_whole_and_leaves_no_temporary_objects(
 ) -> None:
     s3.put_bucket_versioning(Bucket=root.bucket, VersioningConfiguration={"Status": "Enabled"})
     dataset = harness.emulator.config.dataset
-    house = dataset.find(
-        "1000001", "electricity", "1200012345679", "CONSUMPTION", "THIRTY_MIN_INTERVAL"
-    )
-    assert house is not None
-    day = next(
-        d
-        for d in (date(2026, 9, 1) + timedelta(days=n) for n in range(60))
-        if dataset.is_estimated(house, d)
-    )
+    day = first_estimated_house_day(dataset)
     harness.emulator.set_clock(dataset.publication_time(day) + timedelta(hours=1))
     assert run_into(harness, root, day, day).success
     harness.emulator.set_clock(dataset.restatement_time(day) + timedelta(hours=1))
