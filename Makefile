@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format ui emulator check bench clean
+.PHONY: run test test-fast lint format ui emulator check bench clean browser services
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,20 @@ run: $(INSTALLED)
 	$(BIN)/kraken-pipeline run $(ARGS)
 
 ## Every test, slow end-to-end ones included (what CI runs).
-test: $(INSTALLED)
+test: $(INSTALLED) browser services
 	$(BIN)/pytest $(ARGS)
 
 ## The fast set only, for the edit-test loop.
-test-fast: $(INSTALLED)
+test-fast: $(INSTALLED) services
 	$(BIN)/pytest -m "not slow" $(ARGS)
+
+## Debian's chromium and chromedriver for the UI test (installs only what is missing).
+browser:
+	bash scripts/install_browser.sh
+
+## PostgreSQL, Redis and RabbitMQ on loopback for the scale-out tests (starts what is missing).
+services:
+	bash scripts/ensure_services.sh
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

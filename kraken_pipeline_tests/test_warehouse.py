@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from kraken_pipeline import storage, warehouse
@@ -65,11 +66,13 @@ def test_new_and_rewritten_days_show_up_without_the_views_being_rewritten(
     refreshed_at = warehouse_info(tmp_path)[2]
 
     storage.write_day(tmp_path, SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["a"]))
-    storage.write_day(tmp_path, FALL_BACK, *day_tables(FALL_BACK, ["a", "b"]))
+    # Within the same open months: closing a month moves the views' boundary (tested below).
+    a_week_later = SPRING_FORWARD + timedelta(days=7)
+    storage.write_day(tmp_path, a_week_later, *day_tables(a_week_later, ["a", "b"]))
     storage.ensure_warehouse(tmp_path, TZ)
 
     rows = "SELECT local_date, count(*) FROM measurements GROUP BY ALL ORDER BY ALL"
-    assert query(tmp_path, rows) == [(SPRING_FORWARD, 46), (FALL_BACK, 100)]
+    assert query(tmp_path, rows) == [(SPRING_FORWARD, 46), (a_week_later, 96)]
     assert query(tmp_path, "SELECT count(*) FROM fetch_log") == [(3,)]
     assert warehouse_info(tmp_path)[2] == refreshed_at
 
@@ -288,3 +291,162 @@ def test_with_nothing_new_a_run_leaves_a_connected_analyst_alone(
         assert analyst.execute("SELECT count(*) FROM measurements").fetchall() == [(46,)]
 
     assert caplog.text == ""
+
+
+# --- closed months, compacted ------------------------------------------------------------------
+
+# Every third day from 2 January to 21 March: the newest day closes January and February.
+WINTER = [date(2026, 1, 2) + timedelta(days=3 * n) for n in range(27)]
+assert WINTER[2] == date(2026, 1, 8)
+assert WINTER[-1] == date(2026, 3, 21)
+IDS = ["house-import", "flat-import", "office-import"]
+ANSWERS = {
+    "rows per day": "SELECT local_date, count(*), sum(value) FROM {source} GROUP BY ALL",
+    "monthly totals": "SELECT supply_point_id, date_trunc('month', local_date) AS month, "
+    "sum(value), count(*) FROM {source} GROUP BY ALL",
+    "one profile": "SELECT interval_start, value, local_date FROM {source} "
+    "WHERE supply_point_id = 'flat-import'",
+    "one closed month": "SELECT * FROM {source} "
+    "WHERE local_date >= DATE '2026-02-01' AND local_date < DATE '2026-03-01'",
+    "one open day": "SELECT * FROM {source} WHERE local_date = DATE '2026-03-21'",
+}
+
+
+def write_winter(root: Path) -> None:
+    for number, day in enumerate(WINTER):
+        storage.write_day(root, day, *day_tables(day, IDS, first_value=Decimal(number) / 8))
+
+
+def monthly_file(root: Path, month: str) -> Path:
+    return (
+        root
+        / warehouse.VIEWS_DIRECTORY
+        / warehouse.MONTHLY_DIRECTORY
+        / month
+        / ("measurements.parquet")
+    )
+
+
+def answers_through_views(root: Path) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        name: sorted(query(root, sql.format(source="measurements")))
+        for name, sql in ANSWERS.items()
+    }
+
+
+def answers_from_stored_files(root: Path) -> dict[str, list[tuple[object, ...]]]:
+    """The same questions asked of the stored daily files themselves, without the views."""
+    files = storage.measurements_path(root, date(2000, 1, 1))
+    every_day = Path(str(files)).parent.with_name("date=*") / files.name
+    source = f"read_parquet('{every_day}', hive_partitioning = false)"
+    with duckdb.connect() as connection:
+        return {
+            name: sorted(connection.execute(sql.format(source=source)).fetchall())
+            for name, sql in ANSWERS.items()
+        }
+
+
+def identity(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_ino, status.st_mtime_ns
+
+
+def test_a_month_is_closed_once_it_ended_more_than_the_settling_days_before_the_newest_day() -> (
+    None
+):
+    assert warehouse.SETTLING_DAYS == 14
+    assert warehouse.first_open_month(date(2026, 3, 14)) == date(2026, 2, 1)  # February still open
+    assert warehouse.first_open_month(date(2026, 3, 15)) == date(2026, 3, 1)  # February closed
+    assert warehouse.first_open_month(date(2026, 1, 10)) == date(2025, 12, 1)
+
+
+def test_closed_months_are_read_from_monthly_files_with_the_answers_of_the_daily_files(
+    tmp_path: Path,
+) -> None:
+    write_winter(tmp_path)
+
+    warehouse.ensure_warehouse(tmp_path, TZ)
+
+    assert answers_through_views(tmp_path) == answers_from_stored_files(tmp_path)
+    assert monthly_file(tmp_path, "month=2026-01").is_file()
+    assert monthly_file(tmp_path, "month=2026-02").is_file()
+    assert not monthly_file(tmp_path, "month=2026-03").exists()  # March is still open
+    february = pq.read_table(monthly_file(tmp_path, "month=2026-02"))
+    assert february.num_rows == 48 * len(IDS) * sum(day.month == 2 for day in WINTER)
+    ids = february["supply_point_id"].to_pylist()
+    assert ids == sorted(ids)
+    columns = query(tmp_path, "SELECT column_name, column_type FROM (DESCRIBE measurements)")
+    assert [name for name, _ in columns] == MEASUREMENTS_SCHEMA.names
+    assert dict(columns)["local_date"] == "DATE"
+    assert dict(columns)["value"] == "DECIMAL(38,18)"
+
+
+def test_a_day_rerun_in_a_compacted_month_replaces_its_old_values_after_the_refresh(
+    tmp_path: Path,
+) -> None:
+    write_winter(tmp_path)
+    warehouse.ensure_warehouse(tmp_path, TZ)
+    february = identity(monthly_file(tmp_path, "month=2026-02"))
+    rerun = WINTER[2]  # 8 January
+    one_value = (
+        "SELECT value FROM measurements WHERE supply_point_id = 'flat-import' "
+        "AND local_date = DATE '2026-01-08' ORDER BY interval_start LIMIT 1"
+    )
+    assert query(tmp_path, one_value) == [(Decimal("0.25"),)]
+
+    storage.write_day(tmp_path, rerun, *day_tables(rerun, IDS, first_value=Decimal("7.5")))
+    warehouse.ensure_warehouse(tmp_path, TZ)
+
+    assert query(tmp_path, one_value) == [(Decimal("7.5"),)]  # the new value, and only it
+    assert query(tmp_path, "SELECT count(*) FROM measurements WHERE value = 0.25") == [(0,)]
+    assert answers_through_views(tmp_path) == answers_from_stored_files(tmp_path)
+    assert identity(monthly_file(tmp_path, "month=2026-02")) == february  # only January redone
+
+
+def test_a_month_is_counted_once_while_its_monthly_file_waits_for_the_views(
+    tmp_path: Path,
+) -> None:
+    """A refresh killed after compacting a newly closed month, before the views moved their
+    boundary, leaves that month's file beside its daily links: the views read one of them."""
+    write_winter(tmp_path)
+    warehouse.ensure_warehouse(tmp_path, TZ)
+    march = [storage.measurements_path(tmp_path, day) for day in WINTER if day.month == 3]
+    early = monthly_file(tmp_path, "month=2026-03")
+    early.parent.mkdir(parents=True)
+    pq.write_table(pa.concat_tables(pq.read_table(path) for path in march), early)
+
+    assert answers_through_views(tmp_path) == answers_from_stored_files(tmp_path)
+
+    later = date(2026, 4, 20)  # closes March: its monthly file is rebuilt, then read instead
+    storage.write_day(tmp_path, later, *day_tables(later, IDS))
+    warehouse.ensure_warehouse(tmp_path, TZ)
+
+    assert answers_through_views(tmp_path) == answers_from_stored_files(tmp_path)
+    counts = "SELECT month(local_date), count(*) FROM measurements GROUP BY ALL ORDER BY ALL"
+    per_month = [sum(day.month == month for day in WINTER) * 48 * len(IDS) for month in (1, 2, 3)]
+    assert query(tmp_path, counts) == [
+        (1, per_month[0]),
+        (2, per_month[1]),
+        (3, per_month[2]),
+        (4, 48 * len(IDS)),
+    ]
+
+
+def test_a_refresh_with_nothing_new_compacts_nothing_and_a_lost_marker_redoes_one_month(
+    tmp_path: Path,
+) -> None:
+    write_winter(tmp_path)
+    warehouse.ensure_warehouse(tmp_path, TZ)
+    january, february = (monthly_file(tmp_path, f"month=2026-0{n}") for n in (1, 2))
+    before = identity(january), identity(february), warehouse_info(tmp_path)[2]
+
+    warehouse.ensure_warehouse(tmp_path, TZ)
+
+    assert (identity(january), identity(february), warehouse_info(tmp_path)[2]) == before
+    # As if a refresh was killed after writing January's file, before marking what it holds.
+    for marker in january.parent.glob(".built-from-*"):
+        marker.unlink()
+    warehouse.ensure_warehouse(tmp_path, TZ)
+    assert identity(january) != before[0]
+    assert identity(february) == before[1]
+    assert answers_through_views(tmp_path) == answers_from_stored_files(tmp_path)
