@@ -30,6 +30,7 @@ from kraken_pipeline.emulator import (
     DEMO_CLIENT_SECRET,
     DatasetConfig,
     Emulator,
+    Fault,
     demo_dataset,
 )
 from kraken_pipeline.local_days import days_between
@@ -52,6 +53,7 @@ RUN_B = (date(2026, 11, 6), date(2026, 11, 11))
 SHARED = days_between(RUN_B[0], RUN_A[1])
 POINTS = load_supply_points(EXAMPLE_CSV)
 DAY = date(2026, 11, 10)
+FIRST_ANSWER_HELD = 4.0  # seconds; more than two `kraken-pipeline run` start-ups differ by
 
 
 class RequestTimes:
@@ -135,6 +137,12 @@ def test_two_overlapping_runs_at_once_leave_every_day_whole_from_one_run_and_con
         )
         for name, seed in (("a", 11), ("b", 12))
     }
+    # Each run's first answer is held, so that its fetching lasts longer than the two
+    # processes' start-up times can differ: the runs really fetch, and then write, at once.
+    for emulator in emulators.values():
+        emulator.faults.add(
+            Fault(kind="delay", endpoint="graphql", delay_seconds=FIRST_ANSWER_HELD)
+        )
     workspace = Workspace(tmp_path)
     prepare_instance(workspace.dagster_home)
     times = RequestTimes(list(emulators.values()))
