@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import multiprocessing
 import os
 import resource
@@ -38,7 +39,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from multiprocessing.queues import Queue
 from pathlib import Path
@@ -120,8 +121,6 @@ class PhaseClock:
 
     def install(self) -> None:
         """Wrap every function of PHASES where the pipeline looks it up."""
-        import importlib
-
         for phase, targets in PHASES.items():
             for module_name, attribute in targets:
                 owner: Any = importlib.import_module(module_name)
@@ -249,12 +248,10 @@ def timed_run(
             if not child.is_alive():
                 raise SystemExit(f"the run's process died (exit code {child.exitcode})") from None
     child.join()
-    return RunFigures(
-        **{
-            **figures.__dict__,
-            "requests": emulator_requests(server) - requests_before,
-            "emulator_cpu": cpu_between(cpu_before, server.cpu_seconds()),
-        }
+    return replace(
+        figures,
+        requests=emulator_requests(server) - requests_before,
+        emulator_cpu=cpu_between(cpu_before, server.cpu_seconds()),
     )
 
 

@@ -22,6 +22,7 @@ from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulato
 from kraken_pipeline.kraken import KrakenClient, KrakenSettings, MeasurementsResult, Secret
 from kraken_pipeline.kraken.planning import Target, plan_requests
 from kraken_pipeline.kraken.queries import RATE_LIMIT_COMPLEXITY
+from kraken_pipeline.kraken.ratelimit import PointsAllowance
 from kraken_pipeline.local_days import range_bounds
 from kraken_pipeline.supply_points import SupplyPoint, Utility, load_supply_points
 
@@ -159,3 +160,16 @@ def assert_matches_emulator(
     """Every row equals the emulator's ground truth, to the last decimal; nothing is missing."""
     for point in points:
         assert fetched_rows(result, point) == expected_rows(emulator, point, start, end), point
+
+
+def reading(
+    clock: FakeClock, remaining: int, *, refill_in: float = 1800, blocked: bool = False
+) -> PointsAllowance:
+    """What rateLimitInfo would say now of an allowance of 1,000 points an hour."""
+    return PointsAllowance(
+        limit=1000,
+        remaining=remaining,
+        used=1000 - remaining,
+        refill_at=clock.now() + timedelta(seconds=refill_in),
+        blocked=blocked,
+    )

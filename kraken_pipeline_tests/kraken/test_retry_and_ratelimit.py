@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import timedelta
 
 import pytest
 
@@ -15,12 +14,11 @@ from kraken_pipeline.kraken.errors import (
 )
 from kraken_pipeline.kraken.ratelimit import (
     DEFAULT_POINTS_PER_HOUR,
-    PointsAllowance,
     PointsBucket,
     provisional_bucket,
 )
 from kraken_pipeline.kraken.retry import Deadline, RetryPolicy, call_with_retries
-from kraken_pipeline_tests.kraken.conftest import FakeClock
+from kraken_pipeline_tests.kraken.conftest import FakeClock, reading
 
 
 def policy(clock: FakeClock, attempts: int = 6) -> RetryPolicy:
@@ -117,18 +115,6 @@ def test_the_bucket_refuses_to_wait_past_the_deadline(clock: FakeClock) -> None:
     assert clock.sleeps == []
 
 
-def reading(
-    remaining: int, clock: FakeClock, *, refill_in: float = 1800, blocked: bool = False
-) -> PointsAllowance:
-    return PointsAllowance(
-        limit=1000,
-        remaining=remaining,
-        used=1000 - remaining,
-        refill_at=clock.now() + timedelta(seconds=refill_in),
-        blocked=blocked,
-    )
-
-
 def test_a_budget_that_knows_nothing_yet_lets_two_rounds_through_then_waits_for_a_reading(
     clock: FakeClock,
 ) -> None:
@@ -140,7 +126,7 @@ def test_a_budget_that_knows_nothing_yet_lets_two_rounds_through_then_waits_for_
     fifth.start()
     fifth.join(timeout=0.2)
     assert fifth.is_alive()  # waits: the provisional points are spent
-    bucket.settle(100, reading(900, clock), clock.now())
+    bucket.settle(100, reading(clock, 900), clock.now())
     fifth.join(timeout=5)
     assert not fifth.is_alive()
     assert bucket.available() == 900 - 300 - 100  # three still in flight, and the fifth
@@ -163,7 +149,7 @@ def test_a_blocked_reading_makes_the_budget_wait_for_the_refill_it_reports(
     bucket = provisional_bucket(1, 100, clock.monotonic, clock.sleep)
     deadline = Deadline(3600, clock.monotonic, "test")
     bucket.take(100, deadline)
-    bucket.settle(100, reading(400, clock, refill_in=600, blocked=True), clock.now())
+    bucket.settle(100, reading(clock, 400, refill_in=600, blocked=True), clock.now())
     bucket.take(50, deadline)
     assert clock.sleeps == [601.0]  # the reported refill and a second of margin
     assert bucket.available() == 950
@@ -171,8 +157,8 @@ def test_a_blocked_reading_makes_the_budget_wait_for_the_refill_it_reports(
 
 def test_an_older_reading_arriving_late_never_raises_the_balance(clock: FakeClock) -> None:
     bucket = provisional_bucket(1, 200, clock.monotonic, clock.sleep)
-    bucket.observe(reading(500, clock), clock.now())
-    bucket.observe(reading(900, clock), clock.now())
+    bucket.observe(reading(clock, 500), clock.now())
+    bucket.observe(reading(clock, 900), clock.now())
     assert bucket.available() == 500
     clock.advance(1802)
     assert bucket.available() == 1000  # the next window refills whole

@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from kraken_pipeline.kraken import DeadlineExceededError, KrakenSettings, RetryableError, Secret
-from kraken_pipeline.kraken.ratelimit import DEFAULT_POINTS_PER_HOUR, BudgetStart, PointsAllowance
+from kraken_pipeline.kraken.ratelimit import DEFAULT_POINTS_PER_HOUR, BudgetStart
 from kraken_pipeline.kraken.retry import Deadline
 from kraken_pipeline.kraken.shared_budget import (
     RateBudgetUnavailableError,
@@ -24,7 +24,7 @@ from kraken_pipeline.kraken.shared_budget import (
     open_shared_bucket,
 )
 from kraken_pipeline.runner import run_range
-from kraken_pipeline_tests.kraken.conftest import FakeClock
+from kraken_pipeline_tests.kraken.conftest import FakeClock, reading
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 
 API_URL = "https://api.example-kraken.energy/v1/graphql/"
@@ -64,18 +64,6 @@ def open_bucket(
     )
     return open_shared_bucket(
         kraken, start, clock.sleep, clock.now, lambda: clock.now().timestamp()
-    )
-
-
-def reading(
-    clock: FakeClock, remaining: int, *, refill_in: float = 1800, blocked: bool = False
-) -> PointsAllowance:
-    return PointsAllowance(
-        limit=1000,
-        remaining=remaining,
-        used=1000 - remaining,
-        refill_at=clock.now() + timedelta(seconds=refill_in),
-        blocked=blocked,
     )
 
 
