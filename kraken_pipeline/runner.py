@@ -34,6 +34,11 @@ class RunOutcome:
 
 # Dagster's telemetry would upload usage logs from the webserver; nothing here leaves the machine.
 INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
+# The connection pool a run on PostgreSQL storage holds (see persistent_instance): no statement
+# timeout, since a run's queries are its own; connections renewed hourly; room for bursts.
+NO_STATEMENT_TIMEOUT = 0
+POOL_RECYCLE_SECONDS = 3600
+POOL_MAX_OVERFLOW = 4
 
 
 def dagster_home(settings: PipelineSettings, environ: Mapping[str, str] | None = None) -> Path:
@@ -53,9 +58,20 @@ def dagster_home(settings: PipelineSettings, environ: Mapping[str, str] | None =
 
 @contextmanager
 def persistent_instance(home: Path) -> Iterator[DagsterInstance]:
-    """The Dagster instance stored in `home`, the one `dagster dev` shows with the same home."""
+    """The Dagster instance stored in `home`, the one `dagster dev` shows with the same home.
+
+    Dagster's PostgreSQL storages open a new database connection for every event they store
+    unless told to keep a pool, as its webserver does. A range run stores about a dozen events a
+    day, so runs from here keep one too (bench_backfill.py, 30 days: Dagster's time 6.1 s -> 2.5 s).
+    SQLite storage has no pool to keep and is unchanged.
+    """
     os.environ["DAGSTER_HOME"] = str(home)
     with DagsterInstance.get() as instance:
+        instance.optimize_for_webserver(
+            statement_timeout=NO_STATEMENT_TIMEOUT,
+            pool_recycle=POOL_RECYCLE_SECONDS,
+            max_overflow=POOL_MAX_OVERFLOW,
+        )
         yield instance
 
 

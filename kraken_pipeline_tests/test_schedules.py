@@ -9,11 +9,12 @@ from dagster import RunRequest, SkipReason, build_schedule_context
 
 from kraken_pipeline.partitions import trailing_days
 from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline.schedules import SCHEDULE_NAME
+from kraken_pipeline.schedules import SCHEDULE_NAME, range_tags
 from kraken_pipeline.settings import PipelineSettings
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+PRIORITY = "dagster/priority"
 
 
 def evaluate(settings: PipelineSettings, at: datetime) -> RunRequest | SkipReason:
@@ -33,6 +34,15 @@ def test_the_morning_run_requests_the_five_days_before_today_in_one_run() -> Non
     assert isinstance(request, RunRequest)
     assert request.tags[RANGE_START] == "2026-11-15"
     assert request.tags[RANGE_END] == "2026-11-19"
+
+
+def test_the_daily_run_is_served_before_backfills_by_the_queue_and_the_pools() -> None:
+    request = evaluate(PipelineSettings(), datetime(2026, 11, 20, 7, tzinfo=UTC))
+    # What `kraken-pipeline run`, the UI's backfills and their parts are tagged with.
+    backfill = range_tags(date(2025, 11, 20), date(2026, 11, 19))
+
+    assert isinstance(request, RunRequest)
+    assert int(request.tags[PRIORITY]) > int(backfill.get(PRIORITY, "0")) == 0
 
 
 def test_the_window_spans_the_autumn_clock_change_by_local_days() -> None:
