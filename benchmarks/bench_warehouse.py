@@ -26,12 +26,12 @@ does, and as the same SQL on native DuckDB tables loaded from the same Parquet f
 supply_points, with `daily_totals` defined over them by the warehouse's own statement). Every
 side must return identical rows. The views are the shipped ones: `local_date` taken from the
 `date=` folders (a date filter skips other days' files unopened), and measurements of closed
-months read from one compacted file per month (warehouse.py's docstring). Candidates measured
-before they shipped, on this script's earlier version (worst ratio over the four queries):
-daily files as they were 4.73x; date folders only 2.1-3.2x; date folders and monthly files
-2.1-2.6x. The cost of that layout is measured too: the first publication of the year (every
-closed month compacted) and the refresh after a day of a closed month is written again (that
-month compacted again).
+months read from one compacted file per month (warehouse/compaction.py's docstring). Candidates
+measured before they shipped, on this script's earlier version (worst ratio over the four
+queries): daily files as they were 4.73x; date folders only 2.1-3.2x; date folders and monthly
+files 2.1-2.6x. The cost of that layout is measured too: the first publication of the year
+(every closed month compacted) and the refresh after a day of a closed month is written again
+(that month compacted again).
 
 Item 6: re-running the newest day through the real Dagster job (`runner.run_range`, the path of
 `kraken-pipeline run` and of the UI: measurements, the quality checks, daily_consumption) against

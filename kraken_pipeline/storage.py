@@ -4,7 +4,7 @@ Every file is written to a temporary name in its own directory, fsynced, `os.rep
 directory fsynced, so a crash leaves the old file or the new one, never half of one. Writers of
 the same directory are serialised by an fcntl lock, which also makes it safe to delete temporary
 files that a killed writer left behind. A file is never modified in place (each write is a new
-inode), which warehouse.py relies on: the DuckDB views read hard links to these files.
+inode), which the warehouse relies on: the DuckDB views read hard links to these files.
 
 An `s3://bucket/prefix` root (filesystems.py) has the same layout and the same guarantee by
 other means: each object is uploaded to a temporary key and copied onto its final key, and read
@@ -432,7 +432,7 @@ def write_supply_points(root: DataRoot, supply_points: Sequence[SupplyPoint]) ->
 
 def ensure_warehouse(root: DataRoot, timezone: str) -> Path:
     """Make the warehouse's views current; see warehouse.ensure_warehouse."""
-    # Imported here because warehouse.py builds on this module; callers may use either.
+    # Imported here because the warehouse package builds on this module; callers may use either.
     from kraken_pipeline import warehouse
 
     return warehouse.ensure_warehouse(root, timezone)
