@@ -1,7 +1,7 @@
 """Where the data root lives: a local directory (a `Path`) or an S3 prefix (an `S3Path`).
 
 `KRAKEN_PIPELINE_DATA` is a directory or `s3://bucket/prefix` (AWS S3 or any S3-compatible
-server). Local roots keep storage.py's own code (fsync, os.replace, fcntl locks, hard links);
+server). Local roots keep parquet_files.py's own code (fsync, os.replace, fcntl locks, hard links);
 this module holds what object storage needs instead.
 
 Objects are read and written through s3fs (botocore), the filesystem DuckDB is given too, so

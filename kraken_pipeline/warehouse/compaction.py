@@ -30,7 +30,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kraken_pipeline import storage
+from kraken_pipeline import parquet_files
 from kraken_pipeline.schema import MEASUREMENTS_SCHEMA
 from kraken_pipeline.warehouse.mirror import Identity, StoredFile, file_identity
 from kraken_pipeline.warehouse.views import DAY_PREFIX, MEASUREMENTS, monthly_directory
@@ -87,17 +87,17 @@ def compact(mirror: Path, month: Month) -> None:
     it with the identities of the links it was read from. Under the DuckDB write lock."""
     directory = monthly_directory(mirror, month.first_day)
     tables, identities = [], []
-    with storage.locked_directory(directory):  # also clears a killed compaction's temporary
+    with parquet_files.locked_directory(directory):  # also clears a killed compaction's temporary
         for link in month.links:
             with link.open("rb") as handle:  # the identity of exactly what is read
                 day = date.fromisoformat(link.parent.name.removeprefix(DAY_PREFIX))
                 identities.append((day, file_identity(os.fstat(handle.fileno()))))
                 table = pq.ParquetFile(handle).read()
-            tables.append(storage.conform(table, MEASUREMENTS_SCHEMA, str(link)))
+            tables.append(parquet_files.conform(table, MEASUREMENTS_SCHEMA, str(link)))
         rows = pa.concat_tables(tables).sort_by(
             [("supply_point_id", "ascending"), ("interval_start", "ascending")]
         )
-        storage.write_table_atomically(
+        parquet_files.write_table_atomically(
             rows, directory / MEASUREMENTS.day_file.name, MEASUREMENTS.name
         )
         for entry in directory.glob(f"{_MARKER_PREFIX}*"):

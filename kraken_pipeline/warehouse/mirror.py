@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from kraken_pipeline import storage
+from kraken_pipeline import parquet_files
 from kraken_pipeline.warehouse.views import (
     DAILY_TABLES,
     DAY_PREFIX,
@@ -149,8 +149,8 @@ def publish(mirror: Path, pending: Sequence[StoredFile], anchors: Sequence[Table
         _remove_leftover_links(folder)
     for table in anchors:
         anchor = anchor_path(mirror, table)
-        with storage.locked_directory(anchor.parent):
-            storage.write_table_atomically(table.schema.empty_table(), anchor, table.name)
+        with parquet_files.locked_directory(anchor.parent):
+            parquet_files.write_table_atomically(table.schema.empty_table(), anchor, table.name)
     for stored in pending:
         stored.target.parent.mkdir(parents=True, exist_ok=True)
         target = stored.target

@@ -3,7 +3,7 @@
 Two processes share one data root and one Dagster instance. To make a mix detectable, each
 reads its own emulator with different data: every day shared by both runs must hold exactly one
 emulator's data, never a blend, and what was derived from it (daily consumption) must agree
-with the file it was derived from. What makes this safe is storage.py's per-directory fcntl
+with the file it was derived from. What makes this safe is parquet_files.py's per-directory fcntl
 lock (writers of one day's files take turns, a day's measurements and fetch log are replaced
 together) and the atomic replace of every file; the warehouse refresh takes DuckDB's own file
 lock and defers to whoever holds it.
