@@ -91,9 +91,14 @@ def ui_command(settings: PipelineSettings, port: int, *, echo: Echo) -> int:
     """Run `dagster dev` on the run command's instance and data until it is stopped."""
     with kraken_target(settings) as target:
         echo(target.description)
+        home = dagster_home(settings)
+        # Dagster's webserver and daemon would create a new instance's tables themselves, racing
+        # any `run` started meanwhile; opened here, under the lock runs take, they exist first.
+        with persistent_instance(home):
+            pass
         env = {
             **os.environ,
-            "DAGSTER_HOME": str(dagster_home(settings)),
+            "DAGSTER_HOME": str(home),
             "KRAKEN_PIPELINE_DATA": str(settings.data_root),
         }
         command = [sys.executable, "-m", "dagster", "dev", "-m", "kraken_pipeline.definitions"]

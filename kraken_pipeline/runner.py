@@ -5,6 +5,7 @@ Runs go through the same job, resources and instance as the UI, so they appear t
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,6 +40,8 @@ INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
 NO_STATEMENT_TIMEOUT = 0
 POOL_RECYCLE_SECONDS = 3600
 POOL_MAX_OVERFLOW = 4
+# Beside dagster.yaml: held while a process opens the instance (see persistent_instance).
+OPENING_LOCK = ".opening.lock"
 
 
 def dagster_home(settings: PipelineSettings, environ: Mapping[str, str] | None = None) -> Path:
@@ -52,7 +55,10 @@ def dagster_home(settings: PipelineSettings, environ: Mapping[str, str] | None =
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(INSTANCE_CONFIG, encoding="utf-8")
+        # Written aside and renamed: a second command starting now reads a whole file or none.
+        draft = home / f".dagster.yaml.{os.getpid()}.tmp"
+        draft.write_text(INSTANCE_CONFIG, encoding="utf-8")
+        draft.replace(config)
     return home
 
 
@@ -66,13 +72,28 @@ def persistent_instance(home: Path) -> Iterator[DagsterInstance]:
     SQLite storage has no pool to keep and is unchanged.
     """
     os.environ["DAGSTER_HOME"] = str(home)
-    with DagsterInstance.get() as instance:
+    with _opening(home):
+        instance = DagsterInstance.get()
+    with instance:
         instance.optimize_for_webserver(
             statement_timeout=NO_STATEMENT_TIMEOUT,
             pool_recycle=POOL_RECYCLE_SECONDS,
             max_overflow=POOL_MAX_OVERFLOW,
         )
         yield instance
+
+
+@contextmanager
+def _opening(home: Path) -> Iterator[None]:
+    """Open the instance in `home` one process at a time.
+
+    Dagster's SQLite storages create their tables when a process first opens a new home; two
+    processes doing that at once (an operator starting two runs on a fresh install) fail inside
+    Dagster with "table ... already exists". Once open, processes share the instance as usual.
+    """
+    with (home / OPENING_LOCK).open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def check_range(first: date, last: date, settings: PipelineSettings) -> None:

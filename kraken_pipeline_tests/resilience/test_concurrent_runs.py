@@ -6,16 +6,20 @@ emulator's data, never a blend, and what was derived from it (daily consumption)
 with the file it was derived from. What makes this safe is parquet_files.py's per-directory fcntl
 lock (writers of one day's files take turns, a day's measurements and fetch log are replaced
 together) and the atomic replace of every file; the warehouse refresh takes DuckDB's own file
-lock and defers to whoever holds it.
+lock and defers to whoever holds it. On a brand-new install the two also open Dagster's instance
+at once, which runner.persistent_instance serialises (Dagster's SQLite table creation races).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,7 @@ from kraken_pipeline.emulator import (
     demo_dataset,
 )
 from kraken_pipeline.local_days import days_between
-from kraken_pipeline.runner import dagster_home
+from kraken_pipeline.runner import dagster_home, persistent_instance
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import load_supply_points
 from kraken_pipeline_tests.resilience.cli_support import SENTINEL_GRANT, Workspace
@@ -54,6 +58,8 @@ SHARED = days_between(RUN_B[0], RUN_A[1])
 POINTS = load_supply_points(EXAMPLE_CSV)
 DAY = date(2026, 11, 10)
 FIRST_ANSWER_HELD = 4.0  # seconds; more than two `kraken-pipeline run` start-ups differ by
+FRESH_INSTALLS = 4  # measured without the lock: 6 of 8 fresh installs failed
+PROCESS_TIMEOUT = 60
 
 
 class RequestTimes:
@@ -113,16 +119,34 @@ def assert_consumption_agrees_with_measurements(root: Path, day: date) -> None:
         assert totals.get(point.supply_point_id) == expected, (day, point.supply_point_id)
 
 
-def prepare_instance(home: Path) -> None:
-    """The Dagster instance as a deployment has it after its first run.
+def open_instance(home: str, together: Barrier, outcomes: Queue[str]) -> None:
+    """In a process of its own: open the CLI's instance in `home` once every process is ready."""
+    try:
+        together.wait()
+        with persistent_instance(dagster_home(PipelineSettings(), {"DAGSTER_HOME": home})):
+            pass
+        outcomes.put("opened")
+    except Exception as error:  # what the operator would see as the command's failure
+        outcomes.put(f"{type(error).__name__}: {error}"[:300])
 
-    Two commands that both create a fresh instance's SQLite tables at the same moment collide
-    inside Dagster ("table run_tags already exists"); that first-run race is not the subject here.
-    """
-    with DagsterInstance.from_config(
-        str(dagster_home(PipelineSettings(), {"DAGSTER_HOME": str(home)}))
-    ):
-        pass
+
+@pytest.mark.slow
+def test_two_commands_opening_a_brand_new_instance_at_once_both_succeed(tmp_path: Path) -> None:
+    # Each round is a fresh install; without a lock, Dagster's table creation collides in most.
+    context = multiprocessing.get_context("spawn")
+    for round_number in range(FRESH_INSTALLS):
+        home = tmp_path / f"install-{round_number}" / "dagster_home"
+        together, outcomes = context.Barrier(2), context.Queue()
+        processes = [
+            context.Process(target=open_instance, args=(str(home), together, outcomes))
+            for _ in range(2)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=PROCESS_TIMEOUT)
+
+        assert [outcomes.get(timeout=1) for _ in processes] == ["opened", "opened"]
 
 
 @pytest.mark.slow
@@ -143,8 +167,8 @@ def test_two_overlapping_runs_at_once_leave_every_day_whole_from_one_run_and_con
         emulator.faults.add(
             Fault(kind="delay", endpoint="graphql", delay_seconds=FIRST_ANSWER_HELD)
         )
+    # A brand-new instance: the two commands also create its tables at the same moment.
     workspace = Workspace(tmp_path)
-    prepare_instance(workspace.dagster_home)
     times = RequestTimes(list(emulators.values()))
     small_pages = {"KRAKEN_PAGE_SIZE": "40"}
 
