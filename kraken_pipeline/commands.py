@@ -13,6 +13,7 @@ from kraken_pipeline.demo import KrakenTarget, kraken_target
 from kraken_pipeline.kraken import KrakenClient, KrakenError
 from kraken_pipeline.report import example_query, format_summary, summarise
 from kraken_pipeline.resources import KrakenResource
+from kraken_pipeline.run_owner import fail_runs_of_dead_processes
 from kraken_pipeline.runner import check_range, dagster_home, persistent_instance, run_range
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPointsError, load_supply_points
@@ -42,6 +43,11 @@ def run_command(settings: PipelineSettings, first: date, last: date, *, echo: Ec
         home = dagster_home(settings)
         echo(f"materialising {first}..{last} (Dagster instance: {home})")
         with persistent_instance(home) as instance:
+            for run_id in fail_runs_of_dead_processes(instance):
+                echo(
+                    f"run {run_id} was left started by a command that no longer runs: "
+                    "marked failed (its message in the UI says which days to re-run)"
+                )
             outcome = run_range(instance, target.settings, first, last, run_config=QUIET_CONSOLE)
     for line in format_summary(summarise(settings.data_root, _days(first, last))):
         echo(line)

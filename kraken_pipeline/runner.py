@@ -20,6 +20,7 @@ from dagster_shared.error import SerializableErrorInfo
 
 from kraken_pipeline.filesystems import DataRoot, local_directory
 from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
+from kraken_pipeline.run_owner import owner_tags
 from kraken_pipeline.schedules import range_tags
 from kraken_pipeline.settings import PipelineSettings
 
@@ -116,13 +117,14 @@ def run_range(
     run_config: Mapping[str, Any] | None = None,
     definitions: Definitions | None = None,
 ) -> RunOutcome:
-    """Materialise every day from `first` to `last` inclusive in one Dagster run."""
+    """Materialise every day from `first` to `last` inclusive in one Dagster run, executed in
+    this process (tagged with it: run_owner.py)."""
     check_range(first, last, settings)
     defs = definitions or build_definitions(settings)
     job = defs.resolve_job_def(MEASUREMENTS_JOB)
     result = job.execute_in_process(
         instance=instance,
-        tags=range_tags(first, last),
+        tags={**range_tags(first, last), **owner_tags()},
         run_config=dict(run_config or {}),
         raise_on_error=False,
     )

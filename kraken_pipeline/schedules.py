@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from dagster import (
@@ -18,6 +19,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
     PRIORITY_TAG,
 )
 
@@ -37,6 +39,13 @@ def range_tags(first_day: date, last_day: date) -> dict[str, str]:
         ASSET_PARTITION_RANGE_START_TAG: partition_key(first_day),
         ASSET_PARTITION_RANGE_END_TAG: partition_key(last_day),
     }
+
+
+def range_label(tags: Mapping[str, str]) -> str:
+    """The days a run's tags name, as `first..last`; "its days" when they name none."""
+    first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
+    last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or first
+    return f"{first}..{last}" if first else "its days"
 
 
 def build_daily_schedule(

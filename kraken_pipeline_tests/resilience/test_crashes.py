@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus
 
 from kraken_pipeline import storage
 from kraken_pipeline.emulator import Emulator, Fault
@@ -82,6 +83,15 @@ def assert_repaired_by_the_next_run(kraken: Emulator, workspace: Workspace) -> N
     assert counted == stored
 
 
+def runs_oldest_first(workspace: Workspace) -> list[DagsterRun]:
+    with DagsterInstance.from_config(str(workspace.dagster_home)) as instance:
+        return list(reversed(instance.get_runs()))
+
+
+def run_statuses(workspace: Workspace) -> list[DagsterRunStatus]:
+    return [run.status for run in runs_oldest_first(workspace)]
+
+
 def crash(workspace: Workspace, env: dict[str, str], crash_at: str) -> Started:
     """Start the command with a crash point and wait until it stands there."""
     started = workspace.start(FIRST, LAST, env, crash_at=crash_at)
@@ -102,8 +112,17 @@ def test_a_run_killed_while_fetching_leaves_the_days_as_they_were_and_the_next_r
     started.kill()
 
     assert all_day_digests(workspace) == before
+    assert run_statuses(workspace) == [DagsterRunStatus.STARTED]  # nothing else can tell
     kraken.faults.clear()
     assert_repaired_by_the_next_run(kraken, workspace)
+    # The next command marked the killed run failed, saying why and which days to re-run.
+    killed, repair = runs_oldest_first(workspace)
+    assert (killed.status, repair.status) == (DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS)
+    with DagsterInstance.from_config(str(workspace.dagster_home)) as instance:
+        failure = instance.all_logs(killed.run_id, of_type=DagsterEventType.RUN_FAILURE)
+    message = failure[0].message
+    assert "ended before the run did" in message
+    assert f"re-run {FIRST}..{LAST}" in message
 
 
 def test_a_run_killed_half_way_through_a_parquet_write_leaves_the_old_file_whole(
