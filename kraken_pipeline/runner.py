@@ -41,8 +41,9 @@ INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
 NO_STATEMENT_TIMEOUT = 0
 POOL_RECYCLE_SECONDS = 3600
 POOL_MAX_OVERFLOW = 4
-# Beside dagster.yaml: held while a process opens the instance (see persistent_instance).
+# Beside dagster.yaml: held while a process opens a new instance, and left once one has (_opening).
 OPENING_LOCK = ".opening.lock"
+OPENED_MARKER = ".opened"
 
 
 def dagster_home(settings: PipelineSettings, environ: Mapping[str, str] | None = None) -> Path:
@@ -86,15 +87,21 @@ def persistent_instance(home: Path) -> Iterator[DagsterInstance]:
 
 @contextmanager
 def _opening(home: Path) -> Iterator[None]:
-    """Open the instance in `home` one process at a time.
+    """Open a new instance in `home` one process at a time; an opened one, concurrently.
 
     Dagster's SQLite storages create their tables when a process first opens a new home; two
     processes doing that at once (an operator starting two runs on a fresh install) fail inside
-    Dagster with "table ... already exists". Once open, processes share the instance as usual.
+    Dagster with "table ... already exists". Opening takes a second or two (Dagster imports its
+    storages), so only the first opening is serialised, not every command's.
     """
+    marker = home / OPENED_MARKER
+    if marker.exists():
+        yield
+        return
     with (home / OPENING_LOCK).open("a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
         yield
+        marker.touch()
 
 
 def check_range(first: date, last: date, settings: PipelineSettings) -> None:
