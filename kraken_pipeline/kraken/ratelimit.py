@@ -110,6 +110,17 @@ class BudgetStart:
     follows_readings: bool
 
 
+def wait_for_refill(
+    allowance: str, pause: float, deadline: Deadline, sleep: Callable[[float], None]
+) -> None:
+    """Sleep `pause` seconds until `allowance` (what to call it) refills, unless the deadline
+    comes first: then raise the deadline's error, saying when it would have refilled."""
+    if pause >= deadline.remaining():
+        raise deadline.exceeded(f"{allowance} is used up and refills in {pause:.0f} s")
+    log.info("%s is used up; waiting %.0f s for the refill", allowance, pause)
+    sleep(pause)
+
+
 class PointsBucket:
     """Hands out points of an hourly allowance; callers it cannot serve sleep until the refill.
 
@@ -163,13 +174,12 @@ class PointsBucket:
                     self._await_reading(deadline)
                     continue
                 pause = self._refill_at - self._monotonic()
-            if pause >= deadline.remaining():
-                raise deadline.exceeded(
-                    f"the hourly points allowance of {self.points_per_hour} is used up and "
-                    f"refills in {pause:.0f} s"
-                )
-            log.info("points allowance used up; waiting %.0f s for the refill", pause)
-            self._sleep(pause)
+            wait_for_refill(
+                f"the hourly points allowance of {self.points_per_hour}",
+                pause,
+                deadline,
+                self._sleep,
+            )
 
     def settle(
         self, points: int, allowance: PointsAllowance | None, received_at: datetime | None

@@ -35,6 +35,7 @@ from kraken_pipeline.kraken.ratelimit import (
     WINDOW_SECONDS,
     BudgetStart,
     PointsAllowance,
+    wait_for_refill,
 )
 from kraken_pipeline.kraken.retry import Deadline
 from kraken_pipeline.kraken.settings import KrakenSettings, rate_budget_address
@@ -122,14 +123,12 @@ class SharedPointsBucket:
                     raise deadline.exceeded("waiting for the first answer to say what is left")
                 self._sleep(min(READING_POLL_SECONDS, deadline.remaining()))
                 continue
-            pause = float(verdict[1])
-            if pause >= deadline.remaining():
-                raise deadline.exceeded(
-                    f"the hourly points allowance shared through {VARIABLE} is used up and "
-                    f"refills in {pause:.0f} s"
-                )
-            log.info("shared points allowance used up; waiting %.0f s for the refill", pause)
-            self._sleep(pause)
+            wait_for_refill(
+                f"the hourly points allowance shared through {VARIABLE}",
+                float(verdict[1]),
+                deadline,
+                self._sleep,
+            )
 
     def settle(
         self, points: int, allowance: PointsAllowance | None, received_at: datetime | None

@@ -32,6 +32,7 @@ from kraken_pipeline.runner import RunOutcome
 from kraken_pipeline.schedules import range_tags
 from kraken_pipeline.settings import SettingsError
 from kraken_pipeline_tests.pipeline_support import EXAMPLE_CSV, PipelineHarness
+from kraken_pipeline_tests.scale.instances import instance_home
 
 FIRST, LAST = date(2026, 11, 10), date(2026, 11, 13)
 DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
@@ -81,15 +82,6 @@ def pipeline_environment(
     return root
 
 
-def persistent_instance(home: Path, storage_yaml: str = "") -> DagsterInstance:
-    """A Dagster instance in `home` that runs and workers share, telemetry off."""
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(
-        storage_yaml + "telemetry:\n  enabled: false\n", encoding="utf-8"
-    )
-    return DagsterInstance.from_config(str(home))
-
-
 @pytest.fixture
 def postgres_instance(
     postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -97,10 +89,7 @@ def postgres_instance(
     """Runs, event log and schedules in a fresh PostgreSQL database, as in production."""
     home = tmp_path / "dagster_home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    # SQLAlchemy's default PostgreSQL driver is psycopg 3; dagster-postgres brings psycopg2.
-    url = postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1)
-    storage_yaml = f"storage:\n  postgres:\n    postgres_url: {url}\n"
-    with persistent_instance(home, storage_yaml) as instance:
+    with DagsterInstance.from_config(str(instance_home(home, postgres_url))) as instance:
         yield instance
 
 
@@ -281,7 +270,7 @@ def test_a_run_whose_broker_is_unreachable_fails_soon_saying_which_setting_to_ch
     monkeypatch.setenv("KRAKEN_CELERY_BROKER", f"redis://127.0.0.1:{closed_port}/0")
     started = time.monotonic()
 
-    with persistent_instance(tmp_path / "dagster_home") as instance:
+    with DagsterInstance.from_config(str(instance_home(tmp_path / "dagster_home"))) as instance:
         outcomes = distributed.backfill(instance, FIRST, FIRST)
         elapsed = time.monotonic() - started
         [outcome] = outcomes

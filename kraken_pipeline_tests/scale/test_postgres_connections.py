@@ -16,6 +16,7 @@ from dagster import DagsterInstance
 
 from kraken_pipeline.runner import persistent_instance, run_range
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
+from kraken_pipeline_tests.scale.instances import instance_home
 
 DAYS = (date(2026, 11, 14), date(2026, 11, 18))  # about 110 events stored
 # Measured: about 18 sessions for a 5-day run with the pool (6 of them opening the instance),
@@ -53,22 +54,10 @@ def sessions_opened(postgres_url: str) -> int:
         admin.close()
 
 
-def postgres_home(home: Path, postgres_url: str) -> Path:
-    """A DAGSTER_HOME whose runs, events and schedules are in the test's database."""
-    home.mkdir(parents=True)
-    # SQLAlchemy's default PostgreSQL driver is psycopg 3; dagster-postgres brings psycopg2.
-    url = postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1)
-    (home / "dagster.yaml").write_text(
-        f"telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url: {url}\n",
-        encoding="utf-8",
-    )
-    return home
-
-
 def test_a_range_run_keeps_its_connections_instead_of_one_per_event(
     harness: PipelineHarness, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = postgres_home(tmp_path / "dagster_home", postgres_url)
+    home = instance_home(tmp_path / "dagster_home", postgres_url)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     first, last = DAYS
     with DagsterInstance.get():
