@@ -65,20 +65,25 @@ class StoredFile:
         return self.mirror / self.relative
 
 
-def _day_folders(directory: str) -> Iterator[tuple[str, date]]:
-    """(folder name, day) of every `date=YYYY-MM-DD` folder in directory, in no order."""
+def _entries(directory: str | Path) -> Iterator[os.DirEntry[str]]:
+    """The entries of directory, in no order; none if it does not exist."""
     try:
         entries = os.scandir(directory)
     except FileNotFoundError:
         return
     with entries:
-        for entry in entries:
-            if not entry.name.startswith(DAY_PREFIX) or not entry.is_dir():
-                continue
-            try:
-                yield entry.name, date.fromisoformat(entry.name.removeprefix(DAY_PREFIX))
-            except ValueError:
-                continue  # not one of ours
+        yield from entries
+
+
+def _day_folders(directory: str) -> Iterator[tuple[str, date]]:
+    """(folder name, day) of every `date=YYYY-MM-DD` folder in directory, in no order."""
+    for entry in _entries(directory):
+        if not entry.name.startswith(DAY_PREFIX) or not entry.is_dir():
+            continue
+        try:
+            yield entry.name, date.fromisoformat(entry.name.removeprefix(DAY_PREFIX))
+        except ValueError:
+            continue  # not one of ours
 
 
 def _files_by_dataset() -> dict[str, list[tuple[Table, str]]]:
@@ -130,14 +135,9 @@ def stale_anchors(mirror: Path) -> list[Table]:
 
 def _remove_leftover_links(directory: Path) -> None:
     """Temporary links left in directory by a publisher that was killed."""
-    try:
-        entries = os.scandir(directory)
-    except FileNotFoundError:
-        return
-    with entries:
-        for entry in entries:
-            if entry.name.startswith(".") and entry.name.endswith(_TEMP_SUFFIX):
-                os.unlink(entry.path)
+    for entry in _entries(directory):
+        if entry.name.startswith(".") and entry.name.endswith(_TEMP_SUFFIX):
+            os.unlink(entry.path)
 
 
 def publish(mirror: Path, pending: Sequence[StoredFile], anchors: Sequence[Table]) -> None:
