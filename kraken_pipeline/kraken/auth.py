@@ -1,9 +1,12 @@
 """Client-credentials access tokens: mint, cache, refresh early, one mint at a time.
 
-A token is refreshed five minutes before it expires. All threads share one provider; a lock makes
+A token is refreshed five minutes before it expires; one that lives less than that (or whose `exp`
+has already passed) is used for a share of its own lifetime, at least MIN_TOKEN_USE, so that
+short tokens do not cost a mint per request. All threads share one provider; a lock makes
 minting single-flight, so four workers that find the token stale at once cause one mint. When
-the token endpoint throttles (429, 5xx, an HTML 403 from its CDN) the provider cools down (one
-minute, doubling, capped at 30 minutes) and keeps handing out the cached token while it has not
+the token endpoint throttles (429, 5xx, an HTML 403 from its CDN) the provider cools down: for
+the Retry-After the endpoint asked the first time, else (and on repeated failures) one minute,
+doubling, capped at 30 minutes, and keeps handing out the cached token while it has not
 expired: clients that re-mint on every failure make an outage worse. A refusal of the credentials
 (invalid_client and the like) is remembered: the other workers of a fetch get the same error
 without asking the token endpoint again, which would only be retrying it.
@@ -38,14 +41,18 @@ REFRESH_MARGIN = timedelta(minutes=5)
 DEFAULT_LIFETIME = timedelta(seconds=3600)
 COOL_DOWN_FIRST = 60.0
 COOL_DOWN_MAX = 1800.0
+# A token is refreshed after this share of its lifetime when five minutes would be too much.
+SHORT_TOKEN_SHARE = 0.8
+MIN_TOKEN_USE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
 class AccessToken:
-    """A minted token and the instant it expires; repr never shows the token."""
+    """A minted token, the instant it expires and when to replace it; repr never shows the token."""
 
     value: Secret
     expires_at: datetime
+    refresh_at: datetime | None = None  # None: REFRESH_MARGIN before expires_at
 
 
 class TokenProvider:
@@ -66,11 +73,15 @@ class TokenProvider:
         self._current: AccessToken | None = None
         self._cool_down = 0.0
         self._cool_until = 0.0
+        self._failures = 0  # consecutive failed mints
         self._refusal: InvalidClientError | AuthenticationError | None = None
         self.mints = 0
 
-    def token(self) -> AccessToken:
-        """A token that is valid now; mints (once, across threads) when it is due for refresh."""
+    def token(self, within: float | None = None) -> AccessToken:
+        """A token that is valid now; mints (once, across threads) when it is due for refresh.
+
+        `within` bounds a mint's wall-clock time (the caller's remaining deadline).
+        """
         current = self._current
         if current is not None and self._fresh(current):
             return current
@@ -78,7 +89,7 @@ class TokenProvider:
             current = self._current
             if current is not None and self._fresh(current):
                 return current
-            return self._refresh(current)
+            return self._refresh(current, within)
 
     def invalidate(self, rejected: AccessToken) -> None:
         """Forget a token the API refused, unless another thread already replaced it."""
@@ -87,12 +98,15 @@ class TokenProvider:
                 self._current = None
 
     def _fresh(self, token: AccessToken) -> bool:
-        return self._now() < token.expires_at - REFRESH_MARGIN
+        refresh_at = token.refresh_at or token.expires_at - REFRESH_MARGIN
+        return self._now() < refresh_at
 
     def _usable(self, token: AccessToken | None) -> bool:
-        return token is not None and self._now() < token.expires_at
+        if token is None:
+            return False
+        return self._now() < max(token.expires_at, token.refresh_at or token.expires_at)
 
-    def _refresh(self, current: AccessToken | None) -> AccessToken:
+    def _refresh(self, current: AccessToken | None, within: float | None) -> AccessToken:
         if self._refusal is not None:
             raise type(self._refusal)(self._refusal.message, code=self._refusal.code)
         waited = self._cool_until - self._monotonic()
@@ -105,7 +119,7 @@ class TokenProvider:
                 retry_after=waited,
             )
         try:
-            minted = self._mint()
+            minted = self._mint(within)
         except (InvalidClientError, AuthenticationError) as exc:
             self._refusal = exc
             raise
@@ -120,16 +134,23 @@ class TokenProvider:
                 return current
             raise
         self._cool_down = 0.0
+        self._failures = 0
         self._current = minted
         return minted
 
     def _start_cool_down(self, exc: RetryableError) -> None:
-        self._cool_down = min(COOL_DOWN_MAX, self._cool_down * 2 or COOL_DOWN_FIRST)
-        self._cool_until = self._monotonic() + self._cool_down
-        exc.retry_after = self._cool_down
-        log.warning("token endpoint failed (%s); cooling down %.0f s", exc.code, self._cool_down)
+        """Wait what the endpoint asked the first time; the long, doubling wait after that."""
+        self._failures += 1
+        if exc.retry_after is not None and self._failures == 1:
+            pause = max(0.0, exc.retry_after)
+        else:
+            self._cool_down = min(COOL_DOWN_MAX, self._cool_down * 2 or COOL_DOWN_FIRST)
+            pause = max(self._cool_down, exc.retry_after or 0.0)
+        self._cool_until = self._monotonic() + pause
+        exc.retry_after = pause
+        log.warning("token endpoint failed (%s); cooling down %.0f s", exc.code, pause)
 
-    def _mint(self) -> AccessToken:
+    def _mint(self, within: float | None) -> AccessToken:
         settings = self._settings
         form = {"grant_type": "client_credentials"}
         auth: tuple[str, str] | None = None
@@ -139,7 +160,10 @@ class TokenProvider:
             form["client_id"] = settings.client_id
             form["client_secret"] = settings.client_secret.reveal()
         try:
-            answer = self._transport.post(settings.auth_url, "token", form=form, auth=auth)
+            bound = min(settings.read_timeout, within) if within is not None else None
+            answer = self._transport.post(
+                settings.auth_url, "token", form=form, auth=auth, read_timeout=bound
+            )
             token = self._parse(answer)
         except TokenUnavailableError:
             raise
@@ -160,14 +184,29 @@ class TokenProvider:
             body = _json_or_none(answer)
             oauth_error = body.get("error") if isinstance(body, dict) else None
             raise token_endpoint_error(
-                answer.status, answer.content_type, oauth_error, self._settings.client_id
+                answer.status,
+                answer.content_type,
+                oauth_error,
+                self._settings.client_id,
+                answer.retry_after,
             )
         body = answer.json("the token endpoint")
         value = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(value, str) or not value:
             raise ResponseFormatError("the token endpoint answered 200 without an access_token")
         expires_at = _expiry(body.get("expires_in"), value, answer.received_at)
-        return AccessToken(Secret(value), expires_at)
+        return AccessToken(Secret(value), expires_at, _refresh_at(expires_at, answer.received_at))
+
+
+def _refresh_at(expires_at: datetime, received_at: datetime) -> datetime:
+    """REFRESH_MARGIN before expiry, or a share of a short lifetime, never before MIN_TOKEN_USE.
+
+    A token whose `exp` already passed (a skewed clock) is used until MIN_TOKEN_USE, or until
+    the API says it expired, whichever comes first.
+    """
+    lifetime = expires_at - received_at
+    early = min(REFRESH_MARGIN, max(lifetime, timedelta(0)) * (1 - SHORT_TOKEN_SHARE))
+    return max(expires_at - early, received_at + MIN_TOKEN_USE)
 
 
 def _json_or_none(answer: HttpAnswer) -> Any:

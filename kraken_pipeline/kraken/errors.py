@@ -15,9 +15,12 @@ Messages name the operation, the property or the client id, never a secret or a 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-RETRYABLE_CODES = frozenset({"KT-CT-1199", "KT-CT-7899"})
+from kraken_pipeline.kraken.redaction import redact
+
+INTERNAL_ERROR = "KT-CT-7899"
+RETRYABLE_CODES = frozenset({"KT-CT-1199", "KT-CT-1147", INTERNAL_ERROR})
 REAUTHENTICATE_CODES = frozenset(
     {
         "KT-CT-1120",
@@ -27,9 +30,17 @@ REAUTHENTICATE_CODES = frozenset(
         "KT-CT-1127",
         "KT-CT-1143",
         "KT-CT-1144",
+        "KT-CT-1162",
+        "KT-CT-1163",
     }
 )
-SHRINK_CODES = frozenset({"KT-CT-1188", "KT-CT-1189"})
+TOO_COMPLEX = "KT-CT-1188"
+TOO_MANY_NODES = "KT-CT-1189"
+PAGE_SIZE_CODES = frozenset({"KT-CT-1201", "KT-CT-1202", "KT-CT-1203"})
+SHRINK_CODES = frozenset({TOO_COMPLEX, TOO_MANY_NODES}) | PAGE_SIZE_CODES
+# What a ShrinkRequestError asks to make smaller: properties per request (a too complex query),
+# nodes per request (page size times properties), or the page size alone.
+ShrinkDimension = Literal["aliases", "nodes", "page_size"]
 PERMISSION_CODES = frozenset(
     {"KT-CT-1111", "KT-CT-1128", "KT-CT-1129", "KT-CT-1130", "KT-CT-1131", "KT-CT-1132"}
 )
@@ -43,12 +54,21 @@ REFUSED_TOKEN_ENDPOINT_ATTEMPTS = 2
 # breaches, so a rate-limited request waits at least this long before it is tried again.
 RATE_LIMITED_MIN_DELAY = 10.0
 
+# KT-CT-7899 has been seen to persist for hours on one field: a few tries, then that part fails.
+INTERNAL_ERROR_ATTEMPTS = 3
+# The code of a RetryableError for one alias that failed without an errorCode.
+NO_CODE = "no code"
+
 
 class KrakenError(Exception):
-    """Base of every error of the client; `code` is a short tag, e.g. "KT-CT-1111" or "HTTP 502"."""
+    """Base of every error of the client; `code` is a short tag, e.g. "KT-CT-1111" or "HTTP 502".
+
+    The message is redacted when the error is made (redaction.py), so no secret, token or URL
+    password can reach a log, a fetch log or a traceback through an error of the client.
+    """
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))
         self.code = code
 
     @property
@@ -97,7 +117,18 @@ class ReauthenticateError(KrakenError):
 
 
 class ShrinkRequestError(KrakenError):
-    """The request was too large (KT-CT-1188/1189 or a page-size validation error): halve it."""
+    """The request was too large: make `dimension` smaller and send it again.
+
+    "aliases": too complex (KT-CT-1188), fewer properties per request; "nodes": too many nodes
+    (KT-CT-1189), fewer nodes per request; "page_size": KT-CT-1201/1202/1203 or a validation
+    error naming `first`, a smaller page size.
+    """
+
+    def __init__(
+        self, message: str, *, code: str | None = None, dimension: ShrinkDimension = "page_size"
+    ) -> None:
+        super().__init__(message, code=code)
+        self.dimension: ShrinkDimension = dimension
 
 
 class FatalError(KrakenError):
@@ -164,36 +195,94 @@ def invalid_client_error(client_id: str) -> InvalidClientError:
 def http_error(
     status: int, content_type: str, retry_after: float | None, where: str
 ) -> KrakenError:
-    """Classify a non-200 HTTP answer of the GraphQL API."""
+    """Classify a non-200 HTTP answer of the GraphQL API whose body holds no GraphQL errors."""
     code = f"HTTP {status}"
     is_html = "html" in content_type.lower()
-    if status == 429 or status >= 500 or (status == 403 and is_html):
+    if _transient_status(status) or (status == 403 and is_html):
         return RetryableError(f"{where} answered {code}", code=code, retry_after=retry_after)
     return FatalError(f"{where} answered {code}; this client cannot go on", code=code)
 
 
-def graphql_error(error: Mapping[str, Any], property_id: str | None) -> KrakenError:
-    """Classify one entry of a GraphQL `errors` list; `property_id` is the property it concerns."""
-    extensions = error.get("extensions") or {}
+def graphql_error(
+    error: Mapping[str, Any], property_id: str | None, status: int = 200
+) -> KrakenError:
+    """Classify one entry of a GraphQL `errors` list, whatever the HTTP status it came with.
+
+    `property_id` is the property of the alias the error's path names (None: the error concerns
+    the whole request). An error without an errorCode is judged by the HTTP status when it
+    concerns the request, and is worth sending again when it concerns one alias.
+    """
+    extensions = error.get("extensions")
+    extensions = extensions if isinstance(extensions, Mapping) else {}
     code = extensions.get("errorCode")
+    code = str(code) if code else None
     text = str(error.get("message") or "no message")
     subject = f"property {property_id}" if property_id else "the request"
     if code in RETRYABLE_CODES:
-        floor = RATE_LIMITED_MIN_DELAY if code == "KT-CT-1199" else 0.0
-        return RetryableError(f"{code} for {subject}: {text}", code=code, min_delay=floor)
+        return _retryable_code(code, subject, text)
     if code in REAUTHENTICATE_CODES:
         return ReauthenticateError(f"{code}: {text}", code=code)
-    if code in SHRINK_CODES or _is_page_size_error(extensions, text):
-        return ShrinkRequestError(f"{code or 'VALIDATION'} for {subject}: {text}", code=code)
+    dimension = _shrink_dimension(code, extensions, text)
+    if dimension is not None:
+        return ShrinkRequestError(
+            f"{code or 'VALIDATION'} for {subject}: {text}", code=code, dimension=dimension
+        )
     if code in PERMISSION_CODES:
         return TargetError(
             _permission_message(code, property_id), code=code, property_id=property_id
         )
-    if code in TARGET_CODES or property_id is not None:
+    if code is None:
+        return _codeless_error(subject, text, property_id, status)
+    if code in TARGET_CODES:
+        return TargetError(f"{code} for {subject}: {text}", code=code, property_id=property_id)
+    if property_id is not None:
         return TargetError(
-            f"{code or 'error'} for {subject}: {text}", code=code, property_id=property_id
+            f"{subject} failed with {code}, a code this client does not know: {text}",
+            code=code,
+            property_id=property_id,
         )
-    return FatalError(f"the API refused the request ({code or 'no code'}): {text}", code=code)
+    # Fatal for the properties of this request only (stops_everything says no), not the run.
+    return FatalError(
+        f"the API refused the request with {code}, a code this client does not know: {text}",
+        code=code,
+    )
+
+
+def _retryable_code(code: str, subject: str, text: str) -> RetryableError:
+    floor = RATE_LIMITED_MIN_DELAY if code == "KT-CT-1199" else 0.0
+    cap = INTERNAL_ERROR_ATTEMPTS if code == INTERNAL_ERROR else None
+    return RetryableError(
+        f"{code} for {subject}: {text}", code=code, min_delay=floor, max_attempts=cap
+    )
+
+
+def _codeless_error(subject: str, text: str, property_id: str | None, status: int) -> KrakenError:
+    if property_id is not None:
+        # Raised while resolving one alias: the others' data is good, this alias is sent again.
+        return RetryableError(
+            f"{subject} failed without an error code: {text}",
+            code=NO_CODE,
+            max_attempts=INTERNAL_ERROR_ATTEMPTS,
+        )
+    if _transient_status(status):
+        return RetryableError(f"the API answered HTTP {status}: {text}", code=f"HTTP {status}")
+    return FatalError(f"the API refused the request (no error code): {text}", code=None)
+
+
+def _transient_status(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+def _shrink_dimension(
+    code: str | None, extensions: Mapping[str, Any], text: str
+) -> ShrinkDimension | None:
+    if code == TOO_COMPLEX:
+        return "aliases"
+    if code == TOO_MANY_NODES:
+        return "nodes"
+    if code in PAGE_SIZE_CODES or _is_page_size_error(extensions, text):
+        return "page_size"
+    return None
 
 
 def _permission_message(code: str, property_id: str | None) -> str:
@@ -209,19 +298,27 @@ def _is_page_size_error(extensions: Mapping[str, Any], text: str) -> bool:
     # Tenants that cap `first` answer a VALIDATION error naming the argument, not a KT-CT code.
     if extensions.get("errorType") != "VALIDATION":
         return False
-    paths = [str(item.get("inputPath")) for item in extensions.get("validationErrors") or ()]
+    details = extensions.get("validationErrors")
+    details = details if isinstance(details, list) else []
+    paths = [str(item.get("inputPath")) for item in details if isinstance(item, Mapping)]
     return "first" in text.lower() or any("first" in path for path in paths)
 
 
 def token_endpoint_error(
-    status: int, content_type: str, oauth_error: str | None, client_id: str
+    status: int,
+    content_type: str,
+    oauth_error: str | None,
+    client_id: str,
+    retry_after: float | None = None,
 ) -> KrakenError:
     """Classify a non-200 answer of the token endpoint (RFC 6749 section 5.2 error bodies)."""
     if oauth_error == "invalid_client" or status == 401:
         return invalid_client_error(client_id)
     if status == 429 or status >= 500 or (status == 403 and "html" in content_type.lower()):
         return TokenEndpointThrottledError(
-            f"the token endpoint is throttling (HTTP {status})", code=f"HTTP {status}"
+            f"the token endpoint is throttling (HTTP {status})",
+            code=f"HTTP {status}",
+            retry_after=retry_after,
         )
     return AuthenticationError(
         f"the token endpoint refused client id {client_id!r} with HTTP {status} "

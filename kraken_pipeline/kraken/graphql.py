@@ -4,13 +4,17 @@ This is the only loop that retries GraphQL requests. A call is tried up to max_a
 for retryable trouble, waiting as retry.RetryPolicy says and never past the deadline; a refused
 token is replaced once and the request replayed at once (a second refusal is fatal). Errors that
 concern one alias of a batched request (a property without permission) do not fail the others:
-they come back in GraphQLAnswer.alias_errors next to the data that was served. A call charged
+they come back in GraphQLAnswer.alias_errors next to the data that was served. An answer of any
+HTTP status whose body is GraphQL JSON with `errors` is classified by those errors (Kraken, a
+graphene-django service, answers 400 for errors without a `path`); only other bodies are judged
+by their status. A call charged
 to a points budget reserves its cost before each attempt and settles it after, handing the
 budget the rateLimitInfo of the answer when the document asked for it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +23,7 @@ from typing import Any
 
 from kraken_pipeline.kraken.auth import TokenProvider
 from kraken_pipeline.kraken.errors import (
+    NO_CODE,
     AuthenticationError,
     FatalError,
     KrakenError,
@@ -32,9 +37,10 @@ from kraken_pipeline.kraken.errors import (
 )
 from kraken_pipeline.kraken.queries import RATE_LIMIT_FIELD, RATE_LIMIT_INFO
 from kraken_pipeline.kraken.ratelimit import PointsAllowance, PointsBudget, allowance_from_graphql
+from kraken_pipeline.kraken.redaction import redact
 from kraken_pipeline.kraken.retry import Deadline, RetryPolicy
 from kraken_pipeline.kraken.settings import KrakenSettings
-from kraken_pipeline.kraken.transport import HttpTransport
+from kraken_pipeline.kraken.transport import HttpAnswer, HttpTransport
 from kraken_pipeline.kraken.wire import Decoded, decode_json
 
 Decoder = Callable[[bytes], Decoded]
@@ -53,11 +59,16 @@ _PRECEDENCE = (ReauthenticateError, RetryableError, ShrinkRequestError, FatalErr
 
 @dataclass(frozen=True)
 class GraphQLAnswer:
-    """The decoded `data` of an answer, the per-alias fatal errors, when it arrived, and the
-    points allowance when the document asked rateLimitInfo."""
+    """The decoded `data` of an answer, the per-alias errors, when it arrived, and the points
+    allowance when the document asked rateLimitInfo.
+
+    An alias error is a TargetError (that alias's properties fail) or a RetryableError (the
+    alias failed without an error code while the others were served: send it again, at most
+    `max_attempts` times).
+    """
 
     data: Any
-    alias_errors: Mapping[str, TargetError]
+    alias_errors: Mapping[str, KrakenError]
     received_at: datetime
     allowance: PointsAllowance | None = None
 
@@ -171,7 +182,7 @@ class GraphQLCaller:
     ) -> GraphQLAnswer:
         # Only sending and reading hold a slot; decoding happens after, beside other requests.
         with self._transport.api_slot():
-            token = self._tokens.token()
+            token = self._tokens.token(deadline.remaining())
             values = variables() if callable(variables) else variables
             tally.sent += 1
             answer = self._transport.post(
@@ -181,10 +192,11 @@ class GraphQLCaller:
                 headers={"Authorization": token.value.reveal()},
                 read_timeout=max(0.001, min(self._settings.read_timeout, deadline.remaining())),
             )
-        if answer.status != 200:
-            raise http_error(answer.status, answer.content_type, answer.retry_after, "the API")
-        errors, data = decode(answer.body)
-        alias_errors, request_errors = _sort_errors(errors, aliases)
+        if answer.status == 200:
+            errors, data = decode(answer.body)
+        else:
+            errors, data = _error_body(answer)
+        alias_errors, request_errors = _sort_errors(errors, aliases, answer.status)
         if request_errors:
             worst = _most_urgent(request_errors)
             if isinstance(worst, ReauthenticateError):
@@ -196,11 +208,24 @@ class GraphQLCaller:
         return GraphQLAnswer(data, alias_errors, answer.received_at, allowance)
 
 
+def _error_body(answer: HttpAnswer) -> tuple[list[Any], Any]:
+    """The `errors` and `data` of a non-200 answer, or its status's error for any other body."""
+    try:
+        body = json.loads(answer.body)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list) or not any(isinstance(entry, dict) for entry in errors):
+        raise http_error(answer.status, answer.content_type, answer.retry_after, "the API")
+    data = body.get("data") if isinstance(body, dict) else None
+    return errors, data if isinstance(data, dict) else {}
+
+
 def _sort_errors(
-    errors: list[Any], aliases: Mapping[str, str]
-) -> tuple[dict[str, TargetError], list[KrakenError]]:
-    """Split an `errors` list into fatal errors of single aliases and errors of the request."""
-    alias_errors: dict[str, TargetError] = {}
+    errors: list[Any], aliases: Mapping[str, str], status: int = 200
+) -> tuple[dict[str, KrakenError], list[KrakenError]]:
+    """Split an `errors` list into errors of single aliases and errors of the request."""
+    alias_errors: dict[str, KrakenError] = {}
     request_errors: list[KrakenError] = []
     for entry in errors:
         entry = entry if isinstance(entry, dict) else {}
@@ -209,15 +234,27 @@ def _sort_errors(
         if aliases and root == RATE_LIMIT_FIELD:
             # Asked on the side of measurements, it must not fail them; a refusal of the whole
             # request shows on every alias too.
-            log.debug("rateLimitInfo failed beside the measurements: %s", entry.get("message"))
+            log.debug(
+                "rateLimitInfo failed beside the measurements: %s",
+                redact(str(entry.get("message"))),
+            )
             continue
         alias = root if root in aliases else None
-        error = graphql_error(entry, aliases.get(alias or ""))
-        if alias is not None and isinstance(error, TargetError):
+        error = graphql_error(entry, aliases.get(alias or ""), status)
+        if alias is not None and _alias_kind(error):
             alias_errors.setdefault(alias, error)
         else:
             request_errors.append(error)
     return alias_errors, request_errors
+
+
+def _alias_kind(error: KrakenError) -> bool:
+    """Whether an error on one alias stays that alias's: fatal for it, or worth sending again
+    without a code. Coded retryable errors (KT-CT-7899, 1199), refused tokens and too large
+    requests concern the whole request."""
+    return isinstance(error, TargetError) or (
+        isinstance(error, RetryableError) and error.code == NO_CODE
+    )
 
 
 def _most_urgent(errors: list[KrakenError]) -> KrakenError:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from urllib.parse import parse_qsl, urlsplit
 
 from kraken_pipeline.kraken.errors import ConfigurationError
+from kraken_pipeline.kraken.redaction import redact, register_secret
 from kraken_pipeline.local_days import zone
 
 DEFAULT_AUTH_URL = "https://auth.octopus.energy/token/"
@@ -42,6 +43,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        register_secret(value)  # so that redaction masks it wherever it turns up
 
     def reveal(self) -> str:
         """The secret itself; call only where it is sent to the token endpoint."""
@@ -106,6 +108,11 @@ class KrakenSettings:
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
             if is_number and value <= 0:
                 raise ConfigurationError(f"setting {field.name} must be positive, not {value}")
+
+    def __repr__(self) -> str:
+        # URLs may carry a password or a token in their query: redacted like every message.
+        shown = ", ".join(f"{field.name}={getattr(self, field.name)!r}" for field in fields(self))
+        return redact(f"KrakenSettings({shown})")
 
 
 def settings_from_env(environ: Mapping[str, str]) -> KrakenSettings:

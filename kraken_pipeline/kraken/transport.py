@@ -8,7 +8,12 @@ no slot of its own (it happens inside the slot of the request that needs the tok
 
 urllib3's own retries are off (total=0): every retry happens in one place (retry.py, driven by
 the callers), so the number of HTTP calls is exactly what the tests count. TLS verification is
-always on; a CA bundle path may replace the default trust store.
+always on; a CA bundle path may replace the default trust store. Redirects are never followed:
+a re-sent POST would carry the client secret or the access token to wherever it points.
+
+Every request has one wall-clock bound for connecting, the first byte and the whole body
+together: a body that trickles in byte by byte times out like one that never comes (the socket
+timeout alone restarts with every byte).
 """
 
 from __future__ import annotations
@@ -16,16 +21,23 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, NameResolutionError
+from urllib3.exceptions import (
+    DecodeError,
+    InvalidHeader,
+    NameResolutionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.util.retry import Retry
 
 from kraken_pipeline.kraken.errors import (
@@ -34,6 +46,7 @@ from kraken_pipeline.kraken.errors import (
     KrakenError,
     RetryableError,
 )
+from kraken_pipeline.kraken.redaction import redact, strip_credentials
 from kraken_pipeline.kraken.settings import ENVIRONMENT_VARIABLES, KrakenSettings
 
 USER_AGENT = "kraken-pipeline/0.1 (+client-credentials measurements reader)"
@@ -104,8 +117,13 @@ class HttpTransport:
         auth: tuple[str, str] | None = None,
         read_timeout: float | None = None,
     ) -> HttpAnswer:
-        """POST and read the whole answer; network trouble raises RetryableError or FatalError."""
-        timeout = (self._settings.connect_timeout, read_timeout or self._settings.read_timeout)
+        """POST and read the whole answer within `read_timeout` seconds of wall-clock time.
+
+        Network trouble raises RetryableError or FatalError; a redirect raises FatalError.
+        """
+        bound = max(0.001, read_timeout or self._settings.read_timeout)
+        ends = time.monotonic() + bound
+        timeout = (min(self._settings.connect_timeout, bound), bound)
         with self._lock:
             self._calls[kind] += 1
         try:
@@ -118,11 +136,19 @@ class HttpTransport:
                 timeout=timeout,
                 verify=self._verify,
                 stream=True,
+                allow_redirects=False,
             )
             with response:
-                body = b"".join(response.iter_content(_READ_CHUNK_BYTES))
+                if response.is_redirect or 300 <= response.status_code < 400:
+                    raise redirect_error(kind, url, response)
+                body = _read_within(response, ends)
         except requests.RequestException as exc:
             raise network_error(exc, kind, url) from None
+        except _BodyTooSlowError:
+            raise RetryableError(
+                f"{_endpoint(kind, url)} did not send its whole answer within {bound:g} s",
+                code="timeout",
+            ) from None
         return HttpAnswer(
             status=response.status_code,
             content_type=response.headers.get("Content-Type", ""),
@@ -143,6 +169,60 @@ class HttpTransport:
     def close(self) -> None:
         """Close the pooled connections."""
         self._session.close()
+
+
+class _BodyTooSlowError(Exception):
+    """The answer had not fully arrived when the request's wall-clock bound passed."""
+
+
+def _read_within(response: requests.Response, ends: float) -> bytes:
+    """The whole body, or _BodyTooSlowError once `ends` (time.monotonic) passes.
+
+    Reads whatever has arrived (read1), so the clock is looked at after every network read, and
+    shortens the socket timeout to what is left, so no single read outlasts the bound.
+    """
+    raw = response.raw
+    read = getattr(raw, "read1", None) or raw.read
+    parts: list[bytes] = []
+    while True:
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise _BodyTooSlowError
+        _limit_socket_timeout(raw, left)
+        try:
+            chunk = read(_READ_CHUNK_BYTES, decode_content=True)
+        except (TimeoutError, ReadTimeoutError) as exc:
+            raise requests.exceptions.ReadTimeout(exc) from None
+        except ProtocolError as exc:  # as requests' iter_content would say
+            raise requests.exceptions.ChunkedEncodingError(exc) from None
+        except DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from None
+        except Urllib3SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from None
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+
+
+def _limit_socket_timeout(raw: Any, seconds: float) -> None:
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if isinstance(sock, socket.socket):
+        current = sock.gettimeout()
+        if current is None or current > seconds:
+            sock.settimeout(max(seconds, 0.001))
+
+
+def redirect_error(kind: str, url: str, response: requests.Response) -> FatalError:
+    """A 3xx: named with where it pointed (no credentials) and the variable to fix."""
+    variable = _ENDPOINTS.get(kind, ("", "the URL"))[1]
+    location = response.headers.get("Location") or "nowhere"
+    target = strip_credentials(location) if "://" in location else redact(location)
+    return FatalError(
+        f"{_endpoint(kind, url)} answered HTTP {response.status_code}, redirecting to {target}; "
+        f"redirects are not followed (they would re-send credentials): set {variable} to the "
+        "address that answers directly",
+        code=f"HTTP {response.status_code}",
+    )
 
 
 def network_error(exc: requests.RequestException, kind: str, url: str) -> KrakenError:
@@ -207,13 +287,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 def _endpoint(kind: str, url: str) -> str:
     """`the token endpoint https://host/token/ (KRAKEN_AUTH_URL)`, safe to log."""
     label, variable = _ENDPOINTS.get(kind, (f"the {kind} endpoint", None))
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"  # an IPv6 literal
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
+    shown = strip_credentials(url)
     return f"{label} {shown} ({variable})" if variable else f"{label} {shown}"
 
 
