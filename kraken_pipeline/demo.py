@@ -7,6 +7,7 @@ from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from kraken_pipeline.kraken.redaction import redact
 from kraken_pipeline.settings import PipelineSettings
 
 
@@ -30,7 +31,7 @@ def kraken_target(
     """
     env = os.environ if environ is None else environ
     if env.get("KRAKEN_CLIENT_ID"):
-        yield KrakenTarget(settings, f"Kraken at {settings.api_url}", embedded=False)
+        yield KrakenTarget(settings, f"Kraken at {redact(settings.api_url)}", embedded=False)
         return
     from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
 

@@ -65,6 +65,12 @@ class EmulatorConfig:
     # (certificate chain file, private key file), PEM: serve HTTPS instead of plain HTTP, as a
     # real Kraken does, so tests can prove the client verifies certificates (see tls.py).
     tls: tuple[str | Path, str | Path] | None = None
+    # The HTTP status of an answer whose errors all lack a `path` (validation, complexity, node
+    # count, page size): 200 as before, or 400 as graphene-django (and so Kraken) answers them.
+    pathless_error_status: int = 200
+    # Shifts the `exp` claim and `expires_in` of every token minted (negative: already past)
+    # while the API keeps accepting each token for token_lifetime, as a skewed clock would.
+    token_expiry_skew: timedelta = timedelta(0)
 
     def client(self, client_id: str) -> ClientGrant | None:
         """The grant of a client id, if the emulator knows it."""

@@ -1,4 +1,7 @@
-"""Kraken's error codes as the emulator answers them: HTTP 200 with the documented envelope.
+"""Kraken's error codes as the emulator answers them, in the documented envelope.
+
+Errors without a `path` come with HTTP 200, or the status EmulatorConfig.pathless_error_status
+says (400, as graphene-django answers them).
 
 Each entry gives the errorType, message and errorDescription of one KT-CT code, worded after
 Kraken's public error-code reference where it has a page and kraken_api.md where it does not.
@@ -41,20 +44,38 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "KT-CT-1128": _UNAUTHORIZED,
     "KT-CT-1143": _INVALID_CREDENTIAL,
     "KT-CT-1144": _INVALID_CREDENTIAL,
+    "KT-CT-1147": (
+        "AUTHORIZATION",
+        "Unable to verify token signing keys. Please try again later.",
+        "",
+    ),
+    "KT-CT-1162": ("AUTHORIZATION", "Authentication token is no longer valid.", ""),
+    "KT-CT-1163": ("AUTHORIZATION", "Authentication token is invalid.", ""),
     "KT-CT-1188": (
-        "VALIDATION",
-        "Query complexity limit exceeded.",
+        "AUTHORIZATION",
+        "Query is too complex.",
         "The query is too complex; request fewer fields or fewer aliases.",
     ),
     "KT-CT-1189": (
-        "VALIDATION",
-        "Too many nodes requested.",
+        "AUTHORIZATION",
+        "Query exceeds maximum allowed node count.",
         "A request may ask for at most 10,000 nodes; use a smaller page size or fewer aliases.",
     ),
     "KT-CT-1199": (
         "AUTHORIZATION",
         "Too many requests.",
         "There were too many requests. Please try again later.",
+    ),
+    "KT-CT-1201": ("VALIDATION", "Invalid pagination parameters.", ""),
+    "KT-CT-1202": (
+        "VALIDATION",
+        "Requested more records through the first value than the maximum limit.",
+        "",
+    ),
+    "KT-CT-1203": (
+        "VALIDATION",
+        "Requested more records through the first value than the maximum limit.",
+        "",
     ),
     "KT-CT-4177": ("AUTHORIZATION", "Unauthorized.", "The viewer may not see this data."),
     "KT-CT-4178": ("NOT_FOUND", "No account found with given account number.", ""),

@@ -16,6 +16,10 @@ A Fault names what goes wrong, where (the token or the GraphQL endpoint) and how
 - payload: `odd_payload` (the first measurement node of an answer is made odd in the way
   `oddity` names: a null or huge value, a timestamp without offset, an unknown enum value...;
   see oddities.py). Only answers that carry measurement nodes consume it.
+- hostile transport, on either endpoint: `slow_drip` (headers at once, then the body one byte
+  every `delay_seconds`, 1 s by default), `redirect` (`status` 307 or 308, another status
+  answering 307, with `Location: location`); on the GraphQL endpoint `echo_authorization` (a
+  pathless GraphQL error with `code` whose message repeats the request's Authorization header).
 """
 
 from __future__ import annotations
@@ -40,12 +44,19 @@ FaultKind = Literal[
     "duplicate_nodes",
     "outside_window",
     "odd_payload",
+    "slow_drip",
+    "redirect",
+    "echo_authorization",
 ]
 Endpoint = Literal["token", "graphql"]
-TRANSPORT_KINDS = frozenset({"http_status", "delay", "cut_body", "truncated_json"})
+TRANSPORT_KINDS = frozenset(
+    {"http_status", "delay", "cut_body", "truncated_json", "slow_drip", "redirect"}
+)
+ECHO_KINDS = frozenset({"echo_authorization"})
 ODD_PAYLOAD_KINDS = frozenset({"odd_payload"})
 GRAPHQL_KINDS = frozenset(
     {"kraken_error", "data_and_errors", "duplicate_nodes", "outside_window", "odd_payload"}
+    | ECHO_KINDS
 )
 ENDPOINTS = frozenset({"token", "graphql"})
 
@@ -65,6 +76,7 @@ class Fault:
     code: str = INTERNAL_ERROR  # kraken_error, data_and_errors
     property_id: str | None = None  # kraken_error: only this property's field fails
     oddity: str = ""  # odd_payload: one of oddities.ODDITIES
+    location: str = "http://127.0.0.1:9/elsewhere/"  # redirect: where the answer points
 
     def __post_init__(self) -> None:
         if self.kind not in TRANSPORT_KINDS | GRAPHQL_KINDS:
@@ -77,7 +89,7 @@ class Fault:
             raise ValueError("times must be at least 1, or None for every request")
         if not 0.0 <= self.probability <= 1.0 or self.skip < 0 or self.delay_seconds < 0:
             raise ValueError("probability must lie in [0, 1]; skip and delay_seconds >= 0")
-        if not 400 <= self.status <= 599:
+        if self.kind != "redirect" and not 400 <= self.status <= 599:
             raise ValueError(f"status {self.status} is not an HTTP error status")
         if self.kind == "odd_payload" and self.oddity not in ODDITIES:
             raise ValueError(f"oddity {self.oddity!r} is unknown; use one of {sorted(ODDITIES)}")

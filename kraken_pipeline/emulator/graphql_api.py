@@ -42,6 +42,8 @@ from kraken_pipeline.emulator.state import EmulatorState
 # Root fields a viewer may always ask for, so a blocked client can still see when it may resume.
 _FREE_ROOT_FIELDS = frozenset({"rateLimitInfo", "__typename"})
 _KRAKEN_ERROR = frozenset({"kraken_error"})
+# Limits checked before execution: with pathless_error_status set, answered without a path.
+_PATHLESS_CODES = frozenset({"KT-CT-1188", "KT-CT-1189", "KT-CT-1201", "KT-CT-1202", "KT-CT-1203"})
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,9 @@ class GraphQLEndpoint:
         if prepared.document is None:
             return self._respond({"errors": [_formatted(e, "VALIDATION") for e in prepared.errors]})
         context = self._admit(prepared, request.variables, authorization)
+        if _refused_before_execution(context, self._state.config.pathless_error_status):
+            assert context.refusal is not None
+            return self._respond({"errors": [dict(context.refusal.to_graphql_error().formatted)]})
         render = partial(self._render, prepared, request, context)
         if (
             self._answers is not None
@@ -142,9 +147,13 @@ class GraphQLEndpoint:
         }
         if codes:
             self._state.stats.count_errors(codes)
+        status = 200
+        errors = payload.get("errors")
+        if errors and "data" not in payload and not any(e.get("path") for e in errors):
+            status = self._state.config.pathless_error_status  # graphene-django's 400
         if raw_json is None:
-            return json_answer(200, payload)
-        return Answer(200, raw_json.dumps(payload).encode())
+            return json_answer(status, payload)
+        return Answer(status, raw_json.dumps(payload).encode())
 
     def _admit(
         self, prepared: PreparedDocument, variables: Mapping[str, Any], authorization: str | None
@@ -182,6 +191,12 @@ class GraphQLEndpoint:
         if not charged and not prepared.root_fields <= _FREE_ROOT_FIELDS:
             return KrakenError("KT-CT-1199")
         return None
+
+
+def _refused_before_execution(context: RequestContext, pathless_status: int) -> bool:
+    """Whether a refusal is answered without a path, as Kraken does for limits it checks first."""
+    refusal = context.refusal
+    return pathless_status != 200 and refusal is not None and refusal.code in _PATHLESS_CODES
 
 
 def _cacheable(prepared: PreparedDocument, context: RequestContext) -> bool:

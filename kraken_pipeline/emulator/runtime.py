@@ -38,7 +38,12 @@ class Emulator:
         self._state = EmulatorState(
             config=self.config,
             clock=self.clock,
-            tokens=TokenIssuer(self.config.clients, self.config.token_lifetime, self.clock),
+            tokens=TokenIssuer(
+                self.config.clients,
+                self.config.token_lifetime,
+                self.clock,
+                self.config.token_expiry_skew,
+            ),
             faults=self.faults,
             stats=self.stats,
             allowance=PointsAllowance(

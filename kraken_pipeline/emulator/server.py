@@ -19,7 +19,8 @@ from typing import Any, cast
 from kraken_pipeline.emulator.answers import Answer, html_answer, json_answer
 from kraken_pipeline.emulator.auth_server import TokenEndpoint
 from kraken_pipeline.emulator.control import ControlApi
-from kraken_pipeline.emulator.faults import ODD_PAYLOAD_KINDS, TRANSPORT_KINDS, Fault
+from kraken_pipeline.emulator.errors import CATALOGUE
+from kraken_pipeline.emulator.faults import ECHO_KINDS, ODD_PAYLOAD_KINDS, TRANSPORT_KINDS, Fault
 from kraken_pipeline.emulator.graphql_api import GraphQLEndpoint
 from kraken_pipeline.emulator.oddities import apply_oddity, carries_nodes
 from kraken_pipeline.emulator.state import EmulatorState
@@ -153,12 +154,17 @@ class _Handler(BaseHTTPRequestHandler):
         state.stats.count_request(name)
         due = time.monotonic() + state.config.latency.total_seconds()
         fault = state.faults.take(TRANSPORT_KINDS, name)
-        if fault is not None and fault.kind == "http_status":
+        if fault is not None and fault.kind in _ANSWERED_INSTEAD:
             _sleep_until(due)
-            self._send(_status_answer(fault))
-            state.stats.count_errors({f"HTTP {fault.status}"})
+            answer = _status_answer(fault) if fault.kind == "http_status" else _redirect(fault)
+            self._send(answer)
+            state.stats.count_errors({f"HTTP {answer.status}"})
             return
-        answer = endpoint.answer(body, self.headers.get("Authorization"))
+        echo = state.faults.take(ECHO_KINDS, name) if name == "graphql" else None
+        if echo is not None:
+            answer = _echo_answer(echo, self.headers.get("Authorization"))
+        else:
+            answer = endpoint.answer(body, self.headers.get("Authorization"))
         if name == "graphql" and carries_nodes(answer):
             answer = apply_oddity(answer, state.faults.take(ODD_PAYLOAD_KINDS, name))
         _sleep_until(due)  # in this connection's thread only: other requests go on
@@ -179,6 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "delay":
             time.sleep(fault.delay_seconds)
             self._send(answer)
+        elif fault.kind == "slow_drip":
+            self._drip(answer, fault.delay_seconds or 1.0)
         elif fault.kind == "truncated_json":
             cut = answer.body[: max(1, len(answer.body) // 2)]
             self._send(Answer(answer.status, cut, answer.content_type, answer.headers))
@@ -186,6 +194,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(answer, body_limit=len(answer.body) // 2)
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _drip(self, answer: Answer, pause: float) -> None:
+        """The headers at once, then the body one byte every `pause` seconds."""
+        self._send(answer, body_limit=0)
+        try:
+            for index in range(len(answer.body)):
+                time.sleep(pause)
+                self.wfile.write(answer.body[index : index + 1])
+                self.wfile.flush()
+        except OSError:
+            self.close_connection = True  # the client gave up waiting, as it should
 
     def _send(self, answer: Answer, body_limit: int | None = None) -> None:
         try:
@@ -199,6 +218,28 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (a timeout); nothing to answer
+
+
+_ANSWERED_INSTEAD = frozenset({"http_status", "redirect"})
+
+
+def _redirect(fault: Fault) -> Answer:
+    status = fault.status if 300 <= fault.status <= 399 else 307
+    return Answer(status, b"", "text/plain", (("Location", fault.location),))
+
+
+def _echo_answer(fault: Fault, authorization: str | None) -> Answer:
+    """A careless server's error: its message repeats the Authorization header it was sent."""
+    error_type, _message, description = CATALOGUE.get(fault.code, ("APPLICATION", "", ""))
+    error = {
+        "message": f"Could not process the request with Authorization: {authorization}",
+        "extensions": {
+            "errorType": error_type,
+            "errorCode": fault.code,
+            "errorDescription": description,
+        },
+    }
+    return json_answer(200, {"errors": [error]})
 
 
 def _status_answer(fault: Fault) -> Answer:

@@ -1,7 +1,9 @@
 """Access tokens: signed JWTs (HS256, with exp, iat, sub) minted and checked against the clock.
 
 Expiry is judged by the emulator's clock, not the wall clock, so tests can move time. A serial
-number (`jti`) in every token lets `expire_all` expire every token issued so far at once.
+number (`jti`) in every token lets `expire_all` expire every token issued so far at once. An
+expiry skew moves the `exp` a token shows (and its `expires_in`) without changing how long it is
+accepted: a negative one issues tokens whose `exp` has already passed, as a skewed clock would.
 """
 
 from __future__ import annotations
@@ -45,10 +47,15 @@ class TokenIssuer:
     """Mints access tokens for known clients and authenticates the Authorization header."""
 
     def __init__(
-        self, clients: tuple[ClientGrant, ...], lifetime: timedelta, clock: EmulatorClock
+        self,
+        clients: tuple[ClientGrant, ...],
+        lifetime: timedelta,
+        clock: EmulatorClock,
+        expiry_skew: timedelta = timedelta(0),
     ) -> None:
         self._clients = {grant.client_id: grant for grant in clients}
         self._lifetime = lifetime
+        self._skew = int(expiry_skew.total_seconds())
         self._clock = clock
         self._key = secrets.token_bytes(32)  # per emulator: another emulator's tokens are garbage
         self._lock = threading.Lock()
@@ -67,13 +74,14 @@ class TokenIssuer:
         claims = {
             "sub": grant.client_id,
             "iat": issued,
-            "exp": issued + lifetime,
+            "exp": issued + lifetime + self._skew,
             "jti": str(serial),
         }
         token = jwt.encode(claims, self._key, algorithm=_ALGORITHM)
         with self._lock:
             self._minted.append(token)
-        return MintedToken(token, lifetime, " ".join(sorted(grant.permissions)))
+        shown = lifetime + self._skew
+        return MintedToken(token, shown, " ".join(sorted(grant.permissions)))
 
     def minted(self) -> tuple[str, ...]:
         """The latest tokens minted, oldest first (leak tests search for them)."""
@@ -94,7 +102,8 @@ class TokenIssuer:
             raise KrakenError("KT-CT-1143")
         with self._lock:
             revoked = int(claims["jti"]) < self._valid_from_serial
-        if revoked or int(claims["exp"]) <= self._clock.now().timestamp():
+        accepted_until = int(claims["exp"]) - self._skew
+        if revoked or accepted_until <= self._clock.now().timestamp():
             raise KrakenError("KT-CT-1124")
         return grant
 

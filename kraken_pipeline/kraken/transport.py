@@ -42,6 +42,7 @@ from urllib3.util.retry import Retry
 
 from kraken_pipeline.kraken.errors import (
     REFUSED_TOKEN_ENDPOINT_ATTEMPTS,
+    AuthenticationError,
     FatalError,
     KrakenError,
     RetryableError,
@@ -191,8 +192,8 @@ def _read_within(response: requests.Response, ends: float) -> bytes:
         _limit_socket_timeout(raw, left)
         try:
             chunk = read(_READ_CHUNK_BYTES, decode_content=True)
-        except (TimeoutError, ReadTimeoutError) as exc:
-            raise requests.exceptions.ReadTimeout(exc) from None
+        except (TimeoutError, ReadTimeoutError):
+            raise _BodyTooSlowError from None
         except ProtocolError as exc:  # as requests' iter_content would say
             raise requests.exceptions.ChunkedEncodingError(exc) from None
         except DecodeError as exc:
@@ -213,11 +214,16 @@ def _limit_socket_timeout(raw: Any, seconds: float) -> None:
 
 
 def redirect_error(kind: str, url: str, response: requests.Response) -> FatalError:
-    """A 3xx: named with where it pointed (no credentials) and the variable to fix."""
+    """A 3xx: named with where it pointed (no credentials) and the variable to fix.
+
+    From the token endpoint it is an AuthenticationError: no token can be had, so the run stops
+    (and the other workers are told without asking again).
+    """
     variable = _ENDPOINTS.get(kind, ("", "the URL"))[1]
     location = response.headers.get("Location") or "nowhere"
     target = strip_credentials(location) if "://" in location else redact(location)
-    return FatalError(
+    kind_of_error = AuthenticationError if kind == "token" else FatalError
+    return kind_of_error(
         f"{_endpoint(kind, url)} answered HTTP {response.status_code}, redirecting to {target}; "
         f"redirects are not followed (they would re-send credentials): set {variable} to the "
         "address that answers directly",
