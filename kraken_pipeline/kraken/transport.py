@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -129,7 +130,7 @@ class HttpTransport:
             self._calls[kind] += 1
         try:
             response = self._session.post(
-                url,
+                _without_userinfo(url),
                 json=json_body,
                 data=form,
                 headers=headers,
@@ -288,6 +289,15 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         yield item
         pending.extend([item.__cause__, item.__context__, getattr(item, "reason", None)])
         pending.extend(item.args)
+
+
+def _without_userinfo(url: str) -> str:
+    """The URL without `user:password@`: requests would send it as Basic credentials, in place
+    of the access token or the client's own authentication."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _endpoint(kind: str, url: str) -> str:

@@ -16,7 +16,7 @@ from kraken_pipeline.emulator import DEMO_CLIENT_SECRET, Emulator, Fault
 from kraken_pipeline.kraken import FatalError, KrakenClient, KrakenSettings, Secret
 from kraken_pipeline.kraken.redaction import MASK, redact, register_secret
 from kraken_pipeline.settings import PipelineSettings
-from kraken_pipeline_tests.kraken.conftest import DEMO_POINTS, window
+from kraken_pipeline_tests.kraken.conftest import DEMO_POINTS, assert_matches_emulator, window
 
 MakeClient = Callable[..., KrakenClient]
 ONE_DAY = window(date(2026, 11, 1))
@@ -110,3 +110,11 @@ def test_the_kraken_at_line_hides_a_password_in_kraken_api_url() -> None:
         line = target.description
     assert "line-pass-31" not in line
     assert line == f"Kraken at https://reader:{MASK}@kraken.example/v1/graphql/"
+
+
+def test_a_password_in_the_api_url_is_never_sent_in_place_of_the_token(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    api_url = emulator.graphql_url.replace("http://", "http://reader:url-pass-9931@")
+    result = make_client(emulator, api_url=api_url).fetch_measurements(DEMO_POINTS, *ONE_DAY)
+    assert_matches_emulator(emulator, result, *ONE_DAY)

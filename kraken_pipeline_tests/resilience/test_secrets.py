@@ -25,6 +25,7 @@ from dagster import DagsterInstance
 from dagster._serdes import serialize_value
 
 from kraken_pipeline.emulator import Emulator, Fault
+from kraken_pipeline_tests.kraken.loopback import recording_server
 from kraken_pipeline_tests.resilience.cli_support import (
     SENTINEL_GRANT,
     SENTINEL_ID,
@@ -145,3 +146,49 @@ def test_the_search_finds_a_planted_secret_in_each_kind_of_store(
     found = leaks(stored_texts(tmp_path), secrets)
 
     assert found, f"the search did not see into {store}"
+
+
+URL_PASSWORD = "URLPASS-d41d8cd9"
+
+
+@pytest.mark.slow
+def test_no_secret_leaks_through_an_echoed_token_a_redirect_or_a_url_password(
+    start_emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    kraken = start_emulator(clients=(SENTINEL_GRANT,))
+    workspace = Workspace(tmp_path)
+    env = workspace.environment(kraken)
+
+    kraken.faults.add(Fault(kind="echo_authorization", times=None))
+    echoed = workspace.run(DAY, DAY, env)
+    kraken.faults.clear()
+    with recording_server() as elsewhere:
+        kraken.faults.add(
+            Fault(
+                kind="redirect", endpoint="token", location=f"{elsewhere.url}?token=x", times=None
+            )
+        )
+        redirected = workspace.run(DAY, DAY, env)
+        kraken.faults.clear()
+        received = elsewhere.everything_received()
+    with_password = kraken.graphql_url.replace("http://", f"http://reader:{URL_PASSWORD}@")
+    password_run = workspace.run(DAY, DAY, {**env, "KRAKEN_API_URL": with_password})
+    secrets = {
+        **needles(SENTINEL_ID, SENTINEL_SECRET, kraken.minted_tokens()),
+        "the URL password": URL_PASSWORD,
+    }
+
+    assert received == "", "the redirect's other origin received a request"
+    assert "Authorization" in echoed.output, "the echoed error should be reported, redacted"
+    assert "KRAKEN_AUTH_URL" in redirected.output, "the redirect should name the variable"
+    assert password_run.returncode == 0, password_run.output[-3000:]
+    assert "Kraken at http://reader:***@" in password_run.stdout
+    printed = [
+        (f"{name} output", done.output)
+        for name, done in zip(
+            ["echoed", "redirected", "password"], [echoed, redirected, password_run], strict=True
+        )
+    ]
+    assert leaks(printed, secrets) == []
+    assert leaks(stored_texts(workspace.cwd), secrets) == []
+    assert leaks(dagster_texts(workspace.dagster_home), secrets) == []
