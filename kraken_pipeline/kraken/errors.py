@@ -5,11 +5,13 @@ reaction elsewhere:
 
 - RetryableError: transient trouble; try again with backoff, bounded by attempts and a deadline.
 - ReauthenticateError: the API refused the token; mint a new one once and replay the request.
-- ShrinkRequestError: the request asked for too much; halve the page size and go on.
+- ShrinkRequestError: the request asked for too much; make its `dimension` smaller and go on.
 - FatalError: trying again cannot help; the message says what to fix. TargetError is the fatal
   kind that concerns one property only, so the other properties of a run still land.
 
-Messages name the operation, the property or the client id, never a secret or a token.
+A GraphQL error is classified by its errorCode whatever the HTTP status it came with; one without
+a code by the status (for the request) or as worth sending again (for one alias). Messages name
+the operation, the property or the client id, and are redacted when made (redaction.py).
 """
 
 from __future__ import annotations

@@ -31,16 +31,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import (
-    DecodeError,
-    InvalidHeader,
-    NameResolutionError,
-    ProtocolError,
-    ReadTimeoutError,
-)
-from urllib3.exceptions import SSLError as Urllib3SSLError
+from urllib3.exceptions import InvalidHeader, NameResolutionError
 from urllib3.util.retry import Retry
 
+from kraken_pipeline.kraken.bounded_read import BodyTooSlowError, read_within
 from kraken_pipeline.kraken.errors import (
     REFUSED_TOKEN_ENDPOINT_ATTEMPTS,
     AuthenticationError,
@@ -59,9 +53,6 @@ _ENDPOINTS = {
 }
 # Retry(total=0) is used only to parse Retry-After (seconds or an HTTP date) the urllib3 way.
 _RETRY_AFTER_PARSER = Retry(total=0)
-# A page of measurements is about 2 MB: read in large chunks, not requests' default 10 kB, which
-# costs a millisecond or two of Python per answer while other workers want the interpreter.
-_READ_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -143,10 +134,10 @@ class HttpTransport:
             with response:
                 if response.is_redirect or 300 <= response.status_code < 400:
                     raise redirect_error(kind, url, response)
-                body = _read_within(response, ends)
+                body = read_within(response, ends)
         except requests.RequestException as exc:
             raise network_error(exc, kind, url) from None
-        except _BodyTooSlowError:
+        except BodyTooSlowError:
             raise RetryableError(
                 f"{_endpoint(kind, url)} did not send its whole answer within {bound:g} s",
                 code="timeout",
@@ -171,47 +162,6 @@ class HttpTransport:
     def close(self) -> None:
         """Close the pooled connections."""
         self._session.close()
-
-
-class _BodyTooSlowError(Exception):
-    """The answer had not fully arrived when the request's wall-clock bound passed."""
-
-
-def _read_within(response: requests.Response, ends: float) -> bytes:
-    """The whole body, or _BodyTooSlowError once `ends` (time.monotonic) passes.
-
-    Reads whatever has arrived (read1), so the clock is looked at after every network read, and
-    shortens the socket timeout to what is left, so no single read outlasts the bound.
-    """
-    raw = response.raw
-    read = getattr(raw, "read1", None) or raw.read
-    parts: list[bytes] = []
-    while True:
-        left = ends - time.monotonic()
-        if left <= 0:
-            raise _BodyTooSlowError
-        _limit_socket_timeout(raw, left)
-        try:
-            chunk = read(_READ_CHUNK_BYTES, decode_content=True)
-        except (TimeoutError, ReadTimeoutError):
-            raise _BodyTooSlowError from None
-        except ProtocolError as exc:  # as requests' iter_content would say
-            raise requests.exceptions.ChunkedEncodingError(exc) from None
-        except DecodeError as exc:
-            raise requests.exceptions.ContentDecodingError(exc) from None
-        except Urllib3SSLError as exc:
-            raise requests.exceptions.SSLError(exc) from None
-        if not chunk:
-            return b"".join(parts)
-        parts.append(chunk)
-
-
-def _limit_socket_timeout(raw: Any, seconds: float) -> None:
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
-    if isinstance(sock, socket.socket):
-        current = sock.gettimeout()
-        if current is None or current > seconds:
-            sock.settimeout(max(seconds, 0.001))
 
 
 def redirect_error(kind: str, url: str, response: requests.Response) -> FatalError:
