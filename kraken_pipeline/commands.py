@@ -65,7 +65,7 @@ def _preflight(target: KrakenTarget) -> str | None:
     if not target.embedded and not os.environ.get("KRAKEN_SUPPLY_POINTS"):
         return "set KRAKEN_SUPPLY_POINTS to your supply points CSV (see .env.example)"
     try:
-        load_supply_points(target.settings.supply_points_path)
+        load_supply_points(target.settings.supply_points_path, target.settings.market)
     except SupplyPointsError as exc:
         return str(exc)
     try:

@@ -15,7 +15,8 @@ from kraken_pipeline.kraken.errors import FatalError, KrakenError, TargetError
 from kraken_pipeline.kraken.progress import MeasurementsResult
 from kraken_pipeline.kraken.settings import settings_from_env
 from kraken_pipeline.local_days import day_bounds, expected_interval_count, local_date_of
-from kraken_pipeline.supply_points import SupplyPoint, SupplyPointsError, load_supply_points
+from kraken_pipeline.market_ids import MARKET_VARIABLE, market_of
+from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
 
 REQUIRED_PERMISSIONS = ("CAN_VIEW_DETAILED_USAGE", "CAN_QUERY_PROPERTY")
 SUPPLY_POINTS_VARIABLE = "KRAKEN_SUPPLY_POINTS"
@@ -60,8 +61,9 @@ def check_from_env(
             (CheckLine(False, f"set {SUPPLY_POINTS_VARIABLE} to the supply points CSV"),)
         )
     try:
-        points = load_supply_points(path)
-    except SupplyPointsError as exc:
+        market = market_of(environ.get(MARKET_VARIABLE), settings.timezone)
+        points = load_supply_points(path, market)
+    except ValueError as exc:  # a bad KRAKEN_MARKET, or a SupplyPointsError
         return CheckReport(tuple(CheckLine(False, line) for line in str(exc).splitlines()))
     with KrakenClient(settings, now=now) as client:
         return run_check(client, points, now=now)
