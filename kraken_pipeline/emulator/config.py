@@ -65,6 +65,8 @@ class EmulatorConfig:
     # (certificate chain file, private key file), PEM: serve HTTPS instead of plain HTTP, as a
     # real Kraken does, so tests can prove the client verifies certificates (see tls.py).
     tls: tuple[str | Path, str | Path] | None = None
+    # False: serve an older schema whose thirdPartyViewer has `name` but no `permissions` field.
+    viewer_reports_permissions: bool = True
 
     def client(self, client_id: str) -> ClientGrant | None:
         """The grant of a client id, if the emulator knows it."""
