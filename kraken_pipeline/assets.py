@@ -83,6 +83,7 @@ def build_measurements_asset(
         only = set(config.supply_point_ids) or None
         root = storage_root.root
         rows = short_days = 0
+        landed = RunLanded()
         with kraken.client(config.deadline_seconds or None) as client:
             for report in land_days(
                 client,
@@ -97,6 +98,7 @@ def build_measurements_asset(
                     day_metadata(report), partition_key=partition_key(report.local_date)
                 )
                 rows += report.rows
+                landed.add(report)
                 # Every log line is a stored Dagster event: a year's backfill logs only the days
                 # an operator must look at; each day's figures are in its materialisation.
                 if report.failures or report.completeness < 1:
@@ -118,9 +120,39 @@ def build_measurements_asset(
         )
         storage.write_supply_points(root, points)
         storage.ensure_warehouse(root, kraken.timezone)
+        landed.raise_if_nothing_landed()
         yield MaterializeResult()
 
     return measurements
+
+
+class RunLanded:
+    """Whether a run landed any supply point-day: a run in which every one failed fails."""
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.failures: list[tuple[str, str]] = []  # (day, "supply point: error")
+
+    def add(self, report: DayReport) -> None:
+        """Count one landed day's fetch outcomes."""
+        self.ok += report.supply_points_ok
+        day = report.local_date.isoformat()
+        self.failures.extend(
+            (day, f"{o.supply_point_id}: {o.error_message}") for o in report.failures
+        )
+
+    def raise_if_nothing_landed(self) -> None:
+        """Fail the step (red in the UI) when every requested supply point failed on every day."""
+        if self.ok or not self.failures:
+            return
+        first_day, first = self.failures[0]
+        raise Failure(
+            description=(
+                f"every requested supply point failed ({len(self.failures)} supply point-day(s)); "
+                f"nothing was landed. First failure, on {first_day}: {first}"
+            ),
+            metadata={"failed_supply_point_days": MetadataValue.int(len(self.failures))},
+        )
 
 
 def day_metadata(report: DayReport) -> dict[str, Any]:

@@ -124,13 +124,38 @@ def _settings() -> PipelineSettings:
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First local day (YYYY-MM-DD).")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day, inclusive.")
 @click.option("--days", type=click.IntRange(1), help="The last N complete days instead.")
-def run(start: datetime | None, end: datetime | None, days: int | None) -> None:
-    """Materialise a range of days through Dagster (default: the schedule's window)."""
+@click.option(
+    "--supply-point",
+    "supply_point_ids",
+    multiple=True,
+    metavar="ID",
+    help="Re-run only this supply point (repeatable); the days' other rows are kept.",
+)
+def run(
+    start: datetime | None,
+    end: datetime | None,
+    days: int | None,
+    supply_point_ids: tuple[str, ...],
+) -> None:
+    """Materialise a range of days through Dagster (default: the schedule's window).
+
+    \b
+    Exit status:
+      0  everything landed: every requested supply point on every day
+      1  the run failed (red in the UI): e.g. every supply point failed
+      2  refused before anything ran: bad range, setting, CSV, credentials,
+         or a data root / Dagster home that cannot be written
+      3  the run landed the others, but some supply point-days failed;
+         the last line is the command that re-runs exactly those
+    """
     settings = _settings()
     from kraken_pipeline.commands import run_command
 
     first_and_last = _window(settings, start, end, days)
-    sys.exit(run_command(settings, *first_and_last, echo=click.echo))
+    status = run_command(
+        settings, *first_and_last, echo=click.echo, supply_point_ids=supply_point_ids
+    )
+    sys.exit(status)
 
 
 def _window(

@@ -3,31 +3,56 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from kraken_pipeline.demo import KrakenTarget, kraken_target
+from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, DataRoot
 from kraken_pipeline.kraken import KrakenClient, KrakenError
-from kraken_pipeline.report import example_query, format_summary, summarise
+from kraken_pipeline.local_days import days_between
+from kraken_pipeline.report import DaySummary, example_query, format_summary, summarise
 from kraken_pipeline.resources import KrakenResource
 from kraken_pipeline.run_owner import fail_runs_of_dead_processes
-from kraken_pipeline.runner import check_range, dagster_home, persistent_instance, run_range
+from kraken_pipeline.runner import (
+    RunOutcome,
+    check_range,
+    dagster_home,
+    dagster_home_path,
+    persistent_instance,
+    run_range,
+    unwritable_directory,
+)
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPointsError, load_supply_points
 
 Echo = Callable[..., None]
-EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# Exit statuses of `kraken-pipeline run` (documented in its --help and the README).
+EXIT_OK = 0  # every requested supply point landed on every day
+EXIT_RUN_FAILED = 1  # the Dagster run failed (nothing landed, or a step broke)
+EXIT_BAD_INPUT = 2  # refused before anything ran: range, settings, CSV, credentials, paths
+EXIT_PARTIAL = 3  # the run landed the others; some supply point-days failed: re-run them
 # Show the pipeline's progress lines, not Dagster's step-by-step debug events.
 QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
-def run_command(settings: PipelineSettings, first: date, last: date, *, echo: Echo) -> int:
+def run_command(
+    settings: PipelineSettings,
+    first: date,
+    last: date,
+    *,
+    echo: Echo,
+    supply_point_ids: Sequence[str] = (),
+) -> int:
     """Validate everything, then materialise first..last in one run and print a summary.
 
-    `echo(text, err=False)` prints; errors go to standard error.
+    `echo(text, err=False)` prints; errors go to standard error. `supply_point_ids` limits the
+    run to those supply points (a repair run: the days' other rows are kept).
     """
     try:
         check_range(first, last, settings)
@@ -36,7 +61,7 @@ def run_command(settings: PipelineSettings, first: date, last: date, *, echo: Ec
         return EXIT_BAD_INPUT
     with kraken_target(settings) as target:
         echo(target.description)
-        problem = _preflight(target)
+        problem = _preflight(target, supply_point_ids) or _unwritable(settings)
         if problem:
             echo(f"error: {problem}", err=True)
             return EXIT_BAD_INPUT
@@ -48,28 +73,104 @@ def run_command(settings: PipelineSettings, first: date, last: date, *, echo: Ec
                     f"run {run_id} was left started by a command that no longer runs: "
                     "marked failed (its message in the UI says which days to re-run)"
                 )
-            outcome = run_range(instance, target.settings, first, last, run_config=QUIET_CONSOLE)
-    for line in format_summary(summarise(settings.data_root, _days(first, last))):
+            config = _run_config(supply_point_ids)
+            outcome = run_range(instance, target.settings, first, last, run_config=config)
+    summaries = summarise(settings.data_root, days_between(first, last))
+    for line in format_summary(summaries):
         echo(line)
+    asked = RunRequest(first, last, tuple(supply_point_ids), settings.data_root)
+    return _finish(outcome, summaries, asked, echo)
+
+
+def _run_config(supply_point_ids: Sequence[str]) -> dict[str, Any]:
+    if not supply_point_ids:
+        return QUIET_CONSOLE
+    ops = {"measurements": {"config": {"supply_point_ids": list(supply_point_ids)}}}
+    return {**QUIET_CONSOLE, "ops": ops}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What the operator asked `run` for."""
+
+    first: date
+    last: date
+    supply_point_ids: tuple[str, ...]
+    root: DataRoot
+
+
+def _finish(
+    outcome: RunOutcome, summaries: Sequence[DaySummary], asked: RunRequest, echo: Echo
+) -> int:
+    """Print how the run ended and what to re-run; return the exit status."""
     if not outcome.success:
         echo(f"error: run {outcome.run_id} failed: {outcome.failure}", err=True)
+        command = rerun_command(asked.first, asked.last, asked.supply_point_ids)
+        echo(f"re-run: {command}", err=True)
         return EXIT_RUN_FAILED
+    failed = [summary for summary in summaries if summary.failed_supply_points]
+    if failed:
+        ids = sorted({point for summary in failed for point in summary.failed_supply_points})
+        days = ", ".join(summary.local_date.isoformat() for summary in failed)
+        echo(
+            f"error: run {outcome.run_id} landed the others, but {len(ids)} supply point(s) "
+            f"failed on {len(failed)} day(s): {', '.join(ids)} on {days}",
+            err=True,
+        )
+        command = rerun_command(failed[0].local_date, failed[-1].local_date, ids)
+        echo(f"re-run: {command}", err=True)
+        return EXIT_PARTIAL
     echo(f"run {outcome.run_id} succeeded. Query the data, for example:")
-    echo(f"  {example_query(settings.data_root)}")
+    echo(f"  {example_query(asked.root)}")
     echo("See it in the UI: make ui (or kraken-pipeline ui)")
     return EXIT_OK
 
 
-def _preflight(target: KrakenTarget) -> str | None:
+def rerun_command(first: date, last: date, supply_point_ids: Sequence[str] = ()) -> str:
+    """The exact `kraken-pipeline run` that repeats a range, for these supply points only."""
+    parts = ["kraken-pipeline", "run", "--start", first.isoformat(), "--end", last.isoformat()]
+    for supply_point_id in supply_point_ids:
+        parts += ["--supply-point", supply_point_id]
+    return shlex.join(parts)
+
+
+def _unwritable(settings: PipelineSettings) -> str | None:
+    """A line naming the data root or Dagster home that cannot be written, and what to do."""
+    root = settings.data_root
+    if isinstance(root, Path):
+        reason = unwritable_directory(root)
+        if reason:
+            return (
+                f"cannot write the data root {root}: {reason}; set {DATA_ROOT_VARIABLE} to a "
+                "writable directory with free space"
+            )
+    home = dagster_home_path(settings)
+    reason = unwritable_directory(home)
+    if reason:
+        return (
+            f"cannot write the Dagster home {home}: {reason}; set DAGSTER_HOME to a writable "
+            "directory with free space (or unset it to keep the instance under the data root)"
+        )
+    return None
+
+
+def _preflight(target: KrakenTarget, supply_point_ids: Sequence[str] = ()) -> str | None:
     """Fail before anything is written: bad supply points, unreachable Kraken, bad credentials."""
     if not target.embedded and not os.environ.get("KRAKEN_SUPPLY_POINTS"):
         return "set KRAKEN_SUPPLY_POINTS to your supply points CSV (see .env.example)"
+    settings = target.settings
     try:
-        load_supply_points(target.settings.supply_points_path)
+        points = load_supply_points(settings.supply_points_path, settings.market)
     except SupplyPointsError as exc:
         return str(exc)
+    unknown = sorted(set(supply_point_ids) - {point.supply_point_id for point in points})
+    if unknown:
+        return (
+            f"--supply-point {', '.join(unknown)}: not in {settings.supply_points_path}; use "
+            "ids of its supply_point_id column"
+        )
     try:
-        with KrakenClient(_resource(target.settings).settings()) as client:
+        with KrakenClient(_resource(settings).settings()) as client:
             client.token_expires_at()
     except KrakenError as exc:
         return str(exc)
@@ -87,14 +188,12 @@ def _resource(settings: PipelineSettings) -> KrakenResource:
     )
 
 
-def _days(first: date, last: date) -> list[date]:
-    from kraken_pipeline.local_days import days_between
-
-    return days_between(first, last)
-
-
 def ui_command(settings: PipelineSettings, port: int, *, echo: Echo) -> int:
     """Run `dagster dev` on the run command's instance and data until it is stopped."""
+    problem = _unwritable(settings)
+    if problem:
+        echo(f"error: {problem}", err=True)
+        return EXIT_BAD_INPUT
     with kraken_target(settings) as target:
         echo(target.description)
         home = dagster_home(settings)

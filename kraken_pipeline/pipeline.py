@@ -75,6 +75,8 @@ def build_definitions(
                 ),
             ),
             "storage_root": StorageResource(data_root=str(settings.data_root)),
-            "supply_points": SupplyPointsResource(path=str(settings.supply_points_path)),
+            "supply_points": SupplyPointsResource(
+                path=str(settings.supply_points_path), market=settings.market.value
+            ),
         },
     )

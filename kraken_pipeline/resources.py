@@ -10,7 +10,7 @@ from pydantic import Field
 
 from kraken_pipeline.filesystems import DataRoot, check_data_root, parse_data_root
 from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
-from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
+from kraken_pipeline.supply_points import Market, SupplyPoint, load_supply_points
 
 
 class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
@@ -96,7 +96,10 @@ class SupplyPointsResource(ConfigurableResource):  # type: ignore[type-arg]
     """The operator's supply points CSV, validated whole on every read."""
 
     path: str = Field(description="Supply points CSV (env KRAKEN_SUPPLY_POINTS).")
+    market: str = Field(
+        default=Market.GB.value, description="Market whose ids are valid (env KRAKEN_MARKET)."
+    )
 
     def load(self) -> tuple[SupplyPoint, ...]:
         """Every supply point in the file; raises SupplyPointsError naming the bad lines."""
-        return load_supply_points(self.path)
+        return load_supply_points(self.path, Market(self.market))

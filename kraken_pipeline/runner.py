@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -51,9 +52,7 @@ def dagster_home(settings: PipelineSettings, environ: Mapping[str, str] | None =
 
     An S3 data root cannot hold the instance: it goes to the root's local directory.
     """
-    env = os.environ if environ is None else environ
-    default = local_directory(settings.data_root) / "dagster_home"
-    home = Path(env.get("DAGSTER_HOME") or default).absolute()
+    home = dagster_home_path(settings, environ)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -62,6 +61,29 @@ def dagster_home(settings: PipelineSettings, environ: Mapping[str, str] | None =
         draft.write_text(INSTANCE_CONFIG, encoding="utf-8")
         draft.replace(config)
     return home
+
+
+def unwritable_directory(path: Path) -> str | None:
+    """Why a directory cannot be created or written (the system's words), or None if it can.
+
+    Really writes: permission bits say nothing for root, and a full disk shows only on write.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".write-check.") as probe:
+            probe.write(b"kraken-pipeline write check\n")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def dagster_home_path(settings: PipelineSettings, environ: Mapping[str, str] | None = None) -> Path:
+    """Where the Dagster instance lives: DAGSTER_HOME, else data root/dagster_home."""
+    env = os.environ if environ is None else environ
+    default = local_directory(settings.data_root) / "dagster_home"
+    return Path(env.get("DAGSTER_HOME") or default).absolute()
 
 
 @contextmanager

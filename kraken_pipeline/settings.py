@@ -16,6 +16,7 @@ from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, DataRoot, parse_data
 from kraken_pipeline.kraken.errors import ConfigurationError
 from kraken_pipeline.kraken.settings import rate_budget_address
 from kraken_pipeline.local_days import zone
+from kraken_pipeline.market_ids import MARKET_VARIABLE, Market, market_of
 
 DEFAULT_AUTH_URL = "https://auth.octopus.energy/token/"
 DEFAULT_API_URL = "https://api.octopus.energy/v1/graphql/"
@@ -48,13 +49,16 @@ class PipelineSettings:
     # may hold a password: the resource reads KRAKEN_RATE_BUDGET_URL as an EnvVar); None: each
     # process keeps its own budget.
     rate_budget_address: str | None = None
+    # Which market supply point ids are valid: KRAKEN_MARKET, else the tenant zone's market.
+    market: Market = Market.GB
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
         """Read the KRAKEN_* variables (see the README's configuration reference)."""
         env = os.environ if environ is None else environ
+        timezone = env.get("KRAKEN_TIMEZONE", cls.timezone)
         settings = cls(
-            timezone=env.get("KRAKEN_TIMEZONE", cls.timezone),
+            timezone=timezone,
             data_root=_data_root(env),
             supply_points_path=Path(
                 env.get("KRAKEN_SUPPLY_POINTS") or EXAMPLE_SUPPLY_POINTS
@@ -69,6 +73,7 @@ class PipelineSettings:
             concurrency=_positive_int(env, "KRAKEN_CONCURRENCY", cls.concurrency),
             ca_bundle=env.get("KRAKEN_CA_BUNDLE") or None,
             rate_budget_address=_rate_budget_address(env),
+            market=_market(env, timezone),
         )
         try:
             zone(settings.timezone)
@@ -82,6 +87,13 @@ def _data_root(env: Mapping[str, str]) -> DataRoot:
         return parse_data_root(env.get(DATA_ROOT_VARIABLE, DEFAULT_DATA_ROOT))
     except ValueError as exc:
         raise SettingsError(f"{DATA_ROOT_VARIABLE}: {exc}") from None
+
+
+def _market(env: Mapping[str, str], timezone: str) -> Market:
+    try:
+        return market_of(env.get(MARKET_VARIABLE), timezone)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _date(env: Mapping[str, str], name: str, default: date) -> date:

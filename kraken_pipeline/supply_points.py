@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from kraken_pipeline.market_ids import Market, market_id_problem, mpan_check_digit_is_valid
+
+__all__ = ["Market", "mpan_check_digit_is_valid"]  # re-exported: callers validate GB ids too
+
 CSV_COLUMNS = (
     "supply_point_id",
     "property_id",
@@ -35,10 +39,8 @@ INTERVAL_SECONDS = {
 }
 DEFAULT_READING_FREQUENCY = "THIRTY_MIN_INTERVAL"
 
-_MPAN_CHECK_WEIGHTS = (3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43)
 _SUPPLY_POINT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _PROPERTY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_MARKET_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 _DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
 
 
@@ -78,20 +80,15 @@ class SupplyPoint:
         return INTERVAL_SECONDS[self.reading_frequency]
 
 
-def mpan_check_digit_is_valid(mpan_core: str) -> bool:
-    """Whether a 13-digit MPAN core carries the check digit the GB algorithm gives."""
-    if len(mpan_core) != 13 or not mpan_core.isdigit():
-        return False
-    weighted = sum(int(d) * w for d, w in zip(mpan_core[:12], _MPAN_CHECK_WEIGHTS, strict=True))
-    return weighted % 11 % 10 == int(mpan_core[12])
+def load_supply_points(path: str | Path, market: Market = Market.GB) -> tuple[SupplyPoint, ...]:
+    """Read and validate a supply points CSV; raise SupplyPointsError naming every bad line.
 
-
-def load_supply_points(path: str | Path) -> tuple[SupplyPoint, ...]:
-    """Read and validate a supply points CSV; raise SupplyPointsError naming every bad line."""
+    `market` decides which market supply point ids are valid (see market_ids.py).
+    """
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            return parse_supply_points(handle, source=str(path))
+            return parse_supply_points(handle, source=str(path), market=market)
     except FileNotFoundError:
         raise SupplyPointsError(
             f"supply points file {path} does not exist: set KRAKEN_SUPPLY_POINTS to a CSV with "
@@ -103,7 +100,9 @@ def load_supply_points(path: str | Path) -> tuple[SupplyPoint, ...]:
         ) from None
 
 
-def parse_supply_points(lines: Iterable[str], source: str = "<csv>") -> tuple[SupplyPoint, ...]:
+def parse_supply_points(
+    lines: Iterable[str], source: str = "<csv>", market: Market = Market.GB
+) -> tuple[SupplyPoint, ...]:
     """Parse CSV text into supply points; every problem is reported, not only the first."""
     reader = csv.DictReader(lines)
     _check_header(reader.fieldnames, source)
@@ -114,7 +113,7 @@ def parse_supply_points(lines: Iterable[str], source: str = "<csv>") -> tuple[Su
         for row in reader:
             line = reader.line_num
             try:
-                point = _parse_row(row)
+                point = _parse_row(row, market)
             except ValueError as exc:
                 problems.append(f"{source} line {line}: {exc}")
                 continue
@@ -157,7 +156,7 @@ def _field(row: dict[str | None, str | list[str] | None], name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _parse_row(row: dict[str | None, str | list[str] | None]) -> SupplyPoint:
+def _parse_row(row: dict[str | None, str | list[str] | None], market: Market) -> SupplyPoint:
     if row.get(None):
         raise ValueError("more fields than columns; quote values that contain commas")
     supply_point_id = _field(row, "supply_point_id")
@@ -169,8 +168,11 @@ def _parse_row(row: dict[str | None, str | list[str] | None]) -> SupplyPoint:
         raise ValueError(f"utility {utility_text!r} is unknown; use electricity or gas")
     utility = Utility(utility_text)
     market_id = _field(row, "market_supply_point_id")
-    _require(_MARKET_ID, market_id, "market_supply_point_id", "an MPAN or MPRN")
-    _check_market_id(utility, market_id)
+    if not market_id:
+        raise ValueError("market_supply_point_id is empty")
+    problem = market_id_problem(market, utility.value, market_id)
+    if problem is not None:
+        raise ValueError(f"{problem} (market {market}; set KRAKEN_MARKET if that is wrong)")
     device_id = _field(row, "device_id") or None
     if device_id is not None:
         _require(_DEVICE_ID, device_id, "device_id", "e.g. 12-AB-34-CD-56-EF-78-GH")
@@ -197,17 +199,6 @@ def _require(pattern: re.Pattern[str], value: str, column: str, expected: str) -
         raise ValueError(f"{column} is empty")
     if not pattern.fullmatch(value):
         raise ValueError(f"{column} {value[:80]!r} is not valid ({expected})")
-
-
-def _check_market_id(utility: Utility, market_id: str) -> None:
-    if utility is Utility.ELECTRICITY:
-        if not mpan_check_digit_is_valid(market_id):
-            raise ValueError(
-                f"market_supply_point_id {market_id!r} is not a valid MPAN core "
-                "(13 digits with a correct check digit)"
-            )
-    elif not (market_id.isdigit() and 6 <= len(market_id) <= 10):
-        raise ValueError(f"market_supply_point_id {market_id!r} is not an MPRN (6 to 10 digits)")
 
 
 def _parse_direction(utility: Utility, text: str) -> ReadingDirection | None:

@@ -15,6 +15,7 @@ from dagster import DagsterInstance
 from kraken_pipeline import storage
 from kraken_pipeline.emulator import Dataset, Emulator, Reading
 from kraken_pipeline.local_days import range_bounds
+from kraken_pipeline.market_ids import market_of
 from kraken_pipeline.runner import RunOutcome, run_range
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
@@ -32,6 +33,7 @@ class PipelineHarness:
     root: Path
     supply_points_csv: Path = EXAMPLE_CSV
     page_size: int = 1000
+    timezone: str = TIMEZONE  # the tenant's; its market decides which ids are valid
     instance: DagsterInstance = field(default_factory=DagsterInstance.ephemeral)
 
     @property
@@ -42,6 +44,8 @@ class PipelineHarness:
             data_root=self.root,
             supply_points_path=self.supply_points_csv,
             page_size=self.page_size,
+            timezone=self.timezone,
+            market=market_of(None, self.timezone),
         )
 
     def run(
@@ -75,7 +79,7 @@ class PipelineHarness:
         return table
 
     def supply_points(self) -> tuple[SupplyPoint, ...]:
-        return load_supply_points(self.supply_points_csv)
+        return load_supply_points(self.supply_points_csv, self.settings.market)
 
     def expected_values(self, point: SupplyPoint, day: date) -> Series:
         """What the emulator serves for one supply point and day, right now."""

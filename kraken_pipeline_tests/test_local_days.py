@@ -25,6 +25,10 @@ from kraken_pipeline.local_days import (
         (date(2026, 3, 29), "Europe/Berlin", 900, 92),
         (date(2026, 10, 25), "Europe/Berlin", 900, 100),
         (date(2026, 5, 7), "Europe/Berlin", 900, 96),
+        (date(2026, 3, 8), "America/Chicago", 900, 92),
+        (date(2026, 11, 1), "America/Chicago", 900, 100),
+        (date(2026, 3, 29), "Asia/Tokyo", 1800, 48),
+        (date(2026, 10, 25), "Asia/Tokyo", 1800, 48),
     ],
 )
 def test_expected_intervals_follow_the_clock_changes(

@@ -71,6 +71,8 @@ class EmulatorConfig:
     # Shifts the `exp` claim and `expires_in` of every token minted (negative: already past)
     # while the API keeps accepting each token for token_lifetime, as a skewed clock would.
     token_expiry_skew: timedelta = timedelta(0)
+    # False: serve an older schema whose thirdPartyViewer has `name` but no `permissions` field.
+    viewer_reports_permissions: bool = True
 
     def client(self, client_id: str) -> ClientGrant | None:
         """The grant of a client id, if the emulator knows it."""

@@ -59,10 +59,18 @@ class PropertyView:
     series: tuple[SeriesSpec, ...]
 
 
-@lru_cache(maxsize=1)
-def load_schema() -> GraphQLSchema:
-    """The SDL schema with the emulator's resolvers attached; stateless, so built once."""
+@lru_cache(maxsize=2)
+def load_schema(viewer_reports_permissions: bool = True) -> GraphQLSchema:
+    """The SDL schema with the emulator's resolvers attached; stateless, so built once.
+
+    Without `viewer_reports_permissions`, thirdPartyViewer lacks `permissions`, as on older
+    Kraken schemas: a query asking for it fails validation there.
+    """
     schema = build_schema(SCHEMA_FILE.read_text(encoding="utf-8"))
+    if not viewer_reports_permissions:
+        viewer_type = schema.get_type("ThirdPartyViewerType")
+        assert isinstance(viewer_type, GraphQLObjectType)
+        del viewer_type.fields["permissions"]
     resolvers = {
         ("Query", "property"): _property,
         ("Query", "thirdPartyViewer"): _third_party_viewer,

@@ -50,7 +50,7 @@ class Emulator:
                 self.config.points_allowance_per_hour, self.config.rate_limit_window
             ),
             readings=ReadingsCache(self.config.dataset),
-            schema=load_schema(),
+            schema=load_schema(self.config.viewer_reports_permissions),
             properties=series_by_property(self.config.dataset.series),
         )
         self._server: EmulatorHTTPServer | None = None

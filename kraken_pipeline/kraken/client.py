@@ -33,7 +33,12 @@ from kraken_pipeline.kraken.progress import (
     PageSize,
     TargetProgress,
 )
-from kraken_pipeline.kraken.queries import RATE_LIMIT_FIELD, RATE_LIMIT_INFO, THIRD_PARTY_VIEWER
+from kraken_pipeline.kraken.queries import (
+    RATE_LIMIT_FIELD,
+    RATE_LIMIT_INFO,
+    THIRD_PARTY_VIEWER,
+    THIRD_PARTY_VIEWER_NAME,
+)
 from kraken_pipeline.kraken.ratelimit import (
     DEFAULT_POINTS_PER_HOUR,
     WINDOW_SECONDS,
@@ -65,7 +70,7 @@ class Viewer:
     """Who the OAuth application is to Kraken, and what its role may do."""
 
     name: str
-    permissions: tuple[str, ...]
+    permissions: tuple[str, ...] | None  # None: not asked (older schemas lack the field)
 
 
 class KrakenClient:
@@ -123,21 +128,24 @@ class KrakenClient:
             table, outcomes, self._transport.calls() - calls_before, self._now()
         )
 
-    def third_party_viewer(self) -> Viewer:
-        """The application's name and permissions (thirdPartyViewer)."""
+    def third_party_viewer(self, *, with_permissions: bool = True) -> Viewer:
+        """The application's name and, `with_permissions`, its permissions (thirdPartyViewer)."""
         deadline = Deadline(SMALL_CALL_DEADLINE, self._monotonic, "reading thirdPartyViewer")
-        answer = self._caller.execute(
-            THIRD_PARTY_VIEWER, {}, operation="thirdPartyViewer", deadline=deadline
-        )
+        document = THIRD_PARTY_VIEWER if with_permissions else THIRD_PARTY_VIEWER_NAME
+        answer = self._caller.execute(document, {}, operation="thirdPartyViewer", deadline=deadline)
         viewer = answer.data.get("thirdPartyViewer")
         if not isinstance(viewer, dict):
             raise ResponseFormatError("thirdPartyViewer answered null", code="no data")
+        name = str(viewer.get("name") or "")
+        listed = viewer.get("permissions") if with_permissions else None
+        if not isinstance(listed, list):
+            return Viewer(name, None)  # not asked, or answered null: not reported
         permissions = tuple(
             str(item["permission"])
-            for item in viewer.get("permissions") or ()
+            for item in listed
             if isinstance(item, dict) and item.get("permission")
         )
-        return Viewer(str(viewer.get("name") or ""), permissions)
+        return Viewer(name, permissions)
 
     def points_allowance(self) -> PointsAllowance:
         """The hourly points allowance and what is left of it (rateLimitInfo)."""

@@ -6,16 +6,24 @@ problem is one line that says what to fix. The token itself is never shown, only
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from kraken_pipeline.kraken.client import KrakenClient, utc_now
-from kraken_pipeline.kraken.errors import FatalError, KrakenError, TargetError
+from kraken_pipeline.kraken.client import KrakenClient, Viewer, utc_now
+from kraken_pipeline.kraken.errors import (
+    FatalError,
+    KrakenError,
+    RetriesExhaustedError,
+    TargetError,
+    stops_everything,
+)
 from kraken_pipeline.kraken.progress import MeasurementsResult
 from kraken_pipeline.kraken.settings import settings_from_env
 from kraken_pipeline.local_days import day_bounds, expected_interval_count, local_date_of
-from kraken_pipeline.supply_points import SupplyPoint, SupplyPointsError, load_supply_points
+from kraken_pipeline.market_ids import MARKET_VARIABLE, market_of
+from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
 
 REQUIRED_PERMISSIONS = ("CAN_VIEW_DETAILED_USAGE", "CAN_QUERY_PROPERTY")
 SUPPLY_POINTS_VARIABLE = "KRAKEN_SUPPLY_POINTS"
@@ -60,8 +68,9 @@ def check_from_env(
             (CheckLine(False, f"set {SUPPLY_POINTS_VARIABLE} to the supply points CSV"),)
         )
     try:
-        points = load_supply_points(path)
-    except SupplyPointsError as exc:
+        market = market_of(environ.get(MARKET_VARIABLE), settings.timezone)
+        points = load_supply_points(path, market)
+    except ValueError as exc:  # a bad KRAKEN_MARKET, or a SupplyPointsError
         return CheckReport(tuple(CheckLine(False, line) for line in str(exc).splitlines()))
     with KrakenClient(settings, now=now) as client:
         return run_check(client, points, now=now)
@@ -95,20 +104,26 @@ def run_check(
 
 def _viewer_lines(client: KrakenClient) -> list[CheckLine]:
     try:
-        viewer = client.third_party_viewer()
+        viewer = _viewer(client)
     except TargetError as exc:
         return [CheckLine(False, f"thirdPartyViewer: {exc.message}")]
     except FatalError as exc:
+        if _stops_or_exhausted(exc):
+            return [CheckLine(False, f"thirdPartyViewer: {exc.message}")]
         # Older schemas lack thirdPartyViewer; the measurements below still tell the truth.
         return [CheckLine(True, f"application: not reported by this Kraken ({exc.code})")]
     except KrakenError as exc:
         return [CheckLine(False, f"thirdPartyViewer: {exc.message}")]
-    lines = [
-        CheckLine(True, f"application: {viewer.name or '(unnamed)'}"),
-        CheckLine(True, f"permissions: {', '.join(viewer.permissions) or '(none)'}"),
-    ]
+    lines = [CheckLine(True, f"application: {viewer.name or '(unnamed)'}")]
+    if viewer.permissions is None:
+        lines.append(
+            CheckLine(True, "permissions: not reported by this Kraken (the measurements say)")
+        )
+        return lines
+    lines.append(CheckLine(True, f"permissions: {', '.join(viewer.permissions) or '(none)'}"))
+    held = {permission_key(permission) for permission in viewer.permissions}
     for permission in REQUIRED_PERMISSIONS:
-        if permission not in viewer.permissions:
+        if permission_key(permission) not in held:
             lines.append(
                 CheckLine(
                     False,
@@ -117,6 +132,32 @@ def _viewer_lines(client: KrakenClient) -> list[CheckLine]:
                 )
             )
     return lines
+
+
+def _viewer(client: KrakenClient) -> Viewer:
+    """The viewer with its permissions, or without them where the schema has no such field."""
+    try:
+        return client.third_party_viewer()
+    except FatalError as exc:
+        if isinstance(exc, TargetError) or _stops_or_exhausted(exc):
+            raise
+        # A schema without `permissions` refuses the whole document; ask for the name alone.
+        return client.third_party_viewer(with_permissions=False)
+
+
+def _stops_or_exhausted(error: KrakenError) -> bool:
+    """Trouble that is not about the schema: no token, no time, or retries used up."""
+    return stops_everything(error) or isinstance(error, RetriesExhaustedError)
+
+
+def permission_key(permission: str) -> str:
+    """A permission's name in any known spelling, reduced to compare equal across them.
+
+    CAN_VIEW_DETAILED_USAGE, view:detailed-usage and canViewDetailedUsage all give
+    "viewdetailedusage": the format thirdPartyViewer reports is not documented.
+    """
+    key = re.sub(r"[^a-z0-9]", "", permission.lower())
+    return key.removeprefix("can")
 
 
 def _measurement_lines(

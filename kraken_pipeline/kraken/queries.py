@@ -14,6 +14,12 @@ query ThirdPartyViewer {
   thirdPartyViewer { name permissions { permission } }
 }
 """
+# Older schemas have thirdPartyViewer without `permissions`: asked when the above is refused.
+THIRD_PARTY_VIEWER_NAME = """
+query ThirdPartyViewerName {
+  thirdPartyViewer { name }
+}
+"""
 
 # The viewer's hourly points allowance. Asked alone by RATE_LIMIT_INFO, and as one more root
 # field of measurement requests that have room for it, so the budget learns the allowance from
