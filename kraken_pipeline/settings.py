@@ -48,6 +48,10 @@ class PipelineSettings:
     # may hold a password: the resource reads KRAKEN_RATE_BUDGET_URL as an EnvVar); None: each
     # process keeps its own budget.
     rate_budget_address: str | None = None
+    # Alerts: whether the sensors start on, and whether a webhook is set (its URL is a secret
+    # the alert resource reads as an EnvVar, so only its presence is kept here).
+    alerts_enabled: bool = False
+    alert_webhook_configured: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -69,6 +73,8 @@ class PipelineSettings:
             concurrency=_positive_int(env, "KRAKEN_CONCURRENCY", cls.concurrency),
             ca_bundle=env.get("KRAKEN_CA_BUNDLE") or None,
             rate_budget_address=_rate_budget_address(env),
+            alerts_enabled=_flag(env, "KRAKEN_ALERTS_ENABLED"),
+            alert_webhook_configured=bool(env.get("KRAKEN_ALERT_WEBHOOK_URL", "").strip()),
         )
         try:
             zone(settings.timezone)
