@@ -7,9 +7,11 @@ INSTALLED := $(VENV)/.installed
 .PHONY: run test test-fast lint format ui emulator check bench clean browser services
 
 $(INSTALLED): pyproject.toml
+	@echo "Installing kraken-pipeline and its dependencies into $(VENV) (first time only, a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
+	@echo "Installed into $(VENV)"
 	touch $(INSTALLED)
 
 ## The main job: materialise the schedule's window (embedded emulator when KRAKEN_CLIENT_ID is unset).

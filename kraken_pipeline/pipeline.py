@@ -14,6 +14,7 @@ from dagster import (
     define_asset_job,
 )
 
+from kraken_pipeline.alerts import WEBHOOK_VARIABLE
 from kraken_pipeline.assets import (
     SINGLE_RUN,
     build_daily_consumption_asset,
@@ -23,6 +24,7 @@ from kraken_pipeline.checks import build_quality_checks
 from kraken_pipeline.partitions import daily_partitions
 from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
 from kraken_pipeline.schedules import build_daily_schedule
+from kraken_pipeline.sensors import AlertWebhookResource, build_alert_sensors
 from kraken_pipeline.settings import PipelineSettings
 
 MEASUREMENTS_JOB = "measurements_job"
@@ -59,6 +61,7 @@ def build_definitions(
         asset_checks=[build_quality_checks(partitions, settings.timezone)],
         jobs=[job],
         schedules=[build_daily_schedule(job, settings)],
+        sensors=build_alert_sensors(job, settings),
         resources={
             "kraken": KrakenResource(
                 client_id=EnvVar("KRAKEN_CLIENT_ID"),
@@ -77,6 +80,10 @@ def build_definitions(
             "storage_root": StorageResource(data_root=str(settings.data_root)),
             "supply_points": SupplyPointsResource(
                 path=str(settings.supply_points_path), market=settings.market.value
+            ),
+            "alert_webhook": AlertWebhookResource(
+                # An EnvVar, not the value: the webhook URL is a secret.
+                url=EnvVar(WEBHOOK_VARIABLE) if settings.alert_webhook_configured else None
             ),
         },
     )

@@ -23,7 +23,7 @@ from dagster._core.storage.tags import (
     PRIORITY_TAG,
 )
 
-from kraken_pipeline.partitions import partition_key, trailing_days
+from kraken_pipeline.partitions import partition_date, partition_key, trailing_days
 from kraken_pipeline.settings import PipelineSettings
 
 SCHEDULE_NAME = "daily_measurements"
@@ -46,6 +46,15 @@ def range_label(tags: Mapping[str, str]) -> str:
     first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
     last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or first
     return f"{first}..{last}" if first else "its days"
+
+
+def range_days(tags: Mapping[str, str]) -> tuple[date, date] | None:
+    """The first and last day a run's tags name, or None when they name none."""
+    first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
+    last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or first
+    if not first or not last:
+        return None
+    return partition_date(first), partition_date(last)
 
 
 def build_daily_schedule(

@@ -51,6 +51,10 @@ class PipelineSettings:
     rate_budget_address: str | None = None
     # Which market supply point ids are valid: KRAKEN_MARKET, else the tenant zone's market.
     market: Market = Market.GB
+    # Alerts: whether the sensors start on, and whether a webhook is set (its URL is a secret
+    # the alert resource reads as an EnvVar, so only its presence is kept here).
+    alerts_enabled: bool = False
+    alert_webhook_configured: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -74,6 +78,8 @@ class PipelineSettings:
             ca_bundle=env.get("KRAKEN_CA_BUNDLE") or None,
             rate_budget_address=_rate_budget_address(env),
             market=_market(env, timezone),
+            alerts_enabled=_flag(env, "KRAKEN_ALERTS_ENABLED"),
+            alert_webhook_configured=bool(env.get("KRAKEN_ALERT_WEBHOOK_URL", "").strip()),
         )
         try:
             zone(settings.timezone)
