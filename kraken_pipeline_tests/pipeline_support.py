@@ -79,7 +79,7 @@ class PipelineHarness:
         return table
 
     def supply_points(self) -> tuple[SupplyPoint, ...]:
-        return load_supply_points(self.supply_points_csv, self.settings.market)
+        return load_supply_points(self.supply_points_csv, market_of(None, self.timezone))
 
     def expected_values(self, point: SupplyPoint, day: date) -> Series:
         """What the emulator serves for one supply point and day, right now."""
