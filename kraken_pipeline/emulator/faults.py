@@ -15,7 +15,13 @@ A Fault names what goes wrong, where (the token or the GraphQL endpoint) and how
   last node), `outside_window` (a page gains a node that ends where the window starts);
 - payload: `odd_payload` (the first measurement node of an answer is made odd in the way
   `oddity` names: a null or huge value, a timestamp without offset, an unknown enum value...;
-  see oddities.py). Only answers that carry measurement nodes consume it.
+  see oddities.py). Only answers that carry measurement nodes consume it;
+- protocol and shape (see payload_faults.py): `page_info_missing`, `page_info_null`,
+  `has_next_page_null`, `edges_missing`, `edges_null`, `node_field_missing` (`field_name`:
+  startAt, endAt or value), `nodes_shifted`, `conflicting_duplicate`, `identical_duplicate`,
+  `next_without_cursor`, `quality_combined`, `long_decimals`, `embedded_filters` spoil one answer
+  carrying nodes; `too_many_edges` (one edge more than `first`) and `cursor_loop` (a page that
+  follows a cursor points back to the first page) one page as it is resolved.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any, Literal
 
 from kraken_pipeline.emulator.errors import INTERNAL_ERROR
 from kraken_pipeline.emulator.oddities import ODDITIES
+from kraken_pipeline.emulator.payload_faults import PAYLOAD_FAULTS, RESOLVER_FAULTS
 
 FaultKind = Literal[
     "http_status",
@@ -40,6 +47,21 @@ FaultKind = Literal[
     "duplicate_nodes",
     "outside_window",
     "odd_payload",
+    "page_info_missing",
+    "page_info_null",
+    "has_next_page_null",
+    "edges_missing",
+    "edges_null",
+    "node_field_missing",
+    "nodes_shifted",
+    "conflicting_duplicate",
+    "identical_duplicate",
+    "next_without_cursor",
+    "quality_combined",
+    "long_decimals",
+    "embedded_filters",
+    "too_many_edges",
+    "cursor_loop",
 ]
 Endpoint = Literal["token", "graphql"]
 TRANSPORT_KINDS = frozenset({"http_status", "delay", "cut_body", "truncated_json"})
@@ -48,6 +70,11 @@ GRAPHQL_KINDS = frozenset(
     {"kraken_error", "data_and_errors", "duplicate_nodes", "outside_window", "odd_payload"}
 )
 ENDPOINTS = frozenset({"token", "graphql"})
+ODD_PAYLOAD_KINDS = ODD_PAYLOAD_KINDS | frozenset(PAYLOAD_FAULTS)
+GRAPHQL_KINDS = GRAPHQL_KINDS | frozenset(PAYLOAD_FAULTS) | RESOLVER_FAULTS
+
+
+_NODE_FIELDS = frozenset({"startAt", "endAt", "value"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +92,7 @@ class Fault:
     code: str = INTERNAL_ERROR  # kraken_error, data_and_errors
     property_id: str | None = None  # kraken_error: only this property's field fails
     oddity: str = ""  # odd_payload: one of oddities.ODDITIES
+    field_name: str = "startAt"  # node_field_missing: the node field left out
 
     def __post_init__(self) -> None:
         if self.kind not in TRANSPORT_KINDS | GRAPHQL_KINDS:
@@ -81,6 +109,8 @@ class Fault:
             raise ValueError(f"status {self.status} is not an HTTP error status")
         if self.kind == "odd_payload" and self.oddity not in ODDITIES:
             raise ValueError(f"oddity {self.oddity!r} is unknown; use one of {sorted(ODDITIES)}")
+        if self.kind == "node_field_missing" and self.field_name not in _NODE_FIELDS:
+            raise ValueError(f"field_name {self.field_name!r}: use one of {sorted(_NODE_FIELDS)}")
 
     @classmethod
     def from_json(cls, payload: Mapping[str, Any]) -> Fault:

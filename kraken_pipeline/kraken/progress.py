@@ -26,6 +26,13 @@ class FetchOutcome:
     requests: int
     error_code: str | None = None
     error_message: str | None = None
+    # Nodes dropped because they lie outside the window, or belong to no series asked for (of
+    # the property's request this point was in), identical duplicates folded into one row, and
+    # values rounded to 18 decimal places.
+    nodes_outside_window: int = 0
+    nodes_unmatched: int = 0
+    duplicates_folded: int = 0
+    values_rounded: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,12 @@ class TargetProgress:
     requests: set[tuple[int, int]] = field(default_factory=set)  # (send, attempt): distinct HTTP
     error: KrakenError | None = None
     done: bool = False
+    cursors: set[str] = field(default_factory=set)  # every endCursor followed so far
+    protocol_retries: int = 0
+    rows_kept: int = 0
+    outside_window: int = 0
+    unmatched: int = 0
+    unechoed: int = 0
 
     def fail(self, error: KrakenError) -> None:
         """Give up on this alias: its supply points fail with `error`."""
