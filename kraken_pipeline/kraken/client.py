@@ -25,12 +25,13 @@ import pyarrow.compute as pc
 from kraken_pipeline.kraken.auth import TokenProvider
 from kraken_pipeline.kraken.errors import ConfigurationError, ResponseFormatError
 from kraken_pipeline.kraken.graphql import GraphQLCaller
+from kraken_pipeline.kraken.limits import LimitsStore, application_key
 from kraken_pipeline.kraken.measurements import Fetched, MeasurementsFetcher
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY
 from kraken_pipeline.kraken.progress import (
     FetchOutcome,
     MeasurementsResult,
-    PageSize,
+    RequestShape,
     TargetProgress,
 )
 from kraken_pipeline.kraken.queries import RATE_LIMIT_FIELD, RATE_LIMIT_INFO, THIRD_PARTY_VIEWER
@@ -89,7 +90,11 @@ class KrakenClient:
         self._transport = HttpTransport(settings, now)
         self._tokens = TokenProvider(settings, self._transport, now, monotonic)
         self._caller = GraphQLCaller(settings, self._transport, self._tokens, self._policy)
-        self._fetcher = MeasurementsFetcher(settings, self._caller, PageSize(settings.page_size))
+        self._limits = LimitsStore(
+            settings.learned_limits_path, application_key(settings.api_url, settings.client_id)
+        )
+        shape = RequestShape(settings.page_size, settings.properties_per_request, self._limits)
+        self._fetcher = MeasurementsFetcher(settings, self._caller, shape)
         self._bucket: PointsBudget | None = None
         self._bucket_lock = threading.Lock()
 

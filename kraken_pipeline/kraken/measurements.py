@@ -43,7 +43,7 @@ from kraken_pipeline.kraken.parsing import (
     parse_page,
 )
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, Target, plan_requests
-from kraken_pipeline.kraken.progress import PageSize, TargetProgress
+from kraken_pipeline.kraken.progress import RequestShape, TargetProgress
 from kraken_pipeline.kraken.queries import (
     ALIAS_COMPLEXITY,
     RATE_LIMIT_COMPLEXITY,
@@ -82,7 +82,7 @@ class MeasurementsFetcher:
     """Plans and runs the requests of one fetch on a pool of worker threads."""
 
     def __init__(
-        self, settings: KrakenSettings, caller: GraphQLCaller, page_size: PageSize
+        self, settings: KrakenSettings, caller: GraphQLCaller, page_size: RequestShape
     ) -> None:
         self._settings = settings
         self._caller = caller
@@ -106,7 +106,7 @@ class MeasurementsFetcher:
             start,
             end,
             page_size=self._page_size.current(),
-            properties_per_request=self._settings.properties_per_request,
+            properties_per_request=self._page_size.aliases(),
             reserve_in_first=RATE_LIMIT_COMPLEXITY if self._ask_rate_limit else 0,
         )
         run = _Run(deadline, bucket, {p.supply_point_id: i for i, p in enumerate(points)})
@@ -150,7 +150,8 @@ class MeasurementsFetcher:
     ) -> tuple[list[pa.Table], list[TargetProgress]]:
         progress = [TargetProgress(target) for target in batch]
         tables: list[pa.Table] = []
-        while pending := [p for p in progress if not p.done]:
+        # The aliases still to send, as many at once as the request shape allows now.
+        while pending := [p for p in progress if not p.done][: self._page_size.aliases()]:
             if run.abort.is_set():
                 raise _AbortedError
             sizes: list[int] = []  # the page size of each attempt, read when it is sent
@@ -187,7 +188,7 @@ class MeasurementsFetcher:
                 decode=measurement_decoder(len(pending)),
             )
         except ShrinkRequestError as exc:
-            self._page_size.halve(sizes[-1], exc)
+            self._page_size.shrink(sizes[-1], len(pending), exc)
         except FatalError as exc:
             if with_rate_limit and _lacks_rate_limit_info(exc):
                 log.warning("this Kraken does not know rateLimitInfo; budgeting without it")
