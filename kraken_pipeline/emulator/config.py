@@ -65,6 +65,12 @@ class EmulatorConfig:
     # (certificate chain file, private key file), PEM: serve HTTPS instead of plain HTTP, as a
     # real Kraken does, so tests can prove the client verifies certificates (see tls.py).
     tls: tuple[str | Path, str | Path] | None = None
+    # Limit profiles (profiles.py). Complexity points per requested node, added to the
+    # selection's complexity, so that pagination arguments weigh (0: they do not).
+    complexity_per_node: float = 0.0
+    # Set: a `first` above max_page_size is refused before execution with this code (e.g.
+    # KT-CT-1203), errorType VALIDATION and inputPath ["first"], instead of a plain VALIDATION.
+    page_size_error_code: str | None = None
 
     def client(self, client_id: str) -> ClientGrant | None:
         """The grant of a client id, if the emulator knows it."""
