@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/bench_client.py [--series 50] [--days 30] [--latency-ms 100]
                                                 [--properties-per-request N]
 
+(c) repeats (b) against the emulator's strictest limit profile (profiles.py), the limits learned
+by the untimed warm-up, and reports points spent and points per node beside its own bound.
+
 (a) naive: one supply point and one day per request, `first: 100`, sequentially, as community
     tools do; (b) KrakenClient with its default settings (or the given aliases per request).
 Both run in the same process against one emulator, which runs in a process of its own as a real
@@ -34,6 +37,7 @@ is one Python process, so concurrent answers share one core, where a real Kraken
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import tempfile
@@ -52,6 +56,7 @@ from emulator_process import CLOCK, EmulatorProcess, Urls, cpu_between, emulator
 
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, EmulatorConfig
 from kraken_pipeline.emulator.dataset import synthetic_dataset, write_supply_points_csv
+from kraken_pipeline.emulator.profiles import profile_overrides
 from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, MAX_NODES_PER_REQUEST, utility_filter
 from kraken_pipeline.kraken.queries import ALIAS_COMPLEXITY
@@ -83,6 +88,7 @@ class Run:
     requests: int
     rows: int
     server_cpu: float | None = None
+    points: int | None = None  # points the timed fetch spent, by rateLimitInfo
 
 
 class NaiveClient:
@@ -150,49 +156,68 @@ def run_naive(server: EmulatorProcess, points: Sequence[SupplyPoint], days: list
 
 
 def run_client(
-    server: EmulatorProcess, points: Sequence[SupplyPoint], days: list[date], aliases: int | None
+    server: EmulatorProcess,
+    points: Sequence[SupplyPoint],
+    days: list[date],
+    aliases: int | None,
+    limits_path: str | None = None,
 ) -> Run:
-    """Time KrakenClient (after an untimed fetch of the same window by another client)."""
+    """Time KrakenClient (after an untimed fetch of the same window by another client, which
+    also learns the emulator's limits into `limits_path` for the timed one)."""
     urls = server.urls
-    extra = {"properties_per_request": aliases} if aliases else {}
+    extra: dict[str, Any] = {"properties_per_request": aliases} if aliases else {}
+    extra["learned_limits_path"] = limits_path
     settings = KrakenSettings(
         client_id=DEMO_CLIENT_ID,
         client_secret=Secret(DEMO_CLIENT_SECRET),
         auth_url=urls.token,
         api_url=urls.graphql,
         timezone=TIMEZONE,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
     start, end = day_bounds(days[0], TIMEZONE)[0], day_bounds(days[-1], TIMEZONE)[1]
     with KrakenClient(settings) as warm:  # fills the emulator's answer cache
         warm.fetch_measurements(points, start, end)
     with KrakenClient(settings) as client:
+        used = client.points_allowance().used
         cpu = server.cpu_seconds()
         began = time.perf_counter()
         result = client.fetch_measurements(points, start, end)
         seconds = time.perf_counter() - began
         cpu = cpu_between(cpu, server.cpu_seconds())
+        points_spent = client.points_allowance().used - used
     failed = [outcome for outcome in result.outcomes if not outcome.ok]
     if failed:
         raise SystemExit(f"the client failed: {failed[0]}")
-    return Run(seconds, result.requests, result.table.num_rows, cpu)
+    return Run(seconds, result.requests, result.table.num_rows, cpu, points_spent)
 
 
-def minimum_requests(points: Sequence[SupplyPoint], days: list[date]) -> int:
+def minimum_requests(
+    points: Sequence[SupplyPoint], days: list[date], config: EmulatorConfig | None = None
+) -> int:
     """One token plus every node once in requests as large as the emulator's limits allow."""
-    nodes = sum(
+    config = config or EmulatorConfig()
+    nodes = node_count(points, days)
+    page = config.max_page_size
+    alias_cost = ALIAS_COMPLEXITY + int(page * config.complexity_per_node)
+    aliases = max(1, min(config.max_complexity, MAX_COMPLEXITY) // alias_cost)
+    per_request = min(MAX_NODES_PER_REQUEST, config.max_nodes, aliases * page)
+    return 1 + math.ceil(nodes / per_request)
+
+
+def node_count(points: Sequence[SupplyPoint], days: list[date]) -> int:
+    return sum(
         expected_interval_count(day, TIMEZONE, point.interval_seconds)
         for point in points
         for day in days
     )
-    aliases = MAX_COMPLEXITY // ALIAS_COMPLEXITY
-    per_request = min(MAX_NODES_PER_REQUEST, aliases * EmulatorConfig().max_page_size)
-    return 1 + math.ceil(nodes / per_request)
 
 
 def report(label: str, run: Run) -> None:
     cpu = "" if run.server_cpu is None else f"   (emulator CPU {run.server_cpu:.2f} s)"
     print(f"{label:<40} {run.seconds:8.2f} s {run.requests:6d} requests {run.rows:7d} rows{cpu}")
+    if run.points is not None and run.rows:
+        print(f"{'':<40} {run.points} points spent, {run.points / run.rows:.4f} points per node")
 
 
 def main() -> None:
@@ -220,6 +245,28 @@ def main() -> None:
     if naive.rows != ours.rows:
         raise SystemExit(f"row counts differ: naive {naive.rows}, client {ours.rows}")
     print_ratios(naive, ours, minimum_requests(points, days), options.latency_ms)
+    strict = run_strictest(options.series, options.latency_ms, points, days, aliases)
+    report("(c) KrakenClient on the strictest profile", strict)
+    if strict.rows != ours.rows:
+        raise SystemExit(f"row counts differ: lenient {ours.rows}, strictest {strict.rows}")
+    config = dataclasses.replace(EmulatorConfig(), **profile_overrides("strictest"))
+    minimum = minimum_requests(points, days, config)
+    concurrency = KrakenSettings("x", Secret("x")).concurrency
+    bound = minimum * options.latency_ms / 1000 / concurrency
+    print(f"strictest lower bound: {minimum} requests x {options.latency_ms} ms / {concurrency}")
+    print(f"  = {bound:.3f} s; time / bound: {strict.seconds / bound:6.2f}")
+
+
+def run_strictest(
+    series: int, latency_ms: int, points: Sequence[SupplyPoint], days: list[date], aliases: Any
+) -> Run:
+    """The client against the strictest profile, its limits learned by the untimed warm-up."""
+    overrides = profile_overrides("strictest")
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        emulator_process(series, latency_ms, cache_answers=True, **overrides) as server,
+    ):
+        return run_client(server, points, days, aliases, str(Path(scratch) / "limits.json"))
 
 
 def print_ratios(naive: Run, ours: Run, minimum: int, latency_ms: int) -> None:

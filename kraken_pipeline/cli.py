@@ -53,7 +53,15 @@ def main() -> None:
     help="Delay added to every answer.",
 )
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the demo data.")
-def emulator(host: str, port: int, token_lifetime: int, latency_ms: int, seed: int) -> None:
+@click.option(
+    "--profile",
+    default="lenient",
+    show_default=True,
+    help="Limits to enforce: lenient, strict-pages, strict-complexity, small-nodes, strictest.",
+)
+def emulator(
+    host: str, port: int, token_lifetime: int, latency_ms: int, seed: int, profile: str
+) -> None:
     """Serve a local Kraken (auth server and GraphQL API) with demo data until Ctrl-C."""
     from kraken_pipeline.emulator import (
         DEMO_CLIENT_ID,
@@ -63,6 +71,7 @@ def emulator(host: str, port: int, token_lifetime: int, latency_ms: int, seed: i
         EmulatorConfig,
         demo_dataset,
     )
+    from kraken_pipeline.emulator.profiles import with_profile
 
     config = EmulatorConfig(
         host=host,
@@ -71,10 +80,14 @@ def emulator(host: str, port: int, token_lifetime: int, latency_ms: int, seed: i
         latency=timedelta(milliseconds=latency_ms),
         dataset=demo_dataset(DatasetConfig(seed=seed)),
     )
+    try:
+        config = with_profile(config, profile)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--profile") from None
     _stop_on_sigterm()
     try:
         with Emulator(config) as running:
-            click.echo(f"Kraken emulator running at {running.base_url}")
+            click.echo(f"Kraken emulator running at {running.base_url} ({profile} limits)")
             click.echo(f"  token URL:     {running.token_url}")
             click.echo(f"  GraphQL URL:   {running.graphql_url}")
             click.echo(f"  control API:   {running.base_url}/_emulator/")

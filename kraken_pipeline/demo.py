@@ -34,8 +34,11 @@ def kraken_target(
         yield KrakenTarget(settings, f"Kraken at {redact(settings.api_url)}", embedded=False)
         return
     from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
+    from kraken_pipeline.emulator.config import EmulatorConfig
+    from kraken_pipeline.emulator.profiles import PROFILE_VARIABLE, with_profile
 
-    with Emulator() as emulator:
+    config = with_profile(EmulatorConfig(), env.get(PROFILE_VARIABLE))
+    with Emulator(config) as emulator:
         demo = replace(settings, auth_url=emulator.token_url, api_url=emulator.graphql_url)
         saved = {name: env.get(name) for name in _DEMO_VARIABLES}
         env.update(

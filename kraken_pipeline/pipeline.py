@@ -22,7 +22,12 @@ from kraken_pipeline.assets import (
 )
 from kraken_pipeline.checks import build_quality_checks
 from kraken_pipeline.partitions import daily_partitions
-from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
+from kraken_pipeline.resources import (
+    KrakenResource,
+    StorageResource,
+    SupplyPointsResource,
+    learned_limits_path,
+)
 from kraken_pipeline.schedules import build_daily_schedule
 from kraken_pipeline.sensors import AlertWebhookResource, build_alert_sensors
 from kraken_pipeline.settings import PipelineSettings
@@ -76,6 +81,7 @@ def build_definitions(
                 rate_budget_url=(
                     EnvVar("KRAKEN_RATE_BUDGET_URL") if settings.rate_budget_address else None
                 ),
+                learned_limits_path=learned_limits_path(settings.data_root),
             ),
             "storage_root": StorageResource(data_root=str(settings.data_root)),
             "supply_points": SupplyPointsResource(

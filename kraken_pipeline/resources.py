@@ -10,6 +10,7 @@ from pydantic import Field
 
 from kraken_pipeline.filesystems import DataRoot, check_data_root, parse_data_root
 from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
+from kraken_pipeline.kraken.limits import learned_limits_path as learned_limits_path
 from kraken_pipeline.supply_points import Market, SupplyPoint, load_supply_points
 
 
@@ -42,6 +43,14 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
         ),
     )
 
+    learned_limits_path: str | None = Field(
+        default=None,
+        description=(
+            "JSON file keeping what Kraken's refusals taught this application for later runs "
+            "(the pipeline sets <data root>/_state/kraken_limits.json); unset: not kept."
+        ),
+    )
+
     def __repr__(self) -> str:
         # pydantic's repr would print every field, the resolved secret included.
         return f"KrakenResource(client_id={self.client_id!r}, api_url={self.api_url!r})"
@@ -63,6 +72,7 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
             deadline_seconds=deadline_seconds or self.deadline_seconds,
             ca_bundle=self.ca_bundle,
             rate_budget_url=Secret(self.rate_budget_url) if self.rate_budget_url else None,
+            learned_limits_path=self.learned_limits_path,
         )
 
     @contextmanager

@@ -73,6 +73,12 @@ class EmulatorConfig:
     token_expiry_skew: timedelta = timedelta(0)
     # False: serve an older schema whose thirdPartyViewer has `name` but no `permissions` field.
     viewer_reports_permissions: bool = True
+    # Limit profiles (profiles.py). Complexity points per requested node, added to the
+    # selection's complexity, so that pagination arguments weigh (0: they do not).
+    complexity_per_node: float = 0.0
+    # Set: a `first` above max_page_size is refused before execution with this code (e.g.
+    # KT-CT-1203), errorType VALIDATION and inputPath ["first"], instead of a plain VALIDATION.
+    page_size_error_code: str | None = None
 
     def client(self, client_id: str) -> ClientGrant | None:
         """The grant of a client id, if the emulator knows it."""

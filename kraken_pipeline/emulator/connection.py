@@ -46,9 +46,11 @@ class MeasurementPage:
     has_next_page: bool
     has_previous_page: bool
     follows_cursor: bool  # the page was asked for with `after`
+    end_cursor: str | None = None  # set: the endCursor reported instead of the last item's
 
-    def with_previous_node_repeated(self) -> MeasurementPage:
-        """The page with the node just before it prepended: a duplicate across pages."""
+    def with_previous_node_repeated(self, page_size: int) -> MeasurementPage:
+        """The page with the node just before it prepended: a duplicate across pages. A full
+        page gives up its last node (the next page starts with it): it stays within `first`."""
         if not self.follows_cursor or not self.items:
             return self
         index, first = self.items[0]
@@ -60,7 +62,8 @@ class MeasurementPage:
             previous = (index - 1, self.series[index - 1].readings[-1])
         else:
             return self
-        return dataclasses.replace(self, items=[previous, *self.items])
+        kept = self.items if len(self.items) < page_size else self.items[:-1]
+        return dataclasses.replace(self, items=[previous, *kept])
 
     def with_node_before_window(self) -> MeasurementPage:
         """The page with an extra node, first, for the interval that ends at the window start."""
@@ -72,6 +75,18 @@ class MeasurementPage:
             first, start=self.window.start - length, end=self.window.start
         )
         return dataclasses.replace(self, items=[(index, outside), *self.items])
+
+    def with_one_edge_too_many(self, first: int) -> MeasurementPage:
+        """The page padded with copies of its last item to one edge more than `first`."""
+        if not self.items:
+            return self
+        extra = max(0, first + 1 - len(self.items))
+        return dataclasses.replace(self, items=[*self.items, *[self.items[-1]] * extra])
+
+    def with_cursor_back_to_start(self) -> MeasurementPage:
+        """The page claiming a next page whose cursor leads back to the first page."""
+        start = base64.b64encode(f"{_CURSOR_PREFIX}:0:0".encode()).decode()
+        return dataclasses.replace(self, has_next_page=True, end_cursor=start)
 
 
 def encode_cursor(index: int, reading: Reading) -> str:

@@ -15,11 +15,17 @@ A Fault names what goes wrong, where (the token or the GraphQL endpoint) and how
   last node), `outside_window` (a page gains a node that ends where the window starts);
 - payload: `odd_payload` (the first measurement node of an answer is made odd in the way
   `oddity` names: a null or huge value, a timestamp without offset, an unknown enum value...;
-  see oddities.py). Only answers that carry measurement nodes consume it.
+  see oddities.py). Only answers that carry measurement nodes consume it;
 - hostile transport, on either endpoint: `slow_drip` (headers at once, then the body one byte
   every `delay_seconds`, 1 s by default), `redirect` (`status` 307 or 308, another status
   answering 307, with `Location: location`); on the GraphQL endpoint `echo_authorization` (a
-  pathless GraphQL error with `code` whose message repeats the request's Authorization header).
+  pathless GraphQL error with `code` whose message repeats the request's Authorization header);
+- protocol and shape (see payload_faults.py): `page_info_missing`, `page_info_null`,
+  `has_next_page_null`, `edges_missing`, `edges_null`, `node_field_missing` (`field_name`:
+  startAt, endAt or value), `nodes_shifted`, `conflicting_duplicate`, `identical_duplicate`,
+  `next_without_cursor`, `quality_combined`, `long_decimals`, `embedded_filters` spoil one answer
+  carrying nodes; `too_many_edges` (one edge more than `first`) and `cursor_loop` (a page that
+  follows a cursor points back to the first page) one page as it is resolved.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import Any, Literal
 
 from kraken_pipeline.emulator.errors import INTERNAL_ERROR
 from kraken_pipeline.emulator.oddities import ODDITIES
+from kraken_pipeline.emulator.payload_faults import PAYLOAD_FAULTS, RESOLVER_FAULTS
 
 FaultKind = Literal[
     "http_status",
@@ -47,6 +54,21 @@ FaultKind = Literal[
     "slow_drip",
     "redirect",
     "echo_authorization",
+    "page_info_missing",
+    "page_info_null",
+    "has_next_page_null",
+    "edges_missing",
+    "edges_null",
+    "node_field_missing",
+    "nodes_shifted",
+    "conflicting_duplicate",
+    "identical_duplicate",
+    "next_without_cursor",
+    "quality_combined",
+    "long_decimals",
+    "embedded_filters",
+    "too_many_edges",
+    "cursor_loop",
 ]
 Endpoint = Literal["token", "graphql"]
 TRANSPORT_KINDS = frozenset(
@@ -59,6 +81,11 @@ GRAPHQL_KINDS = frozenset(
     | ECHO_KINDS
 )
 ENDPOINTS = frozenset({"token", "graphql"})
+ODD_PAYLOAD_KINDS = ODD_PAYLOAD_KINDS | frozenset(PAYLOAD_FAULTS)
+GRAPHQL_KINDS = GRAPHQL_KINDS | frozenset(PAYLOAD_FAULTS) | RESOLVER_FAULTS
+
+
+_NODE_FIELDS = frozenset({"startAt", "endAt", "value"})
 
 
 @dataclass(frozen=True)
@@ -77,6 +104,7 @@ class Fault:
     property_id: str | None = None  # kraken_error: only this property's field fails
     oddity: str = ""  # odd_payload: one of oddities.ODDITIES
     location: str = "http://127.0.0.1:9/elsewhere/"  # redirect: where the answer points
+    field_name: str = "startAt"  # node_field_missing: the node field left out
 
     def __post_init__(self) -> None:
         if self.kind not in TRANSPORT_KINDS | GRAPHQL_KINDS:
@@ -93,6 +121,8 @@ class Fault:
             raise ValueError(f"status {self.status} is not an HTTP error status")
         if self.kind == "odd_payload" and self.oddity not in ODDITIES:
             raise ValueError(f"oddity {self.oddity!r} is unknown; use one of {sorted(ODDITIES)}")
+        if self.kind == "node_field_missing" and self.field_name not in _NODE_FIELDS:
+            raise ValueError(f"field_name {self.field_name!r}: use one of {sorted(_NODE_FIELDS)}")
 
     @classmethod
     def from_json(cls, payload: Mapping[str, Any]) -> Fault:

@@ -180,11 +180,14 @@ class GraphQLEndpoint:
         config = self._state.config
         if prepared.operation is None or prepared.fragments is None:
             return None
-        if prepared.complexity > config.max_complexity:
-            return KrakenError("KT-CT-1188")
         nodes = requested_nodes(
             prepared.operation.selection_set, prepared.fragments, variables, config.max_page_size
         )
+        weighted = prepared.complexity + int(nodes * config.complexity_per_node)
+        if weighted > config.max_complexity:
+            return KrakenError("KT-CT-1188")
+        if config.page_size_error_code and _largest_first(variables) > config.max_page_size:
+            return PageSizeRefusedError(config.page_size_error_code, config.max_page_size + 1)
         if nodes > config.max_nodes:
             return KrakenError("KT-CT-1189")
         charged = self._state.allowance.charge(grant.client_id, max(1, prepared.complexity), now)
@@ -197,6 +200,29 @@ def _refused_before_execution(context: RequestContext, pathless_status: int) -> 
     """Whether a refusal is answered without a path, as Kraken does for limits it checks first."""
     refusal = context.refusal
     return pathless_status != 200 and refusal is not None and refusal.code in _PATHLESS_CODES
+
+
+class PageSizeRefusedError(KrakenError):
+    """`first` refused with a KT-CT code, as some tenants do: errorType VALIDATION, the
+    argument named in validationErrors, and the bound in the message."""
+
+    def __init__(self, code: str, bound: int) -> None:
+        super().__init__(code, f"`first` must be less than {bound}.", ("first",))
+
+    def to_graphql_error(self) -> GraphQLError:
+        message = self.description or ""
+        extensions = {
+            "errorType": "VALIDATION",
+            "errorCode": self.code,
+            "errorDescription": message,
+            "validationErrors": [{"message": message, "inputPath": list(self.input_path)}],
+        }
+        return GraphQLError(message, extensions=extensions)
+
+
+def _largest_first(variables: Mapping[str, Any]) -> int:
+    value = variables.get("first")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _cacheable(prepared: PreparedDocument, context: RequestContext) -> bool:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kraken_pipeline.emulator.answers import Answer
+from kraken_pipeline.emulator.payload_faults import PAYLOAD_FAULTS, spoil
 
 if TYPE_CHECKING:
     from kraken_pipeline.emulator.faults import Fault
@@ -96,10 +97,14 @@ def apply_oddity(answer: Answer, fault: Fault | None) -> Answer:
     if fault is None:
         return answer
     payload = json.loads(answer.body)
-    node = _first_node(payload.get("data"))
-    if node is None:
-        return answer
-    ODDITIES[fault.oddity](node)
+    if fault.kind in PAYLOAD_FAULTS:
+        if not spoil(payload.get("data"), fault.kind, fault.field_name):
+            return answer
+    else:
+        node = _first_node(payload.get("data"))
+        if node is None:
+            return answer
+        ODDITIES[fault.oddity](node)
     body = json.dumps(payload, separators=(",", ":")).encode()
     return Answer(answer.status, body, answer.content_type, answer.headers)
 

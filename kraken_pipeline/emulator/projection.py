@@ -115,7 +115,7 @@ class _Projector:
             "hasNextPage": self._page.has_next_page,
             "hasPreviousPage": self._page.has_previous_page,
             "startCursor": encode_cursor(*items[0]) if items else None,
-            "endCursor": encode_cursor(*items[-1]) if items else None,
+            "endCursor": self._page.end_cursor or (encode_cursor(*items[-1]) if items else None),
             "__typename": "PageInfo",
         }
         collected = self._collect("PageInfo", field_nodes)

@@ -29,7 +29,8 @@ from kraken_pipeline.emulator.measurements import (
 from kraken_pipeline.emulator.state import EmulatorState
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
-_DATA_FAULTS = frozenset({"duplicate_nodes", "outside_window"})
+_DATA_FAULTS = frozenset({"duplicate_nodes", "outside_window", "too_many_edges", "cursor_loop"})
+_FIRST_PAGE_FAULTS = frozenset({"outside_window", "too_many_edges"})
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def _measurements(view: PropertyView, info: GraphQLResolveInfo, **args: Any) -> 
         page = paginate(series, window, args, state.config.max_page_size)
     except KrakenError as failure:
         raise failure.to_graphql_error() from failure
-    page = _with_data_faults(state, page)
+    page = _with_data_faults(state, page, args.get("first") or state.config.max_page_size)
     state.stats.count_nodes(len(page.items))
     return page
 
@@ -170,14 +171,18 @@ def _readings(
     return SeriesReadings(series, state.readings.readings(series, window.start, window.end, now))
 
 
-def _with_data_faults(state: EmulatorState, page: MeasurementPage) -> MeasurementPage:
+def _with_data_faults(state: EmulatorState, page: MeasurementPage, first: int) -> MeasurementPage:
     """The page as a scripted data fault spoils it; a fault that cannot apply stays armed."""
     if not page.items:
         return page
-    kinds = _DATA_FAULTS if page.follows_cursor else frozenset({"outside_window"})
+    kinds = _DATA_FAULTS if page.follows_cursor else _FIRST_PAGE_FAULTS
     fault = state.faults.take(kinds, "graphql")
     if fault is None:
         return page
     if fault.kind == "duplicate_nodes":
-        return page.with_previous_node_repeated()
+        return page.with_previous_node_repeated(first)
+    if fault.kind == "too_many_edges":
+        return page.with_one_edge_too_many(first)
+    if fault.kind == "cursor_loop":
+        return page.with_cursor_back_to_start()
     return page.with_node_before_window()

@@ -25,12 +25,13 @@ import pyarrow.compute as pc
 from kraken_pipeline.kraken.auth import TokenProvider
 from kraken_pipeline.kraken.errors import ConfigurationError, ResponseFormatError
 from kraken_pipeline.kraken.graphql import GraphQLCaller
-from kraken_pipeline.kraken.measurements import MeasurementsFetcher
+from kraken_pipeline.kraken.limits import LimitsStore, application_key
+from kraken_pipeline.kraken.measurements import Fetched, MeasurementsFetcher
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY
 from kraken_pipeline.kraken.progress import (
     FetchOutcome,
     MeasurementsResult,
-    PageSize,
+    RequestShape,
     TargetProgress,
 )
 from kraken_pipeline.kraken.queries import (
@@ -94,7 +95,11 @@ class KrakenClient:
         self._transport = HttpTransport(settings, now)
         self._tokens = TokenProvider(settings, self._transport, now, monotonic)
         self._caller = GraphQLCaller(settings, self._transport, self._tokens, self._policy)
-        self._fetcher = MeasurementsFetcher(settings, self._caller, PageSize(settings.page_size))
+        self._limits = LimitsStore(
+            settings.learned_limits_path, application_key(settings.api_url, settings.client_id)
+        )
+        shape = RequestShape(settings.page_size, settings.properties_per_request, self._limits)
+        self._fetcher = MeasurementsFetcher(settings, self._caller, shape)
         self._bucket: PointsBudget | None = None
         self._bucket_lock = threading.Lock()
 
@@ -113,8 +118,9 @@ class KrakenClient:
             self.settings.deadline_seconds, self._monotonic, "fetching measurements"
         )
         bucket = self._points_bucket()
-        table, progress = self._fetcher.fetch(supply_points, start, end, deadline, bucket)
-        outcomes = _outcomes(supply_points, progress, _row_counts(table))
+        fetched = self._fetcher.fetch(supply_points, start, end, deadline, bucket)
+        table = fetched.table
+        outcomes = _outcomes(supply_points, fetched, _row_counts(table))
         failed = sum(not outcome.ok for outcome in outcomes)
         log.info(
             "fetched %d rows of %d supply points (%d failed) from %s to %s",
@@ -258,25 +264,31 @@ def _row_counts(table: Any) -> dict[str, int]:
 
 
 def _outcomes(
-    points: Sequence[SupplyPoint], progress: list[TargetProgress], rows: dict[str, int]
+    points: Sequence[SupplyPoint], fetched: Fetched, rows: dict[str, int]
 ) -> tuple[FetchOutcome, ...]:
     by_point: dict[str, list[TargetProgress]] = {}
-    for state in sorted(progress, key=lambda s: s.target.start):
+    for state in sorted(fetched.progress, key=lambda s: s.target.start):
         for point in state.target.supply_points:
             by_point.setdefault(point.supply_point_id, []).append(state)
     outcomes = []
     for point in points:
-        states = by_point.get(point.supply_point_id, [])
+        key = point.supply_point_id
+        states = by_point.get(key, [])
         error = next((s.error for s in states if s.error is not None), None)
+        error = error or fetched.conflicts.get(key)
         outcomes.append(
             FetchOutcome(
-                supply_point_id=point.supply_point_id,
+                supply_point_id=key,
                 ok=error is None,
-                rows=rows.get(point.supply_point_id, 0),
+                rows=rows.get(key, 0),
                 pages=sum(s.pages for s in states),
                 requests=len(set().union(*(s.requests for s in states))),
                 error_code=error.code if error else None,
                 error_message=error.message if error else None,
+                nodes_outside_window=sum(s.outside_window for s in states),
+                nodes_unmatched=sum(s.unmatched for s in states),
+                duplicates_folded=fetched.folded.get(key, 0),
+                values_rounded=fetched.rounded.get(key, 0),
             )
         )
     return tuple(outcomes)

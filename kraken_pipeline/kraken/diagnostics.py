@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, parse_data_root
 from kraken_pipeline.kraken.client import KrakenClient, Viewer, utc_now
 from kraken_pipeline.kraken.errors import (
     FatalError,
@@ -19,8 +20,9 @@ from kraken_pipeline.kraken.errors import (
     TargetError,
     stops_everything,
 )
+from kraken_pipeline.kraken.limits import application_key, describe, learned_limits_path
 from kraken_pipeline.kraken.progress import MeasurementsResult
-from kraken_pipeline.kraken.settings import settings_from_env
+from kraken_pipeline.kraken.settings import KrakenSettings, settings_from_env
 from kraken_pipeline.local_days import day_bounds, expected_interval_count, local_date_of
 from kraken_pipeline.market_ids import MARKET_VARIABLE, market_of
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
@@ -72,6 +74,8 @@ def check_from_env(
         points = load_supply_points(path, market)
     except ValueError as exc:  # a bad KRAKEN_MARKET, or a SupplyPointsError
         return CheckReport(tuple(CheckLine(False, line) for line in str(exc).splitlines()))
+    root = parse_data_root(environ.get(DATA_ROOT_VARIABLE) or "data")
+    settings = replace(settings, learned_limits_path=learned_limits_path(root))
     with KrakenClient(settings, now=now) as client:
         return run_check(client, points, now=now)
 
@@ -99,7 +103,15 @@ def run_check(
     lines.extend(_viewer_lines(client))
     yesterday = local_date_of(now(), settings.timezone) - timedelta(days=1)
     lines.extend(_measurement_lines(client, points, yesterday))
+    lines.extend(_learned_lines(settings))
     return CheckReport(tuple(lines))
+
+
+def _learned_lines(settings: KrakenSettings) -> list[CheckLine]:
+    """What earlier runs of this application learned of Kraken's limits, if anything."""
+    key = application_key(settings.api_url, settings.client_id)
+    mine = [line for line in describe(settings.learned_limits_path) if f" of {key}:" in line]
+    return [CheckLine(True, line) for line in mine]
 
 
 def _viewer_lines(client: KrakenClient) -> list[CheckLine]:

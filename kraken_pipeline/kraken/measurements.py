@@ -35,9 +35,15 @@ from kraken_pipeline.kraken.errors import (
     stops_everything,
 )
 from kraken_pipeline.kraken.graphql import GraphQLAnswer, GraphQLCaller, RequestTally
-from kraken_pipeline.kraken.parsing import measurements_table, parse_page
+from kraken_pipeline.kraken.parsing import (
+    FoldedRows,
+    PageRows,
+    ProtocolViolationError,
+    fold_pages,
+    parse_page,
+)
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, Target, plan_requests
-from kraken_pipeline.kraken.progress import PageSize, TargetProgress
+from kraken_pipeline.kraken.progress import RequestShape, TargetProgress
 from kraken_pipeline.kraken.queries import (
     ALIAS_COMPLEXITY,
     RATE_LIMIT_COMPLEXITY,
@@ -61,6 +67,8 @@ class _Run:
     deadline: Deadline
     bucket: PointsBudget | None
     point_index: Mapping[str, int]
+    rounded: dict[int, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
     abort: threading.Event = field(default_factory=threading.Event)
     arrivals: itertools.count[int] = field(default_factory=itertools.count)
     sends: itertools.count[int] = field(default_factory=itertools.count)
@@ -74,7 +82,7 @@ class MeasurementsFetcher:
     """Plans and runs the requests of one fetch on a pool of worker threads."""
 
     def __init__(
-        self, settings: KrakenSettings, caller: GraphQLCaller, page_size: PageSize
+        self, settings: KrakenSettings, caller: GraphQLCaller, page_size: RequestShape
     ) -> None:
         self._settings = settings
         self._caller = caller
@@ -90,14 +98,15 @@ class MeasurementsFetcher:
         end: datetime,
         deadline: Deadline,
         bucket: PointsBudget | None,
-    ) -> tuple[pa.Table, list[TargetProgress]]:
-        """Rows of every supply point over [start, end) and the progress of every alias."""
+    ) -> Fetched:
+        """Rows of every supply point over [start, end), the progress of every alias, and what
+        was folded, rounded or found conflicting per supply point."""
         batches = plan_requests(
             points,
             start,
             end,
             page_size=self._page_size.current(),
-            properties_per_request=self._settings.properties_per_request,
+            properties_per_request=self._page_size.aliases(),
             reserve_in_first=RATE_LIMIT_COMPLEXITY if self._ask_rate_limit else 0,
         )
         run = _Run(deadline, bucket, {p.supply_point_id: i for i, p in enumerate(points)})
@@ -116,7 +125,7 @@ class MeasurementsFetcher:
         if failed:
             keep = pa.array(sorted(failed), pa.int32())
             tables = [t.filter(pc.invert(pc.is_in(t["point"], value_set=keep))) for t in tables]
-        return measurements_table(tables, points), progress
+        return _fetched(fold_pages(tables, points), progress, run, points)
 
     def _collect(
         self,
@@ -141,17 +150,22 @@ class MeasurementsFetcher:
     ) -> tuple[list[pa.Table], list[TargetProgress]]:
         progress = [TargetProgress(target) for target in batch]
         tables: list[pa.Table] = []
-        while pending := [p for p in progress if not p.done]:
+        # The aliases still to send, as many at once as the request shape allows now.
+        while pending := [p for p in progress if not p.done][: self._page_size.aliases()]:
             if run.abort.is_set():
                 raise _AbortedError
-            answer = self._send(pending, run)
+            sizes: list[int] = []  # the page size of each attempt, read when it is sent
+            answer = self._send(pending, run, sizes)
             if answer is not None:
                 for index, state in enumerate(pending):
-                    self._take_page(state, alias(index), answer, run, tables)
+                    self._take_page(state, alias(index), answer, run, tables, sizes[-1])
+        for state in progress:
+            _fail_if_nothing_matched(state)
         return tables, progress
 
-    def _send(self, pending: list[TargetProgress], run: _Run) -> GraphQLAnswer | None:
-        sizes: list[int] = []  # the page size of each attempt, read when it is sent
+    def _send(
+        self, pending: list[TargetProgress], run: _Run, sizes: list[int]
+    ) -> GraphQLAnswer | None:
 
         def variables() -> dict[str, Any]:
             sizes.append(self._page_size.current())
@@ -174,7 +188,7 @@ class MeasurementsFetcher:
                 decode=measurement_decoder(len(pending)),
             )
         except ShrinkRequestError as exc:
-            self._page_size.halve(sizes[-1], exc)
+            self._page_size.shrink(sizes[-1], len(pending), exc)
         except FatalError as exc:
             if with_rate_limit and _lacks_rate_limit_info(exc):
                 log.warning("this Kraken does not know rateLimitInfo; budgeting without it")
@@ -215,6 +229,7 @@ class MeasurementsFetcher:
         answer: GraphQLAnswer,
         run: _Run,
         tables: list[pa.Table],
+        first: int,
     ) -> None:
         target = state.target
         error = answer.alias_errors.get(name)
@@ -228,10 +243,14 @@ class MeasurementsFetcher:
             return
         if isinstance(page, BadPage):
             refused = _bad_payload(target, page)
+            if page.protocol:
+                _violated(state, ProtocolViolationError(refused.message, code="protocol"))
+                return
             log.warning("%s", refused)
             state.fail(refused)
             return
         try:
+            _check_protocol(state, page, first)
             rows = parse_page(
                 page.nodes,
                 target,
@@ -240,37 +259,126 @@ class MeasurementsFetcher:
                 next(run.arrivals),
                 timezone=self._settings.timezone,
             )
+        except ProtocolViolationError as exc:
+            _violated(state, exc)
+            return
         except KrakenError as exc:
+            log.warning("%s; its supply points fail", exc)
             state.fail(exc)
             return
-        if rows.unmatched or rows.outside_window:
-            log.debug(
-                "property %s: dropped %d nodes of series not asked for, %d outside %s..%s",
-                target.property_id,
-                rows.unmatched,
-                rows.outside_window,
-                target.start.isoformat(),
-                target.end.isoformat(),
-            )
+        _count_dropped(state, rows, run)
         tables.append(rows.table)
         state.pages += 1
-        self._advance(state, page)
+        state.after = page.end_cursor if page.has_next_page else state.after
+        if page.end_cursor:
+            state.cursors.add(page.end_cursor)
+        state.done = not page.has_next_page
 
-    @staticmethod
-    def _advance(state: TargetProgress, page: ConnectionPage) -> None:
-        if not page.has_next_page:
-            state.done = True
-            return
-        cursor = page.end_cursor
-        if not cursor or cursor == state.after:
-            state.fail(
-                ResponseFormatError(
-                    f"property {state.target.property_id}: hasNextPage without a new endCursor",
-                    code="pagination",
-                )
-            )
-            return
-        state.after = cursor
+
+def _check_protocol(state: TargetProgress, page: ConnectionPage, first: int) -> None:
+    """Refuse a page that breaks the connection protocol before any of its rows are kept."""
+    name = state.target.property_id
+    if len(page.nodes) > first:
+        raise ProtocolViolationError(
+            f"property {name} answered {len(page.nodes)} edges where first was {first}",
+            code="protocol",
+        )
+    if not page.has_next_page:
+        return
+    if not page.end_cursor:
+        raise ProtocolViolationError(
+            f"property {name}: hasNextPage is true without an endCursor (field "
+            "measurements.pageInfo.endCursor)",
+            code="pagination",
+        )
+    if page.end_cursor in state.cursors:
+        # A cursor seen before leads back to a page already read: following it never ends.
+        raise ResponseFormatError(
+            f"property {name}: endCursor {page.end_cursor[:40]!r} was already followed in "
+            "this connection (the pages loop)",
+            code="pagination",
+        )
+
+
+def _violated(state: TargetProgress, error: ProtocolViolationError) -> None:
+    """Send the same page once more (a transient glitch), then fail the alias naming the field."""
+    if state.protocol_retries < 1:
+        state.protocol_retries += 1
+        log.warning("%s; asking for the page once more", error)
+        return
+    log.warning("%s; its supply points fail", error)
+    state.fail(error)
+
+
+def _count_dropped(state: TargetProgress, rows: PageRows, run: _Run) -> None:
+    state.rows_kept += rows.table.num_rows
+    state.outside_window += rows.outside_window
+    state.unmatched += rows.unmatched
+    state.unechoed += rows.unechoed
+    if rows.rounded:
+        with run.lock:
+            for point, count in rows.rounded.items():
+                run.rounded[point] = run.rounded.get(point, 0) + count
+    if rows.unmatched or rows.outside_window:
+        target = state.target
+        log.warning(
+            "property %s: dropped %d nodes of series not asked for, %d outside %s..%s",
+            target.property_id,
+            rows.unmatched,
+            rows.outside_window,
+            target.start.isoformat(),
+            target.end.isoformat(),
+        )
+
+
+def _fail_if_nothing_matched(state: TargetProgress) -> None:
+    """An alias whose every node was dropped did not deliver: that is a failure, not no data."""
+    if state.error is not None or state.rows_kept or not (state.unmatched or state.outside_window):
+        return
+    name = state.target.property_id
+    if state.unechoed == state.unmatched and state.unmatched:
+        message = (
+            f"property {name}: the tenant echoes no series in metaData.utilityFilters, so none "
+            f"of its {state.unmatched} nodes can be told apart"
+        )
+    else:
+        message = (
+            f"property {name}: all {state.unmatched + state.outside_window} nodes were dropped "
+            f"({state.unmatched} of series not asked for, {state.outside_window} outside "
+            f"{state.target.start.isoformat()}..{state.target.end.isoformat()})"
+        )
+    state.fail(ResponseFormatError(message, code="unmatched nodes"))
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What one fetch produced; the mappings are keyed by supply_point_id."""
+
+    table: pa.Table
+    progress: list[TargetProgress]
+    folded: Mapping[str, int]
+    rounded: Mapping[str, int]
+    conflicts: Mapping[str, KrakenError]
+
+
+def _fetched(
+    rows: FoldedRows, progress: list[TargetProgress], run: _Run, points: Sequence[SupplyPoint]
+) -> Fetched:
+    """The fetch's result; a supply point whose duplicates disagree loses all its rows."""
+    conflicts: dict[str, KrakenError] = {}
+    for index, message in rows.conflicts.items():
+        point = points[index]
+        log.warning("supply point %s: %s; it fails", point.supply_point_id, message)
+        conflicts[point.supply_point_id] = ResponseFormatError(
+            f"supply point {point.supply_point_id}: {message}", code="conflicting duplicates"
+        )
+    table = rows.table
+    if conflicts:
+        dropped = pa.array(sorted(conflicts), pa.string())
+        table = table.filter(pc.invert(pc.is_in(table["supply_point_id"], value_set=dropped)))
+    folded = {points[i].supply_point_id: n for i, n in rows.folded.items()}
+    rounded = {points[i].supply_point_id: n for i, n in run.rounded.items() if i >= 0}
+    return Fetched(table, progress, folded, rounded, conflicts)
 
 
 def _lacks_rate_limit_info(error: FatalError) -> bool:

@@ -12,18 +12,26 @@ for json.loads + pa.Table.from_pylist of the raw nodes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kraken_pipeline.kraken.errors import TargetError
+from kraken_pipeline.kraken.errors import ResponseFormatError, TargetError
 from kraken_pipeline.kraken.planning import Target, point_key
 from kraken_pipeline.schema import MEASUREMENTS_SCHEMA, UTC_TIMESTAMP, VALUE_TYPE
 from kraken_pipeline.supply_points import SupplyPoint
 
+# Values are kept to 18 decimal places (VALUE_TYPE); a longer one is rounded half-even there and
+# counted, so that one tenant's over-long decimals never fail a property.
+_DECIMAL_PLACES = Decimal(1).scaleb(-18)
+# The contract's reading qualities are ACTUAL, ESTIMATE or null; a tenant that echoes the
+# filter's COMBINED says nothing about the reading, so it lands as null.
+_NO_QUALITY = "COMBINED"
+_REQUIRED_NODE_FIELDS = ("startAt", "endAt", "value")
 _UNITS = {"kwh": "kWh", "m3": "m3", "m³": "m3", "wh": "Wh", "mwh": "MWh"}
 
 # Columns of a parsed page; `point` indexes the run's supply points, `arrival` orders pages so
@@ -45,17 +53,25 @@ PAGE_SCHEMA = pa.schema(
 )
 
 
+class ProtocolViolationError(ResponseFormatError):
+    """An answer that breaks the connection protocol (a required field missing or null, more
+    edges than asked for, a cursor that does not move on): retried once, then the alias fails."""
+
+
 @dataclass(frozen=True)
 class PageRows:
     """A parsed page of one target: the rows kept, and the nodes dropped.
 
-    `unmatched` nodes belong to no supply point of the target; `outside_window` nodes lie (partly)
-    outside its slice of the window, or lack an interval, value or unit.
+    `unmatched` nodes belong to no supply point of the target (`unechoed` of them name no series
+    at all); `outside_window` nodes lie (partly) outside its slice of the window, or lack a unit.
+    `rounded` counts, per run-wide point index, values rounded to 18 decimal places.
     """
 
     table: pa.Table
     outside_window: int
     unmatched: int
+    unechoed: int = 0
+    rounded: dict[int, int] = field(default_factory=dict)
 
 
 def parse_page(
@@ -70,20 +86,20 @@ def parse_page(
     """Turn one connection page of a target into rows; keep only its series and its slice.
     `timezone` is the tenant's, which gives each interval its local date."""
     nodes = nodes.filter(nodes.is_valid())
+    _check_required(nodes, target)
     filters = nodes.field("metaData").flatten()[0]
     points = _points(filters, target, point_index)
     starts = _instants(nodes.field("startAt"), target)
     ends = _instants(nodes.field("endAt"), target)
-    values = _values(nodes.field("value"), target)
+    values, rounded = _values(nodes.field("value"), target)
     units = nodes.field("unit")
     inside = pc.and_(
         pc.greater_equal(starts, pa.scalar(target.start, UTC_TIMESTAMP)),
         pc.less_equal(ends, pa.scalar(target.end, UTC_TIMESTAMP)),
     )
     matched = pc.is_valid(points)
-    # A node without an interval, value or unit (a point-in-time reading) is not a row.
-    complete = pc.and_(pc.is_valid(values), pc.is_valid(units))
-    keep = pc.fill_null(pc.and_(pc.and_(inside, matched), complete), False)
+    # A node without a unit (a point-in-time reading) is not a row.
+    keep = pc.fill_null(pc.and_(pc.and_(inside, matched), pc.is_valid(units)), False)
     count = len(nodes)
     table = pa.table(
         [
@@ -93,7 +109,7 @@ def parse_page(
             starts.cast(pa.timestamp("us", tz=timezone)).cast(pa.date32()),
             values,
             normalise_units(units),
-            filters.field("readingQuality"),
+            _qualities(filters.field("readingQuality")),
             nodes.field("source"),
             pa.repeat(pa.scalar(fetched_at, UTC_TIMESTAMP), count),
             pa.repeat(pa.scalar(arrival, pa.int64()), count),
@@ -101,7 +117,37 @@ def parse_page(
         schema=PAGE_SCHEMA,
     ).filter(keep)
     unmatched = count - matched.true_count
-    return PageRows(table, count - table.num_rows - unmatched, unmatched)
+    unechoed = filters.field("marketSupplyPointId").null_count if unmatched else 0
+    by_point = _rounded_by_point(rounded, points)
+    return PageRows(table, count - table.num_rows - unmatched, unmatched, unechoed, by_point)
+
+
+def _check_required(nodes: pa.StructArray, target: Target) -> None:
+    """Refuse a page whose nodes lack an interval bound or a value: never read as no data."""
+    for name in _REQUIRED_NODE_FIELDS:
+        column = nodes.field(name)
+        if column.null_count:
+            position = column.is_null().index(True).as_py()
+            raise ProtocolViolationError(
+                f"property {target.property_id} answered a node without {name} "
+                f"(field measurements.edges[{position}].node.{name} is missing or null)",
+                code="protocol",
+            )
+
+
+def _qualities(qualities: pa.Array) -> pa.Array:
+    combined = pc.equal(qualities, pa.scalar(_NO_QUALITY))
+    return pc.if_else(pc.fill_null(combined, False), pa.scalar(None, pa.string()), qualities)
+
+
+def _rounded_by_point(rounded: pa.Array | None, points: pa.Array) -> dict[int, int]:
+    if rounded is None:
+        return {}
+    counts: dict[int, int] = {}
+    for point in points.filter(rounded).to_pylist():
+        key = -1 if point is None else point
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def _points(filters: pa.StructArray, target: Target, point_index: Mapping[str, int]) -> pa.Array:
@@ -113,12 +159,32 @@ def _points(filters: pa.StructArray, target: Target, point_index: Mapping[str, i
     )
     wanted = [point_key(point) for point in target.supply_points]
     position = pc.index_in(keys, value_set=pa.array(wanted, pa.string()))
+    if len(wanted) == 1:
+        # A connection of exactly one series: a node that echoes no series can only be its own.
+        unechoed = pc.is_null(filters.field("marketSupplyPointId"))
+        position = pc.if_else(unechoed, pa.scalar(0, position.type), position)
     indices = [point_index[point.supply_point_id] for point in target.supply_points]
     return pc.take(pa.array(indices, pa.int32()), position)
 
 
+@dataclass(frozen=True)
+class FoldedRows:
+    """Page rows made one per interval: the contract table, identical duplicates folded (count
+    per point index), and the points whose duplicates disagree (point index -> message)."""
+
+    table: pa.Table
+    folded: dict[int, int]
+    conflicts: dict[int, str]
+
+
 def measurements_table(pages: Sequence[pa.Table], points: Sequence[SupplyPoint]) -> pa.Table:
     """Join page rows to their supply points: the MEASUREMENTS_SCHEMA table, sorted and unique."""
+    return fold_pages(pages, points).table
+
+
+def fold_pages(pages: Sequence[pa.Table], points: Sequence[SupplyPoint]) -> FoldedRows:
+    """The contract table of the page rows, one row per (supply point, interval): an identical
+    duplicate is folded into one, two that differ in value or quality are a conflict."""
     rows = pa.concat_tables([PAGE_SCHEMA.empty_table(), *pages])
     keys = pa.table(
         {
@@ -132,8 +198,38 @@ def measurements_table(pages: Sequence[pa.Table], points: Sequence[SupplyPoint])
     )
     # Only the keys are sorted whole; every column is then taken once, duplicates left out.
     keys = keys.select(["rank", "start"]).take(order)
-    order = order.filter(_last_of_each_interval(keys["rank"], keys["start"]))
-    return _contract_columns(rows.take(order), points)
+    last = _last_of_each_interval(keys["rank"], keys["start"])
+    folded, conflicts = _duplicates(rows, order, last)
+    order = order.filter(last)
+    return FoldedRows(_contract_columns(rows.take(order), points), folded, conflicts)
+
+
+def _duplicates(
+    rows: pa.Table, order: pa.Array, last: pa.Array
+) -> tuple[dict[int, int], dict[int, str]]:
+    """Count the folded rows per point; name the first disagreeing pair of each point."""
+    folded: dict[int, int] = {}
+    conflicts: dict[int, str] = {}
+    positions = pc.indices_nonzero(pc.invert(last)).to_pylist()
+    if not positions:
+        return folded, conflicts
+    sorted_rows = rows.select(["point", "interval_start", "value", "reading_quality"])
+    sorted_rows = sorted_rows.take(order)
+    for position in positions:
+        this, following = sorted_rows.slice(position, 2).to_pylist()
+        point = this["point"]
+        folded[point] = folded.get(point, 0) + 1
+        same = (this["value"], this["reading_quality"]) == (
+            following["value"],
+            following["reading_quality"],
+        )
+        if not same and point not in conflicts:
+            conflicts[point] = (
+                f"two nodes for the interval starting {this['interval_start'].isoformat()} "
+                f"disagree: value {this['value']} ({this['reading_quality']}) and "
+                f"{following['value']} ({following['reading_quality']})"
+            )
+    return folded, conflicts
 
 
 def _contract_columns(rows: pa.Table, points: Sequence[SupplyPoint]) -> pa.Table:
@@ -194,25 +290,36 @@ def _last_of_each_interval(rank: pa.ChunkedArray, start: pa.ChunkedArray) -> pa.
     return pa.concat_arrays([pc.invert(same_as_next), pa.array([True])])
 
 
-def _values(strings: pa.Array, target: Target) -> pa.Array:
+def _values(strings: pa.Array, target: Target) -> tuple[pa.Array, pa.Array | None]:
+    """The values as decimals, and which of them were rounded (None: none was)."""
     try:
-        return strings.cast(VALUE_TYPE)
+        return strings.cast(VALUE_TYPE), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        bad = next((t for t in strings.to_pylist() if not _is_exact(t)), "?")
+        pass
+    values: list[Decimal | None] = []
+    rounded: list[bool] = []
+    for text in strings.to_pylist():
+        value, was_rounded = _to_18_places(text, target)
+        values.append(value)
+        rounded.append(was_rounded)
+    return pa.array(values, VALUE_TYPE), pa.array(rounded, pa.bool_())
+
+
+def _to_18_places(text: Any, target: Target) -> tuple[Decimal | None, bool]:
+    if text is None:
+        return None, False
+    try:
+        exact = Decimal(text)
+        value = exact.quantize(_DECIMAL_PLACES, rounding=ROUND_HALF_EVEN)
+        pa.array([value], VALUE_TYPE)
+    except (InvalidOperation, ValueError, pa.ArrowInvalid):
         raise TargetError(
-            f"property {target.property_id} sent the value {str(bad)[:60]!r}, which is not a "
-            "decimal that fits 38 digits with 18 after the point; it was not rounded",
+            f"property {target.property_id} sent the value {str(text)[:60]!r}, which is not a "
+            "decimal of at most 20 digits before the point",
             code="bad value",
             property_id=target.property_id,
         ) from None
-
-
-def _is_exact(text: Any) -> bool:
-    try:
-        pa.array([text], pa.string()).cast(VALUE_TYPE)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True
+    return value, value != exact
 
 
 def _instants(texts: pa.Array, target: Target) -> pa.Array:

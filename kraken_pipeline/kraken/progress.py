@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +11,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from kraken_pipeline.kraken.errors import FatalError, KrakenError, ShrinkRequestError
+from kraken_pipeline.kraken.limits import LimitsStore
 from kraken_pipeline.kraken.planning import Target
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,13 @@ class FetchOutcome:
     requests: int
     error_code: str | None = None
     error_message: str | None = None
+    # Nodes dropped because they lie outside the window, or belong to no series asked for (of
+    # the property's request this point was in), identical duplicates folded into one row, and
+    # values rounded to 18 decimal places.
+    nodes_outside_window: int = 0
+    nodes_unmatched: int = 0
+    duplicates_folded: int = 0
+    values_rounded: int = 0
 
 
 @dataclass(frozen=True)
@@ -38,27 +47,74 @@ class MeasurementsResult:
     fetched_at: datetime
 
 
-class PageSize:
-    """The page size all workers use; halved when Kraken says a request is too large."""
+class RequestShape:
+    """The page size and aliases per request all workers use, shrunk along the dimension a
+    refusal names and remembered for later runs of the application (limits.py)."""
 
-    def __init__(self, size: int) -> None:
-        self._size = size
+    def __init__(self, page_size: int, aliases: int, store: LimitsStore | None = None) -> None:
+        learned = store.current() if store is not None else None
+        self._size = min(page_size, (learned and learned.page_size) or page_size)
+        self._aliases = min(aliases, (learned and learned.aliases_per_request) or aliases)
+        self._store = store
         self._lock = threading.Lock()
 
     def current(self) -> int:
-        """The size to ask for now."""
+        """The page size to ask for now."""
         with self._lock:
             return self._size
 
-    def halve(self, refused: int, error: ShrinkRequestError) -> None:
-        """Halve after `refused` was too large (once, however many workers saw it)."""
+    def aliases(self) -> int:
+        """The most aliases one request may carry now."""
         with self._lock:
-            if self._size != refused:
-                return
-            if refused <= 1:
+            return self._aliases
+
+    def shrink(self, size: int, aliases: int, error: ShrinkRequestError) -> None:
+        """Shrink after a request of `aliases` aliases of `size` nodes each was refused (once,
+        however many workers saw it): "aliases" and "nodes" take fewer aliases, down to one,
+        before a smaller page; "page_size" takes the size the refusal names, or half."""
+        dimension = refused_dimension(error)
+        with self._lock:
+            if self._size < size or self._aliases < aliases:
+                return  # another worker's refusal already shrank the request
+            if dimension in ("aliases", "nodes") and aliases > 1:
+                self._aliases = max(1, aliases // 2)
+                what = (
+                    f"{aliases} aliases per request refused ({error.code}); using {self._aliases}"
+                )
+            elif size <= 1:
                 raise FatalError(f"Kraken refuses even one node per page: {error.message}")
-            self._size = refused // 2
-        log.warning("page size %d refused (%s); using %d", refused, error.code, refused // 2)
+            else:
+                self._size = suggested_page_size(error.message, size)
+                what = (
+                    f"page size {size} refused ({error.code or 'VALIDATION'}); using {self._size}"
+                )
+            learned = {"page_size": self._size, "aliases_per_request": self._aliases}
+        log.warning("%s", what)
+        if self._store is not None:
+            self._store.learn(**learned)
+
+
+def refused_dimension(error: ShrinkRequestError) -> str:
+    """What a refusal asks to shrink: "aliases", "nodes" or "page_size"."""
+    dimension = getattr(error, "dimension", None)
+    if isinstance(dimension, str):
+        return dimension
+    return {"KT-CT-1188": "aliases", "KT-CT-1189": "nodes"}.get(error.code or "", "page_size")
+
+
+def suggested_page_size(message: str, refused: int) -> int:
+    """The page size a refusal names ("limit of 300", "less than 100": 99), or half."""
+    for pattern, offset in _SUGGESTIONS:
+        found = pattern.search(message)
+        if found and 1 <= int(found.group(1)) - offset < refused:
+            return int(found.group(1)) - offset
+    return max(1, refused // 2)
+
+
+_SUGGESTIONS = (
+    (re.compile(r"(?:<|less than|below|under)\s*`?(\d+)", re.IGNORECASE), 1),
+    (re.compile(r"(?:limit of|at most|maximum of|max(?:imum)?:?)\s*`?(\d+)", re.IGNORECASE), 0),
+)
 
 
 @dataclass
@@ -71,6 +127,12 @@ class TargetProgress:
     requests: set[tuple[int, int]] = field(default_factory=set)  # (send, attempt): distinct HTTP
     error: KrakenError | None = None
     done: bool = False
+    cursors: set[str] = field(default_factory=set)  # every endCursor followed so far
+    protocol_retries: int = 0
+    rows_kept: int = 0
+    outside_window: int = 0
+    unmatched: int = 0
+    unechoed: int = 0
 
     def fail(self, error: KrakenError) -> None:
         """Give up on this alias: its supply points fail with `error`."""

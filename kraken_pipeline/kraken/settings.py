@@ -87,6 +87,9 @@ class KrakenSettings:
     # Redis holding one points budget for every process of this application (shared_budget.py);
     # None: each process keeps its own. A Secret because the URL may carry a password.
     rate_budget_url: Secret | None = None
+    # A JSON file where what this application's refusals taught (page size, aliases per
+    # request, points per node) is kept for its later runs (limits.py); None: not kept.
+    learned_limits_path: str | None = None
 
     def __post_init__(self) -> None:
         if not self.client_id.strip():

@@ -92,6 +92,7 @@ class BadPage:
 
     field: str
     problem: str
+    protocol: bool = False  # a required field missing or null: retried once before failing
 
     def describe(self) -> str:
         """`field measurements.edges[0].node.value is the number 0.2 where ... a string`."""
@@ -151,16 +152,26 @@ def _pages_from_arrow(body: bytes, count: int) -> dict[str, Any]:
     return pages
 
 
-def _page(connection: pa.StructArray) -> ConnectionPage:
-    info = connection.field("pageInfo")[0].as_py() or {}
+def _page(connection: pa.StructArray) -> ConnectionPage | BadPage:
+    info = connection.field("pageInfo")
     edges = connection.field("edges")
-    return ConnectionPage(_nodes(edges), bool(info.get("hasNextPage")), info.get("endCursor"))
+    if not info[0].is_valid:
+        return _missing("measurements.pageInfo")
+    has_next = info.field("hasNextPage")[0]
+    if not has_next.is_valid:
+        return _missing("measurements.pageInfo.hasNextPage")
+    if not edges[0].is_valid:
+        return _missing("measurements.edges")
+    return ConnectionPage(_nodes(edges), has_next.as_py(), info.field("endCursor")[0].as_py())
+
+
+def _missing(path: str) -> BadPage:
+    """A required field of the connection protocol that is missing or null: never "no data"."""
+    return BadPage(path, "is missing or null", protocol=True)
 
 
 def _nodes(edges: pa.ListArray) -> pa.StructArray:
     """The nodes of a one-element list of edges; a null edge becomes a null node."""
-    if not edges[0].is_valid:
-        return pa.nulls(0, NODE_TYPE)
     return edges.flatten().flatten()[0]
 
 
@@ -186,17 +197,24 @@ def _page_from_python(node: Any) -> ConnectionPage | BadPage | None:
     misfit = _misfit(connection, CONNECTION_TYPE, "measurements")
     if misfit is not None:
         return misfit
+    info = connection.get("pageInfo")
+    if not isinstance(info, dict):
+        return _missing("measurements.pageInfo")
+    if info.get("hasNextPage") is None:
+        return _missing("measurements.pageInfo.hasNextPage")
+    if connection.get("edges") is None:
+        return _missing("measurements.edges")
     try:
-        edges = pa.array([connection.get("edges") or []], EDGES_TYPE)
+        edges = pa.array([connection["edges"]], EDGES_TYPE)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         return BadPage("measurements.edges", f"cannot be read ({exc})")
-    info = connection.get("pageInfo") or {}
-    return ConnectionPage(_nodes(edges), bool(info.get("hasNextPage")), info.get("endCursor"))
+    return ConnectionPage(_nodes(edges), bool(info["hasNextPage"]), info.get("endCursor"))
 
 
 def _misfit(value: Any, expected: pa.DataType, path: str) -> BadPage | None:
     """The first field of `value` (JSON) whose type is not the `expected` Arrow type's; null
-    fits anything (a missing value is dealt with later), unknown fields are ignored."""
+    fits any type here (which fields must not be null is checked after: the connection's in
+    _page_from_python, the nodes' in parsing.py), unknown fields are ignored."""
     if value is None:
         return None
     if pa.types.is_struct(expected):

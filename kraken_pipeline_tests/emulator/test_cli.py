@@ -115,3 +115,11 @@ def test_the_command_line_lists_the_emulator_command_and_refuses_a_bad_port() ->
     assert "emulator" in listing.output
     assert refused.exit_code == 2
     assert "70000" in refused.output
+
+
+def test_the_emulator_command_refuses_an_unknown_profile_naming_the_known_ones() -> None:
+    refused = CliRunner().invoke(main, ["emulator", "--port", "0", "--profile", "tight"])
+
+    assert refused.exit_code == 2
+    assert "unknown emulator profile 'tight'" in refused.output
+    assert "strictest" in refused.output

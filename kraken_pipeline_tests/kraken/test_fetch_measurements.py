@@ -159,14 +159,14 @@ def test_a_value_sent_as_a_number_fails_its_property_by_name_and_keeps_the_other
     assert_matches_emulator(emulator, result, *day, points=others)
 
 
-def test_a_page_size_the_tenant_refuses_is_halved_and_duplicates_across_pages_are_dropped(
+def test_a_refused_page_size_becomes_the_limit_the_refusal_names_and_duplicates_are_dropped(
     start_emulator: Callable[..., Emulator], make_client: MakeClient
 ) -> None:
     emulator = start_emulator(max_page_size=300)
     emulator.faults.add(Fault("duplicate_nodes", times=None))
     client = make_client(emulator, page_size=1000, concurrency=1)
     result = client.fetch_measurements(DEMO_POINTS, *OCTOBER)
-    assert emulator.stats.errors["VALIDATION"] == 2  # 1000 and 500 refused, 250 accepted
+    assert emulator.stats.errors["VALIDATION"] == 1  # 1000 refused, the limit of 300 accepted
     assert emulator.stats.faults["duplicate_nodes"] > 0  # cursors were followed
     assert_matches_emulator(emulator, result, *OCTOBER)
     assert max(o.pages for o in result.outcomes) > max(o.requests for o in result.outcomes) / 2

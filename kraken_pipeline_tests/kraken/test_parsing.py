@@ -10,7 +10,14 @@ import pyarrow as pa
 import pytest
 
 from kraken_pipeline.kraken.errors import TargetError
-from kraken_pipeline.kraken.parsing import measurements_table, normalise_units, parse_page
+from kraken_pipeline.kraken.parsing import (
+    FoldedRows,
+    ProtocolViolationError,
+    fold_pages,
+    measurements_table,
+    normalise_units,
+    parse_page,
+)
 from kraken_pipeline.kraken.planning import Target
 from kraken_pipeline.kraken.wire import NODE_TYPE
 from kraken_pipeline.local_days import range_bounds
@@ -109,14 +116,58 @@ def test_values_are_exact_to_the_last_decimal(text: str) -> None:
     assert rows["value"][0].as_py() == Decimal(text)
 
 
-def test_a_value_that_cannot_be_exact_is_refused_not_rounded() -> None:
+def test_a_value_longer_than_18_decimals_is_rounded_half_even_and_counted() -> None:
+    start, end = "2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00"
     page = [
-        edge(
-            "2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00", value="0.1234567890123456789"
-        )
+        edge(start, end, value="0.1234567890123456785"),
+        edge(start, end, value="0.2", point=EXPORT),
     ]
-    with pytest.raises(TargetError, match=r"0\.1234567890123456789.*not rounded"):
+    parsed = parse_page(nodes(page), target(), INDEX, FETCHED, 0, timezone="Europe/London")
+    assert parsed.table["value"].to_pylist() == [Decimal("0.123456789012345678"), Decimal("0.2")]
+    assert parsed.rounded == {INDEX["imp"]: 1}
+
+
+def test_a_value_too_large_for_20_integer_digits_is_still_refused() -> None:
+    page = [edge("2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00", value="1" + "0" * 40)]
+    with pytest.raises(TargetError, match="at most 20 digits"):
         parse_page(nodes(page), target(), INDEX, FETCHED, 0, timezone="Europe/London")
+
+
+@pytest.mark.parametrize("name", ["startAt", "endAt", "value"])
+def test_a_node_without_a_required_field_is_a_protocol_violation_naming_it(name: str) -> None:
+    page = [edge("2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00")]
+    del page[0]["node"][name]
+    with pytest.raises(ProtocolViolationError, match=rf"edges\[0\]\.node\.{name}"):
+        parse_page(nodes(page), target(), INDEX, FETCHED, 0, timezone="Europe/London")
+
+
+def test_a_node_without_a_unit_is_dropped_and_counted() -> None:
+    page = [edge("2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00")]
+    del page[0]["node"]["unit"]
+    parsed = parse_page(nodes(page), target(), INDEX, FETCHED, 0, timezone="Europe/London")
+    assert (parsed.table.num_rows, parsed.outside_window) == (0, 1)
+
+
+def test_reading_quality_combined_lands_as_null_and_actual_is_kept() -> None:
+    start, end = "2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00"
+    rows = table([edge(start, end, quality="COMBINED"), edge(start, end, point=EXPORT)])
+    qualities = {r["supply_point_id"]: r["reading_quality"] for r in rows.to_pylist()}
+    assert qualities == {"imp": None, "exp": "ACTUAL"}
+
+
+def test_a_node_echoing_no_series_belongs_to_a_connection_of_one_series() -> None:
+    page = [edge("2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00")]
+    page[0]["node"]["metaData"]["utilityFilters"] = {}
+    alone = Target("1", (IMPORT,), START, START + timedelta(hours=24))
+    parsed = parse_page(nodes(page), alone, INDEX, FETCHED, 0, timezone="Europe/London")
+    assert (parsed.table.num_rows, parsed.unmatched) == (1, 0)
+
+
+def test_a_node_echoing_no_series_is_unmatched_when_the_connection_holds_several() -> None:
+    page = [edge("2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00")]
+    page[0]["node"]["metaData"]["utilityFilters"] = {}
+    parsed = parse_page(nodes(page), target(), INDEX, FETCHED, 0, timezone="Europe/London")
+    assert (parsed.table.num_rows, parsed.unmatched, parsed.unechoed) == (0, 1, 1)
 
 
 def test_offsets_and_z_are_both_read_as_utc() -> None:
@@ -185,11 +236,38 @@ def test_only_intervals_inside_the_window_are_kept() -> None:
     assert parsed.outside_window == 2
 
 
-def test_duplicates_keep_the_last_one_seen() -> None:
+def folded(*pages: list[dict[str, Any]]) -> FoldedRows:
+    parsed = [
+        parse_page(nodes(page), target(), INDEX, FETCHED, n, timezone="Europe/London").table
+        for n, page in enumerate(pages)
+    ]
+    return fold_pages(parsed, POINTS)
+
+
+def test_identical_duplicates_are_folded_into_one_row_and_counted() -> None:
     start, end = "2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00"
-    rows = table([edge(start, end, "1.0")], [edge(start, end, "2.0")])
-    assert rows.num_rows == 1
-    assert rows["value"][0].as_py() == Decimal("2.0")
+    rows = folded([edge(start, end, "1.0")], [edge(start, end, "1.00")])
+    assert rows.table.num_rows == 1
+    assert rows.table["value"][0].as_py() == Decimal("1.0")
+    assert (rows.folded, rows.conflicts) == ({INDEX["imp"]: 1}, {})
+
+
+def test_duplicates_that_disagree_are_a_conflict_naming_the_interval_and_both_values() -> None:
+    start, end = "2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00"
+    rows = folded(
+        [edge(start, end, "1.0"), edge(start, end, point=EXPORT)], [edge(start, end, "2.0")]
+    )
+    assert set(rows.conflicts) == {INDEX["imp"]}
+    message = rows.conflicts[INDEX["imp"]]
+    assert "2026-05-06T23:00:00+00:00" in message
+    assert "1.000000000000000000" in message
+    assert "2.000000000000000000" in message
+
+
+def test_duplicates_that_differ_in_quality_only_are_a_conflict() -> None:
+    start, end = "2026-05-07T00:00:00+01:00", "2026-05-07T00:30:00+01:00"
+    rows = folded([edge(start, end, quality="ACTUAL")], [edge(start, end, quality="ESTIMATE")])
+    assert set(rows.conflicts) == {INDEX["imp"]}
 
 
 def test_rows_are_sorted_by_supply_point_id_then_interval() -> None:

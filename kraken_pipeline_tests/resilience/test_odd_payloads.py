@@ -28,8 +28,10 @@ from kraken_pipeline_tests.resilience.support import (
 )
 
 DAY = date(2026, 11, 10)
-REFUSED = ["value_huge", "value_too_precise", "naive_timestamp", "value_number"]
-DROPPED = ["value_null", "value_missing", "unit_missing", "unknown_direction"]
+REFUSED = ["value_huge", "naive_timestamp", "value_number"]
+# A node without its value breaks the protocol: the page is asked for again, once.
+RETRIED = ["value_null", "value_missing"]
+DROPPED = ["unit_missing", "unknown_direction"]
 KEPT_AND_FLAGGED = {"unknown_unit": "unit", "unknown_quality": "reading_quality"}
 HARMLESS = ["unknown_typename"]
 
@@ -112,6 +114,30 @@ def test_an_unreadable_value_or_time_fails_its_property_by_name_and_lands_no_gue
     assert {row["supply_point_id"] for row in failed} <= failed_check_offenders(pipeline.root)[
         "fetch_failures"
     ]
+
+
+@pytest.mark.parametrize("oddity", RETRIED)
+def test_a_node_without_a_value_once_is_asked_for_again_and_every_row_lands(
+    pipeline: Pipeline, oddity: str
+) -> None:
+    fetch_log = run_with_oddity(pipeline, oddity)
+
+    assert set(fetch_log["status"].to_pylist()) == {"ok"}
+    table = storage.read_day(pipeline.root, DAY)
+    assert table is not None
+    for point in pipeline.supply_points():
+        assert stored_series(table, point.supply_point_id) == expected_series(
+            pipeline.emulator, point, DAY
+        )
+
+
+def test_a_value_of_19_decimal_places_lands_rounded_half_even_to_18(pipeline: Pipeline) -> None:
+    fetch_log = run_with_oddity(pipeline, "value_too_precise")
+
+    assert set(fetch_log["status"].to_pylist()) == {"ok"}
+    table = storage.read_day(pipeline.root, DAY)
+    assert table is not None
+    assert Decimal("0.123456789012345679") in table["value"].to_pylist()
 
 
 @pytest.mark.parametrize("oddity", DROPPED)
