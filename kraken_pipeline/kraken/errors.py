@@ -127,10 +127,12 @@ class ShrinkRequestError(KrakenError):
     """
 
     def __init__(
-        self, message: str, *, code: str | None = None, dimension: ShrinkDimension = "page_size"
+        self, message: str, *, code: str | None = None, dimension: ShrinkDimension | None = None
     ) -> None:
         super().__init__(message, code=code)
-        self.dimension: ShrinkDimension = dimension
+        self.dimension: ShrinkDimension = (
+            dimension or _shrink_dimension(code, {}, "") or "page_size"
+        )
 
 
 class FatalError(KrakenError):

@@ -72,7 +72,7 @@ class RequestShape:
         """Shrink after a request of `aliases` aliases of `size` nodes each was refused (once,
         however many workers saw it): "aliases" and "nodes" take fewer aliases, down to one,
         before a smaller page; "page_size" takes the size the refusal names, or half."""
-        dimension = refused_dimension(error)
+        dimension = error.dimension
         with self._lock:
             if self._size < size or self._aliases < aliases:
                 return  # another worker's refusal already shrank the request
@@ -92,14 +92,6 @@ class RequestShape:
         log.warning("%s", what)
         if self._store is not None:
             self._store.learn(**learned)
-
-
-def refused_dimension(error: ShrinkRequestError) -> str:
-    """What a refusal asks to shrink: "aliases", "nodes" or "page_size"."""
-    dimension = getattr(error, "dimension", None)
-    if isinstance(dimension, str):
-        return dimension
-    return {"KT-CT-1188": "aliases", "KT-CT-1189": "nodes"}.get(error.code or "", "page_size")
 
 
 def suggested_page_size(message: str, refused: int) -> int:
