@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kraken_pipeline.emulator import Emulator
+from kraken_pipeline.emulator import Emulator, Fault
 from kraken_pipeline.emulator.profiles import PROFILES, profile_overrides
 from kraken_pipeline.supply_points import load_supply_points
 from kraken_pipeline_tests.resilience.cli_support import SENTINEL_GRANT, Workspace
@@ -38,6 +38,9 @@ def test_every_profile_lands_every_row_and_a_second_run_meets_no_refusal(
         clock=lambda: datetime.now(UTC),
         **profile_overrides(profile),
     )
+    if profile == "strictest":
+        # A real tenant once revoked a token mid-run (KT-CT-1162): minted again, nothing lost.
+        emulator.faults.add(Fault(kind="kraken_error", code="KT-CT-1162", skip=3))
     workspace = Workspace(tmp_path)
     env = workspace.environment(emulator)
     today = datetime.now(ZoneInfo("Europe/London")).date()
@@ -48,6 +51,8 @@ def test_every_profile_lands_every_row_and_a_second_run_meets_no_refusal(
     assert finished.returncode == 0, finished.output
     assert_days_hold_the_emulators_data(workspace.data, emulator, points, first, last)
     learned_after_first = refusals(emulator)
+    if profile == "strictest":
+        assert emulator.stats.errors.get("KT-CT-1162") == 1
 
     again = workspace.run(first, last, env)
     assert again.returncode == 0, again.output

@@ -9,6 +9,9 @@ the end-to-end tests and the benchmark also run against stricter readings of kra
 - `strict-complexity`: pagination arguments weigh, one point per ten requested nodes, so more
   than one alias of a 1,000-node page is KT-CT-1188;
 - `small-nodes`: at most 2,000 nodes per request (KT-CT-1189);
+- `graphene-400`: strict pages and complexity, with every error found before execution (page
+  size, complexity, node count, validation) answered HTTP 400 without a `path`, as
+  graphene-django, and so Kraken, answers them;
 - `strictest`: all of these at once.
 """
 
@@ -23,13 +26,15 @@ from kraken_pipeline.emulator.config import EmulatorConfig
 _STRICT_PAGES: Mapping[str, Any] = {"max_page_size": 99, "page_size_error_code": "KT-CT-1203"}
 _STRICT_COMPLEXITY: Mapping[str, Any] = {"complexity_per_node": 0.1}
 _SMALL_NODES: Mapping[str, Any] = {"max_nodes": 2_000}
+_GRAPHENE_400: Mapping[str, Any] = {"pathless_error_status": 400}
 
 PROFILES: Mapping[str, Mapping[str, Any]] = {
     "lenient": {},
     "strict-pages": _STRICT_PAGES,
     "strict-complexity": _STRICT_COMPLEXITY,
     "small-nodes": _SMALL_NODES,
-    "strictest": {**_STRICT_PAGES, **_STRICT_COMPLEXITY, **_SMALL_NODES},
+    "graphene-400": {**_STRICT_PAGES, **_STRICT_COMPLEXITY, **_GRAPHENE_400},
+    "strictest": {**_STRICT_PAGES, **_STRICT_COMPLEXITY, **_SMALL_NODES, **_GRAPHENE_400},
 }
 PROFILE_VARIABLE = "KRAKEN_EMULATOR_PROFILE"
 

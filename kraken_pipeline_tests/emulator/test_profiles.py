@@ -88,6 +88,32 @@ def test_small_nodes_refuses_more_than_2000_nodes_per_request(
     assert "errors" not in ask(emulator, mint_token, 2, 1000)
 
 
+@pytest.mark.parametrize(
+    ("count", "first", "code"), [(1, 100, "KT-CT-1203"), (8, 99, "KT-CT-1188")]
+)
+def test_graphene_400_answers_refusals_found_before_execution_as_400_without_a_path(
+    start_emulator: Callable[..., Emulator],
+    mint_token: Callable[[Emulator], str],
+    count: int,
+    first: int,
+    code: str,
+) -> None:
+    emulator = start_emulator(**profile_overrides("graphene-400"))
+    body = {"query": measurements_document(count), "variables": variables(count, first)}
+    headers = {"Authorization": mint_token(emulator)}
+
+    refused = requests.post(emulator.graphql_url, json=body, headers=headers, timeout=HTTP_TIMEOUT)
+    body["variables"] = variables(1, 99)
+    served = requests.post(emulator.graphql_url, json=body, headers=headers, timeout=HTTP_TIMEOUT)
+
+    assert refused.status_code == 400
+    (error,) = refused.json()["errors"]
+    assert error["extensions"]["errorCode"] == code
+    assert "path" not in error
+    assert served.status_code == 200
+    assert "errors" not in served.json()
+
+
 def test_the_lenient_profile_is_the_default_config() -> None:
     config = EmulatorConfig()
     assert with_profile(config, "lenient") == config
