@@ -103,7 +103,7 @@ def test_graphene_400_answers_refusals_found_before_execution_as_400_without_a_p
     headers = {"Authorization": mint_token(emulator)}
 
     refused = requests.post(emulator.graphql_url, json=body, headers=headers, timeout=HTTP_TIMEOUT)
-    body["variables"] = variables(1, 99)
+    body = {"query": measurements_document(1), "variables": variables(1, 99)}
     served = requests.post(emulator.graphql_url, json=body, headers=headers, timeout=HTTP_TIMEOUT)
 
     assert refused.status_code == 400
