@@ -10,9 +10,10 @@ A Fault names what goes wrong, where (the token or the GraphQL endpoint) and how
   Content-Length, half the body, then the connection is closed), `truncated_json` (a complete
   HTTP response whose JSON is cut in half);
 - GraphQL: `kraken_error` (every root field fails with `code`; with `property_id`, only that
-  property), `data_and_errors` (one `measurements` field fails with `code` while the rest of the
-  data is served), `duplicate_nodes` (a page that follows a cursor repeats the previous page's
-  last node), `outside_window` (a page gains a node that ends where the window starts);
+  property), `data_and_errors` (one `measurements` field fails with `code`, or with no errorCode
+  at all when `code` is empty, while the rest of the data is served), `duplicate_nodes` (a page
+  that follows a cursor repeats the previous page's last node), `outside_window` (a page gains a
+  node that ends where the window starts);
 - payload: `odd_payload` (the first measurement node of an answer is made odd in the way
   `oddity` names: a null or huge value, a timestamp without offset, an unknown enum value...;
   see oddities.py). Only answers that carry measurement nodes consume it;

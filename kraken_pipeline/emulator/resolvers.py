@@ -13,7 +13,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, build_schema
+from graphql import (
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    build_schema,
+)
 
 from kraken_pipeline.emulator.answers import RawJsonSlots
 from kraken_pipeline.emulator.config import CAN_QUERY_PROPERTY, CAN_VIEW_DETAILED_USAGE, ClientGrant
@@ -150,6 +156,10 @@ def _measurements(view: PropertyView, info: GraphQLResolveInfo, **args: Any) -> 
     if CAN_VIEW_DETAILED_USAGE not in context.admitted().permissions:
         raise KrakenError("KT-CT-1111").to_graphql_error()
     fault = state.faults.take(frozenset({"data_and_errors"}), "graphql")
+    if fault is not None and not fault.code:
+        # An error escaping a resolver with no Kraken code, as a field failing in a way the
+        # tenant's error catalogue does not name.
+        raise GraphQLError("Something went wrong.", extensions={"errorType": "APPLICATION"})
     if fault is not None:
         raise KrakenError(fault.code).to_graphql_error()
     try:

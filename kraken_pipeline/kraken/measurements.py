@@ -28,9 +28,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kraken_pipeline.kraken.errors import (
+    INTERNAL_ERROR_ATTEMPTS,
     FatalError,
     KrakenError,
     ResponseFormatError,
+    RetryableError,
     ShrinkRequestError,
     stops_everything,
 )
@@ -234,8 +236,7 @@ class MeasurementsFetcher:
         target = state.target
         error = answer.alias_errors.get(name)
         if error is not None:
-            log.warning("measurements of property %s failed: %s", target.property_id, error)
-            state.fail(error)
+            _alias_failed(state, error)
             return
         page = answer.data.get(name)
         if page is None:
@@ -298,6 +299,20 @@ def _check_protocol(state: TargetProgress, page: ConnectionPage, first: int) -> 
             "this connection (the pages loop)",
             code="pagination",
         )
+
+
+def _alias_failed(state: TargetProgress, error: KrakenError) -> None:
+    """An error on this alias only: sent again while it is retryable and attempts remain (the
+    other aliases' data was good), else its supply points fail."""
+    attempts = 1
+    if isinstance(error, RetryableError):
+        attempts = error.max_attempts or INTERNAL_ERROR_ATTEMPTS
+    state.alias_attempts += 1
+    if state.alias_attempts < attempts:
+        log.warning("%s; sending this property again", error)
+        return
+    log.warning("measurements of property %s failed: %s", state.target.property_id, error)
+    state.fail(error)
 
 
 def _violated(state: TargetProgress, error: ProtocolViolationError) -> None:

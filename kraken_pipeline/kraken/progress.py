@@ -121,6 +121,7 @@ class TargetProgress:
     done: bool = False
     cursors: set[str] = field(default_factory=set)  # every endCursor followed so far
     protocol_retries: int = 0
+    alias_attempts: int = 0  # answers that carried an error for this alias alone
     rows_kept: int = 0
     outside_window: int = 0
     unmatched: int = 0

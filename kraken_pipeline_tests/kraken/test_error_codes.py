@@ -191,3 +191,21 @@ def test_a_token_refused_again_after_a_new_mint_fails_naming_the_client(
         make_client(emulator).fetch_measurements(DEMO_POINTS, *ONE_DAY)
     assert "freshly minted token" in refused.value.message
     assert emulator.stats.requests["token"] == 2
+
+
+def test_a_field_error_without_a_code_is_sent_again_for_its_property_and_lands(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    emulator.faults.add(Fault("data_and_errors", code=""))
+    result = make_client(emulator).fetch_measurements(DEMO_POINTS, *ONE_DAY)
+    assert_matches_emulator(emulator, result, *ONE_DAY)
+
+
+def test_a_field_error_without_a_code_that_persists_fails_its_points_after_three_sends(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    emulator.faults.add(Fault("data_and_errors", code="", times=None))
+    result = make_client(emulator, max_attempts=6).fetch_measurements(DEMO_POINTS, *ONE_DAY)
+    assert emulator.stats.requests["graphql"] == INTERNAL_ERROR_ATTEMPTS
+    assert {outcome.error_code for outcome in result.outcomes} == {NO_CODE}
+    assert not any(outcome.ok for outcome in result.outcomes)
