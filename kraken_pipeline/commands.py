@@ -15,6 +15,7 @@ from typing import Any
 from kraken_pipeline.demo import KrakenTarget, kraken_target
 from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, DataRoot
 from kraken_pipeline.kraken import KrakenClient, KrakenError
+from kraken_pipeline.kraken.limits import application_key, describe, learned_limits_path
 from kraken_pipeline.local_days import days_between
 from kraken_pipeline.report import DaySummary, example_query, format_summary, summarise
 from kraken_pipeline.resources import KrakenResource
@@ -75,11 +76,21 @@ def run_command(
                 )
             config = _run_config(supply_point_ids)
             outcome = run_range(instance, target.settings, first, last, run_config=config)
+        learned = _learned_limits(target.settings)
     summaries = summarise(settings.data_root, days_between(first, last))
     for line in format_summary(summaries):
         echo(line)
+    for line in learned:
+        echo(line)
     asked = RunRequest(first, last, tuple(supply_point_ids), settings.data_root)
     return _finish(outcome, summaries, asked, echo)
+
+
+def _learned_limits(settings: PipelineSettings) -> list[str]:
+    """What this and earlier runs of the application learned of Kraken's limits and costs."""
+    client_id = os.environ.get("KRAKEN_CLIENT_ID", "")
+    key = application_key(settings.api_url, client_id)
+    return describe(learned_limits_path(settings.data_root), key)
 
 
 def _run_config(supply_point_ids: Sequence[str]) -> dict[str, Any]:

@@ -60,5 +60,7 @@ def test_every_profile_lands_every_row_and_a_second_run_meets_no_refusal(
     assert refusals(emulator) == learned_after_first, "the second run was refused again"
     if profile != "lenient":
         assert learned_after_first > 0, "the profile refused nothing"
+        assert "learned Kraken limits of" in finished.output
+        assert "points per node" in again.output
         store = json.loads((workspace.data / "_state" / "kraken_limits.json").read_text())
         assert list(store) == [f"{emulator.graphql_url} {SENTINEL_GRANT.client_id}"]

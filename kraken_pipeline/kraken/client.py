@@ -28,6 +28,7 @@ from kraken_pipeline.kraken.graphql import GraphQLCaller
 from kraken_pipeline.kraken.limits import LimitsStore, application_key
 from kraken_pipeline.kraken.measurements import Fetched, MeasurementsFetcher
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY
+from kraken_pipeline.kraken.points import Baseline, begin, points_per_node
 from kraken_pipeline.kraken.progress import (
     FetchOutcome,
     MeasurementsResult,
@@ -99,6 +100,7 @@ class KrakenClient:
             settings.learned_limits_path, application_key(settings.api_url, settings.client_id)
         )
         shape = RequestShape(settings.page_size, settings.properties_per_request, self._limits)
+        self._shape = shape
         self._fetcher = MeasurementsFetcher(settings, self._caller, shape)
         self._bucket: PointsBudget | None = None
         self._bucket_lock = threading.Lock()
@@ -118,7 +120,11 @@ class KrakenClient:
             self.settings.deadline_seconds, self._monotonic, "fetching measurements"
         )
         bucket = self._points_bucket()
+        measuring = self._shape.key()
+        baseline = begin(self.points_allowance) if self._unmeasured(measuring) else None
         fetched = self._fetcher.fetch(supply_points, start, end, deadline, bucket)
+        if baseline is not None and self._shape.key() == measuring:
+            self._record_cost(measuring, baseline, fetched)
         table = fetched.table
         outcomes = _outcomes(supply_points, fetched, _row_counts(table))
         failed = sum(not outcome.ok for outcome in outcomes)
@@ -133,6 +139,20 @@ class KrakenClient:
         return MeasurementsResult(
             table, outcomes, self._transport.calls() - calls_before, self._now()
         )
+
+    def _unmeasured(self, shape: str) -> bool:
+        """Whether this request shape's cost is still to be measured: only where the budget
+        follows Kraken's own readings (no points_per_hour configured)."""
+        known = shape in self._limits.current().points_per_node
+        return self.settings.points_per_hour is None and not known
+
+    def _record_cost(self, shape: str, baseline: Baseline, fetched: Fetched) -> None:
+        nodes = sum(s.rows_kept + s.outside_window + s.unmatched for s in fetched.progress)
+        per_node = points_per_node(baseline, self.points_allowance, nodes)
+        if per_node is None:
+            return
+        log.info("requests of shape %s cost %.4f points per node (measured)", shape, per_node)
+        self._limits.measured(shape, per_node)
 
     def third_party_viewer(self, *, with_permissions: bool = True) -> Viewer:
         """The application's name and, `with_permissions`, its permissions (thirdPartyViewer)."""

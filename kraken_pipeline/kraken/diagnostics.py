@@ -110,8 +110,7 @@ def run_check(
 def _learned_lines(settings: KrakenSettings) -> list[CheckLine]:
     """What earlier runs of this application learned of Kraken's limits, if anything."""
     key = application_key(settings.api_url, settings.client_id)
-    mine = [line for line in describe(settings.learned_limits_path) if f" of {key}:" in line]
-    return [CheckLine(True, line) for line in mine]
+    return [CheckLine(True, line) for line in describe(settings.learned_limits_path, key)]
 
 
 def _viewer_lines(client: KrakenClient) -> list[CheckLine]:

@@ -27,6 +27,8 @@ from kraken_pipeline.filesystems import DataRoot
 
 log = logging.getLogger(__name__)
 
+MAX_APPLICATIONS = 20
+
 
 @dataclass(frozen=True)
 class LearnedLimits:
@@ -111,17 +113,23 @@ class LimitsStore:
             return
         store = _read(self._path)
         store[self._key] = self._limits.to_json()
+        # Every embedded emulator has a port of its own, so keys accumulate: keep the newest.
+        newest = sorted(store, key=lambda k: str(store[k].get("updated_at", "")), reverse=True)
+        store = {key: store[key] for key in newest[:MAX_APPLICATIONS]}
         try:
             _write_atomically(self._path, store)
         except OSError as exc:
             log.warning("could not save learned Kraken limits to %s: %s", self._path, exc)
 
 
-def describe(path: str | Path | None) -> list[str]:
-    """One line per application of the store: what its runs learned."""
+def describe(path: str | Path | None, only: str | None = None) -> list[str]:
+    """One line per application of the store (or only the one keyed `only`): what its runs
+    learned."""
     store = _read(Path(path) if path else None)
     lines = []
     for key, entry in sorted(store.items()):
+        if only is not None and key != only:
+            continue
         limits = LearnedLimits.from_json(entry)
         parts = [
             f"page size {limits.page_size}" if limits.page_size else "page size not limited",

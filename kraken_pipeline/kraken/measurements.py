@@ -175,8 +175,14 @@ class MeasurementsFetcher:
 
         tally = RequestTally()
         properties = sorted({p.target.property_id for p in pending})
-        cost = len(pending) * ALIAS_COMPLEXITY
-        with_rate_limit = self._ask_rate_limit and cost + RATE_LIMIT_COMPLEXITY <= MAX_COMPLEXITY
+        # The points a request of this shape was measured to cost (points.py), else the
+        # complexity model's guess until it is measured.
+        complexity = len(pending) * ALIAS_COMPLEXITY
+        measured = self._page_size.measured_cost(len(pending), self._page_size.current())
+        cost = measured or complexity
+        with_rate_limit = (
+            self._ask_rate_limit and complexity + RATE_LIMIT_COMPLEXITY <= MAX_COMPLEXITY
+        )
         try:
             return self._caller.execute(
                 measurements_document(len(pending), with_rate_limit),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -67,6 +68,19 @@ class RequestShape:
         """The most aliases one request may carry now."""
         with self._lock:
             return self._aliases
+
+    def key(self) -> str:
+        """The shape as the learned limits name it ("aliases x page size")."""
+        with self._lock:
+            return f"{self._aliases}x{self._size}"
+
+    def measured_cost(self, aliases: int, size: int) -> int | None:
+        """Points a request of `aliases` aliases of `size` nodes costs, as measured for this
+        shape (limits.py), or None when it was never measured."""
+        if self._store is None:
+            return None
+        per_node = self._store.current().points_per_node.get(f"{self._aliases}x{size}")
+        return None if per_node is None else max(1, math.ceil(per_node * aliases * size))
 
     def shrink(self, size: int, aliases: int, error: ShrinkRequestError) -> None:
         """Shrink after a request of `aliases` aliases of `size` nodes each was refused (once,

@@ -93,7 +93,7 @@ def test_missing_environment_variables_are_named(clock: FakeClock) -> None:
 
 
 def test_the_check_runs_from_the_environment_against_the_emulator(
-    emulator: Emulator, clock: FakeClock
+    emulator: Emulator, clock: FakeClock, tmp_path: Path
 ) -> None:
     environ = {
         "KRAKEN_CLIENT_ID": DEMO_CLIENT_ID,
@@ -101,10 +101,15 @@ def test_the_check_runs_from_the_environment_against_the_emulator(
         "KRAKEN_AUTH_URL": emulator.token_url,
         "KRAKEN_API_URL": emulator.graphql_url,
         "KRAKEN_SUPPLY_POINTS": CSV,
+        "KRAKEN_PIPELINE_DATA": str(tmp_path / "data"),
     }
     report = check_from_env(environ, now=clock.now)
     assert report.exit_code == 0, texts(report.problems)
-    assert len(report.lines) == 3 + len(DEMO_POINTS)
+    learned = [line.text for line in report.lines if line.text.startswith("learned Kraken")]
+    assert len(report.lines) - len(learned) == 3 + len(DEMO_POINTS)
+    # Reading yesterday measured what a node costs; the check says so.
+    assert len(learned) == 1
+    assert "points per node" in learned[0]
 
 
 def test_an_unreadable_supply_points_file_is_a_problem_line(
