@@ -29,7 +29,7 @@ from kraken_pipeline.kraken.graphql import GraphQLCaller
 from kraken_pipeline.kraken.limits import LimitsStore, application_key
 from kraken_pipeline.kraken.measurements import Fetched, MeasurementsFetcher
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY
-from kraken_pipeline.kraken.points import Baseline, begin, points_per_node
+from kraken_pipeline.kraken.points import Baseline, begin, points_spent
 from kraken_pipeline.kraken.progress import (
     FetchOutcome,
     MeasurementsResult,
@@ -150,11 +150,12 @@ class KrakenClient:
 
     def _record_cost(self, shape: str, baseline: Baseline, fetched: Fetched) -> None:
         nodes = sum(s.rows_kept + s.outside_window + s.unmatched for s in fetched.progress)
-        per_node = points_per_node(baseline, self.points_allowance, nodes)
-        if per_node is None:
+        aliases = sum(len(s.requests) for s in fetched.progress)
+        spent = points_spent(baseline, self.points_allowance)
+        if spent is None or nodes == 0 or aliases == 0:
             return
-        log.info("requests of shape %s cost %.4f points per node (measured)", shape, per_node)
-        self._limits.measured(shape, per_node)
+        log.info("requests of shape %s cost %d points for %d nodes (measured)", shape, spent, nodes)
+        self._limits.measured(shape, spent / nodes, spent / aliases)
 
     def third_party_viewer(self, *, with_permissions: bool = True) -> Viewer:
         """The application's name and, `with_permissions`, its permissions (thirdPartyViewer)."""

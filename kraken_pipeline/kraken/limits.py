@@ -36,8 +36,9 @@ class LearnedLimits:
 
     page_size: int | None = None
     aliases_per_request: int | None = None
-    # "aliasesxfirst" -> points one node of that request shape cost, as measured.
+    # "aliasesxfirst" -> points one node, and one alias, of that request shape cost, as measured.
     points_per_node: dict[str, float] = field(default_factory=dict)
+    points_per_alias: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the store."""
@@ -45,6 +46,7 @@ class LearnedLimits:
             "page_size": self.page_size,
             "aliases_per_request": self.aliases_per_request,
             "points_per_node": dict(sorted(self.points_per_node.items())),
+            "points_per_alias": dict(sorted(self.points_per_alias.items())),
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
@@ -53,15 +55,11 @@ class LearnedLimits:
         """Read one entry, ignoring what does not have the expected type."""
         if not isinstance(payload, dict):
             return cls()
-        per_node = payload.get("points_per_node")
         return cls(
             _positive(payload.get("page_size")),
             _positive(payload.get("aliases_per_request")),
-            {
-                str(shape): float(points)
-                for shape, points in (per_node.items() if isinstance(per_node, dict) else ())
-                if isinstance(points, int | float) and points >= 0
-            },
+            _costs(payload.get("points_per_node")),
+            _costs(payload.get("points_per_alias")),
         )
 
 
@@ -98,14 +96,14 @@ class LimitsStore:
             self._limits = replace(self._limits, **changes)
             self._save()
 
-    def measured(self, shape: str, points_per_node: float) -> None:
-        """Record what one node of a request shape cost; saved when it changed noticeably."""
+    def measured(self, shape: str, per_node: float, per_alias: float) -> None:
+        """Record what one node and one alias of a request shape cost, and save it."""
         with self._lock:
-            known = self._limits.points_per_node.get(shape)
-            if known is not None and abs(known - points_per_node) <= 0.05 * max(known, 0.01):
-                return
-            per_node = {**self._limits.points_per_node, shape: round(points_per_node, 4)}
-            self._limits = replace(self._limits, points_per_node=per_node)
+            self._limits = replace(
+                self._limits,
+                points_per_node={**self._limits.points_per_node, shape: round(per_node, 4)},
+                points_per_alias={**self._limits.points_per_alias, shape: round(per_alias, 2)},
+            )
             self._save()
 
     def _save(self) -> None:
@@ -137,14 +135,24 @@ def describe(path: str | Path | None, only: str | None = None) -> list[str]:
             if limits.aliases_per_request
             else "aliases per request not limited",
         ]
-        if limits.points_per_node:
-            costs = ", ".join(
-                f"{points:g} points per node at {shape.replace('x', ' aliases x first ')}"
-                for shape, points in sorted(limits.points_per_node.items())
+        for shape, points in sorted(limits.points_per_node.items()):
+            alias = limits.points_per_alias.get(shape)
+            per_alias = f", {alias:g} per alias" if alias is not None else ""
+            parts.append(
+                f"{points:g} points per node{per_alias} at "
+                f"{shape.replace('x', ' aliases x first ')} (measured)"
             )
-            parts.append(costs)
         lines.append(f"learned Kraken limits of {key}: {'; '.join(parts)}")
     return lines
+
+
+def _costs(value: Any) -> dict[str, float]:
+    pairs = value.items() if isinstance(value, dict) else ()
+    return {
+        str(shape): float(points)
+        for shape, points in pairs
+        if isinstance(points, int | float) and not isinstance(points, bool) and points >= 0
+    }
 
 
 def _positive(value: Any) -> int | None:

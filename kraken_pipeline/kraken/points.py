@@ -1,11 +1,11 @@
-"""What requests really cost: points per node measured from rateLimitInfo, not from a model.
+"""What requests really cost: points per node and per alias measured from rateLimitInfo.
 
 Kraken publishes no complexity formula, so a request shape (aliases x first) is measured once:
 rateLimitInfo is read twice before a fetch (the difference is what reading it costs) and once
-after, and the points spent between, less that reading's own cost, are divided by the nodes
-served. Whether Kraken reports a reading before or after charging for it, the formula holds. A
-refill in between, or another process spending the same allowance, shows as a reading that does
-not fit (a different refill instant, a negative spend) and is discarded, never guessed.
+after; the points spent between, less one reading's cost, are divided by the nodes served and by
+the aliases sent. Whether Kraken reports a reading before or after charging for it, the formula
+holds. A refill in between, or another process spending the same allowance, shows as readings
+that do not fit (another refill instant, a negative spend) and is discarded, never guessed.
 """
 
 from __future__ import annotations
@@ -41,12 +41,8 @@ def begin(read: Callable[[], PointsAllowance]) -> Baseline | None:
     return Baseline(second.used, second.used - first.used, second.refill_at)
 
 
-def points_per_node(
-    baseline: Baseline, read: Callable[[], PointsAllowance], nodes: int
-) -> float | None:
-    """Points one node cost in the fetch since `baseline`; None when the readings do not fit."""
-    if nodes <= 0:
-        return None
+def points_spent(baseline: Baseline, read: Callable[[], PointsAllowance]) -> int | None:
+    """Points the fetch since `baseline` cost; None when the readings do not fit."""
     try:
         after = read()
     except KrakenError as exc:
@@ -55,4 +51,4 @@ def points_per_node(
     spent = after.used - baseline.used - baseline.reading_cost
     if after.refill_at != baseline.window or spent < 0:
         return None
-    return spent / nodes
+    return spent

@@ -75,12 +75,12 @@ class RequestShape:
             return f"{self._aliases}x{self._size}"
 
     def measured_cost(self, aliases: int, size: int) -> int | None:
-        """Points a request of `aliases` aliases of `size` nodes costs, as measured for this
+        """Points a request of `aliases` aliases of pages of `size` costs, as measured for this
         shape (limits.py), or None when it was never measured."""
         if self._store is None:
             return None
-        per_node = self._store.current().points_per_node.get(f"{self._aliases}x{size}")
-        return None if per_node is None else max(1, math.ceil(per_node * aliases * size))
+        per_alias = self._store.current().points_per_alias.get(f"{self._aliases}x{size}")
+        return None if per_alias is None else max(1, math.ceil(per_alias * aliases))
 
     def shrink(self, size: int, aliases: int, error: ShrinkRequestError) -> None:
         """Shrink after a request of `aliases` aliases of `size` nodes each was refused (once,

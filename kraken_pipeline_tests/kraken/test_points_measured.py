@@ -15,7 +15,7 @@ from kraken_pipeline.emulator import Emulator
 from kraken_pipeline.emulator.profiles import profile_overrides
 from kraken_pipeline.kraken import KrakenClient
 from kraken_pipeline.kraken.limits import describe
-from kraken_pipeline.kraken.points import Baseline, points_per_node
+from kraken_pipeline.kraken.points import Baseline, points_spent
 from kraken_pipeline.kraken.ratelimit import PointsAllowance
 from kraken_pipeline_tests.kraken.conftest import DEMO_POINTS, assert_matches_emulator, window
 
@@ -49,6 +49,7 @@ def test_the_points_a_node_costs_are_measured_and_kept_for_later_runs(
     (cost,) = measured(store).values()
     assert cost > 0
     assert "points per node" in describe(store)[0]
+    assert "per alias" in describe(store)[0]
     # The second client reads the cost from the store: no rateLimitInfo readings around its fetch.
     assert emulator.stats.requests["graphql"] - requests_after_first < requests_after_first
 
@@ -77,12 +78,11 @@ def reading(used: int, refill_at: datetime = REFILL) -> Callable[[], PointsAllow
 
 def test_the_spend_is_the_difference_less_one_readings_own_cost() -> None:
     baseline = Baseline(used=1_000, reading_cost=7, window=REFILL)
-    assert points_per_node(baseline, reading(1_507), nodes=100) == 5.0
+    assert points_spent(baseline, reading(1_507)) == 500
 
 
 def test_readings_across_a_refill_or_that_went_backwards_are_not_taken_for_a_cost() -> None:
     baseline = Baseline(used=1_000, reading_cost=7, window=REFILL)
     later_window = datetime(2026, 11, 20, 14, tzinfo=UTC)
-    assert points_per_node(baseline, reading(1_507, later_window), nodes=100) is None
-    assert points_per_node(baseline, reading(900), nodes=100) is None
-    assert points_per_node(baseline, reading(1_507), nodes=0) is None
+    assert points_spent(baseline, reading(1_507, later_window)) is None
+    assert points_spent(baseline, reading(900)) is None
