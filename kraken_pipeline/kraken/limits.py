@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kraken_pipeline.filesystems import DataRoot
+from kraken_pipeline.kraken.redaction import strip_credentials
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,9 @@ def learned_limits_path(data_root: DataRoot) -> str | None:
 
 
 def application_key(api_url: str, client_id: str) -> str:
-    """The store's key of one application of one Kraken."""
-    return f"{api_url} {client_id}"
+    """The store's key of one application of one Kraken (a password in the URL left out: the
+    key is printed and stored)."""
+    return f"{strip_credentials(api_url)} {client_id}"
 
 
 class LimitsStore:
