@@ -21,13 +21,9 @@ from kraken_pipeline.assets import (
     build_measurements_asset,
 )
 from kraken_pipeline.checks import build_quality_checks
+from kraken_pipeline.kraken.limits import learned_limits_path
 from kraken_pipeline.partitions import daily_partitions
-from kraken_pipeline.resources import (
-    KrakenResource,
-    StorageResource,
-    SupplyPointsResource,
-    learned_limits_path,
-)
+from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
 from kraken_pipeline.schedules import build_daily_schedule
 from kraken_pipeline.sensors import AlertWebhookResource, build_alert_sensors
 from kraken_pipeline.settings import PipelineSettings

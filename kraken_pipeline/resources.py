@@ -10,7 +10,6 @@ from pydantic import Field
 
 from kraken_pipeline.filesystems import DataRoot, check_data_root, parse_data_root
 from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
-from kraken_pipeline.kraken.limits import learned_limits_path as learned_limits_path
 from kraken_pipeline.supply_points import Market, SupplyPoint, load_supply_points
 
 

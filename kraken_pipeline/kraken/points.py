@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from kraken_pipeline.kraken.errors import KrakenError
 from kraken_pipeline.kraken.ratelimit import PointsAllowance
@@ -26,7 +27,7 @@ class Baseline:
 
     used: int
     reading_cost: int
-    window: object  # the refill instant: readings of another window do not compare
+    window: datetime | None  # the refill instant: readings of another window do not compare
 
 
 def begin(read: Callable[[], PointsAllowance]) -> Baseline | None:
