@@ -134,8 +134,16 @@ def _settings() -> PipelineSettings:
 
 
 @main.command()
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First local day (YYYY-MM-DD).")
-@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day, inclusive.")
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First local day (YYYY-MM-DD); alone, it runs to the last complete day.",
+)
+@click.option(
+    "--end",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last local day, inclusive; never after the last complete day.",
+)
 @click.option("--days", type=click.IntRange(1), help="The last N complete days instead.")
 @click.option(
     "--supply-point",
@@ -178,13 +186,21 @@ def _window(
 
     if days is not None and (start or end):
         raise click.UsageError("give either --days or --start/--end, not both")
-    if start or end:
-        if not (start and end):
-            raise click.UsageError("--start and --end go together")
-        return start.date(), end.date()
-    window = trailing_days(
-        datetime.now(UTC), settings.timezone, days or settings.schedule_days, date.min
-    )
+    now = datetime.now(UTC)
+    if end and not start:
+        raise click.UsageError("--end needs --start (--start alone runs to the last complete day)")
+    if start:
+        # Kraken has not finished a day that has not ended: landing it would store a partial day
+        # that every check would then have to tell apart from a broken one.
+        [last_complete] = trailing_days(now, settings.timezone, 1, date.min)
+        for option, day in (("--start", start.date()), ("--end", end.date() if end else None)):
+            if day is not None and day > last_complete:
+                raise click.UsageError(
+                    f"{option} {day} is after the last complete local day {last_complete} "
+                    f"({settings.timezone}); give days up to {last_complete}"
+                )
+        return start.date(), end.date() if end else last_complete
+    window = trailing_days(now, settings.timezone, days or settings.schedule_days, date.min)
     return window[0], window[-1]
 
 

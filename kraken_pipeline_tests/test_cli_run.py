@@ -108,6 +108,9 @@ def recent_days(count: int) -> list[date]:
     return [today - timedelta(days=n) for n in range(count, 0, -1)]
 
 
+TODAY = datetime.now(ZoneInfo("Europe/London")).date()
+
+
 def files_under(root: Path) -> Iterator[Path]:
     return (path for path in root.rglob("*") if path.is_file())
 
@@ -141,6 +144,17 @@ def test_without_credentials_run_uses_the_embedded_emulator_and_records_the_run_
         materialised = instance.get_materialized_partitions(AssetKey("measurements"))
     assert [run.status for run in runs] == [DagsterRunStatus.SUCCESS]
     assert materialised == {day.isoformat() for day in days}
+
+
+def test_start_alone_runs_to_the_last_complete_day(workspace: Workspace) -> None:
+    first, last = recent_days(2)
+
+    finished = workspace.run("run", "--start", first.isoformat())
+
+    assert finished.returncode == 0, finished.output
+    for day in (first, last):
+        assert (workspace.data / f"measurements/date={day}/measurements.parquet").is_file()
+    assert not (workspace.data / f"measurements/date={TODAY}").exists()
 
 
 def test_the_example_duckdb_query_run_prints_works_as_printed(workspace: Workspace) -> None:
@@ -184,9 +198,26 @@ def test_run_reads_the_env_file_of_the_working_directory(workspace: Workspace) -
             "--start 2025-12-30 is before the first partition 2026-01-01",
         ),
         (["--days", "2", "--start", "2026-11-20"], {}, "--days or --start/--end"),
-        (["--start", "2026-11-20"], {}, "--start and --end go together"),
+        (["--end", "2026-11-20"], {}, "--end needs --start"),
+        (
+            ["--start", recent_days(1)[0].isoformat(), "--end", TODAY.isoformat()],
+            {},
+            f"--end {TODAY} is after the last complete local day {recent_days(1)[0]}",
+        ),
+        (
+            ["--start", (TODAY + timedelta(days=30)).isoformat()],
+            {},
+            f"--start {TODAY + timedelta(days=30)} is after the last complete local day",
+        ),
     ],
-    ids=["end-before-start", "start-before-partitions", "days-and-start", "start-without-end"],
+    ids=[
+        "end-before-start",
+        "start-before-partitions",
+        "days-and-start",
+        "end-without-start",
+        "today-is-not-complete",
+        "future-start",
+    ],
 )
 def test_a_bad_range_gets_one_line_naming_it_and_writes_nothing(
     workspace: Workspace, arguments: list[str], environment: dict[str, str], named: str
