@@ -193,13 +193,14 @@ def _window(
         # Kraken has not finished a day that has not ended: landing it would store a partial day
         # that every check would then have to tell apart from a broken one.
         [last_complete] = trailing_days(now, settings.timezone, 1, date.min)
-        for option, day in (("--start", start.date()), ("--end", end.date() if end else None)):
-            if day is not None and day > last_complete:
-                raise click.UsageError(
-                    f"{option} {day} is after the last complete local day {last_complete} "
-                    f"({settings.timezone}); give days up to {last_complete}"
-                )
-        return start.date(), end.date() if end else last_complete
+        first, last = start.date(), end.date() if end else last_complete
+        option, latest = ("--start", first) if first > last_complete else ("--end", last)
+        if latest > last_complete:
+            raise click.UsageError(
+                f"{option} {latest} is after the last complete local day {last_complete} "
+                f"({settings.timezone}); give days up to {last_complete}"
+            )
+        return first, last
     window = trailing_days(now, settings.timezone, days or settings.schedule_days, date.min)
     return window[0], window[-1]
 

@@ -67,20 +67,16 @@ def points_needed(first: date, last: date) -> tuple[int, int]:
     return aliases, aliases + RATE_LIMIT_COMPLEXITY * len(batches)
 
 
-def allowance_emulator(start_emulator: Callable[..., Emulator], window: timedelta) -> Emulator:
-    """An emulator on the wall clock (the runs wait on theirs): ALLOWANCE per `window`."""
+@pytest.fixture
+def small_allowance(start_emulator: Callable[..., Emulator]) -> Emulator:
+    """An emulator on the wall clock (the runs wait on theirs): ALLOWANCE per SHORT_WINDOW, so
+    the shared runs have to wait for at least one refill."""
     return start_emulator(
         clock=wall_clock,
         clients=(SENTINEL_GRANT,),
         points_allowance_per_hour=ALLOWANCE,
-        rate_limit_window=window,
+        rate_limit_window=SHORT_WINDOW,
     )
-
-
-@pytest.fixture
-def small_allowance(start_emulator: Callable[..., Emulator]) -> Emulator:
-    """ALLOWANCE per SHORT_WINDOW: the shared runs have to wait for at least one refill."""
-    return allowance_emulator(start_emulator, SHORT_WINDOW)
 
 
 @contextmanager
