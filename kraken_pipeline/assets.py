@@ -17,7 +17,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from kraken_pipeline import storage
+from kraken_pipeline import storage, warehouse
 from kraken_pipeline.consumption import derive_daily_consumption, failed_blocking_checks
 from kraken_pipeline.landing import DayReport, land_days
 from kraken_pipeline.partitions import partition_date, partition_key
@@ -31,9 +31,9 @@ DAY_WRITER_POOL = "day_writer"
 # A backfilled range runs as one run by default (DESIGN.md decision 1).
 SINGLE_RUN = BackfillPolicy.single_run()
 MEASUREMENTS_DESCRIPTION = (
-    "Every supply point's interval measurements for one local day, as read from Kraken: one "
-    "Parquet file per day (measurements/date=YYYY-MM-DD/measurements.parquet) with a fetch log "
-    "beside it, exposed to analysts through the DuckDB views in warehouse.duckdb."
+    "Every supply point's interval measurements for one local day, as read from Kraken: the "
+    "day's rows and fetch log committed together to the `measurements` and `fetch_log` tables "
+    "of the data root's DuckLake, which analysts query from DuckDB (kraken_pipeline.warehouse)."
 )
 
 
@@ -119,7 +119,7 @@ def build_measurements_asset(
             short_days,
         )
         storage.write_supply_points(root, points)
-        storage.ensure_warehouse(root, kraken.timezone)
+        warehouse.ensure_warehouse(root, kraken.timezone)
         landed.raise_if_nothing_landed()
         yield MaterializeResult()
 
@@ -166,7 +166,7 @@ def day_metadata(report: DayReport) -> dict[str, Any]:
         "intervals_received": MetadataValue.int(report.intervals_received),
         "completeness_pct": MetadataValue.float(round(100 * report.completeness, 2)),
         "requests_in_chunk": MetadataValue.int(report.chunk_requests),
-        "path": MetadataValue.path(str(report.measurements_path)),
+        "lake_snapshot": MetadataValue.int(report.lake_snapshot),
     }
     for total in report.totals:
         direction = f" {total.reading_direction.lower()}" if total.reading_direction else ""
@@ -226,10 +226,10 @@ def build_daily_consumption_asset(
                 partition=key,
                 metadata={
                     "rows": MetadataValue.int(written.rows),
-                    "path": MetadataValue.path(str(written.path)),
+                    "lake_snapshot": MetadataValue.int(written.lake_snapshot),
                 },
             )
-        storage.ensure_warehouse(root, timezone)
+        warehouse.ensure_warehouse(root, timezone)
         if blocked:
             raise Failure(
                 description=(

@@ -34,7 +34,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 from pydantic import Field
 
-from kraken_pipeline import quality, storage
+from kraken_pipeline import quality, storage, warehouse
 from kraken_pipeline.filesystems import DataRoot
 from kraken_pipeline.local_days import local_date_of
 from kraken_pipeline.partitions import partition_date, partition_key
@@ -135,7 +135,7 @@ def build_quality_checks(
         for name in DAY_CHECKS:
             yield Output(None, output_name=f"{MEASUREMENTS.path[-1]}_{name}")
         yield _freshness_result(root, now, timezone, rules)
-        storage.ensure_warehouse(root, timezone)
+        warehouse.ensure_warehouse(root, timezone)
 
     return measurements_quality
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kraken_pipeline import storage
-from kraken_pipeline.filesystems import DataRoot, Location
+from kraken_pipeline.filesystems import DataRoot
 from kraken_pipeline.quality import BLOCKING_CHECKS
 from kraken_pipeline.schema import DAILY_CONSUMPTION_SCHEMA
 
@@ -64,17 +64,18 @@ def failed_blocking_checks(root: DataRoot, day: date) -> list[str]:
 
 @dataclass(frozen=True)
 class DerivedDay:
-    """Where a day's daily consumption was written, and how many rows it holds."""
+    """The lake snapshot holding a day's daily consumption, and how many rows it holds."""
 
-    path: Location
+    lake_snapshot: int
     rows: int
 
 
 def derive_daily_consumption(root: DataRoot, day: date) -> DerivedDay:
-    """Compute a stored day's daily consumption and replace its file atomically."""
+    """Compute a stored day's daily consumption and replace it in the lake."""
     measurements = storage.read_day(root, day)
     fetch_log = storage.read_fetch_log(root, day)
     if measurements is None or fetch_log is None:
         raise FileNotFoundError(f"no stored measurements for {day}: materialise it first")
     table = daily_consumption(measurements, fetch_log)
-    return DerivedDay(path=storage.write_daily_consumption(root, day, table), rows=table.num_rows)
+    snapshot = storage.write_daily_consumption(root, day, table)
+    return DerivedDay(lake_snapshot=snapshot, rows=table.num_rows)

@@ -1,26 +1,13 @@
 """Where the data root lives: a local directory (a `Path`) or an S3 prefix (an `S3Path`).
 
 `KRAKEN_PIPELINE_DATA` is a directory or `s3://bucket/prefix` (AWS S3 or any S3-compatible
-server). Local roots keep parquet_files.py's own code (fsync, os.replace, fcntl locks, hard links);
-this module holds what object storage needs instead.
-
-Objects are read and written through s3fs (botocore), the filesystem DuckDB is given too, so
-the pipeline and the analysts reach the same server the same way. Credentials and the server
-come from the standard AWS environment, as for any AWS tool: AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (or a profile, or an instance role), AWS_REGION or
-AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for an S3-compatible server,
-AWS_CA_BUNDLE for a private CA. Nothing here stores or prints them. (pyarrow's S3FileSystem was
-measured and left aside: it ignores the endpoint variables, apache/arrow#49643, and every delete
-leaves a directory-marker object behind; a stream it closes on an exception completes the
-upload with whatever part was written.)
-
-Atomic replace: one PUT or COPY of an object is atomic (readers get the old object or the new
-one; S3 is strongly read-after-write consistent). A file is serialised whole in memory, uploaded
-to a unique temporary key beside its final key (`.<name>.<hex>.tmp`), copied server-side onto
-the final key and the temporary key deleted: a failure at any point leaves the final key as it
-was. A writer killed in between leaves a temporary key that no reader's pattern matches; the
-next writer of that prefix removes those older than an hour (younger ones may be another
-writer's upload in progress: S3 has no lock to tell). Reads are one GET: one version, whole.
+server). The lake's files are read and written by DuckDB (its httpfs extension for S3,
+warehouse/s3.py); this module parses the root, says where this machine keeps the root's local
+state, and checks before a run that an S3 root's bucket answers, through s3fs (botocore), so
+that a wrong bucket or endpoint is named before anything is fetched. Credentials and the server
+come from the standard AWS environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for
+an S3-compatible server, AWS_CA_BUNDLE for a private CA. Nothing here stores or prints them.
 """
 
 from __future__ import annotations
@@ -28,19 +15,15 @@ from __future__ import annotations
 import functools
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 DATA_ROOT_VARIABLE = "KRAKEN_PIPELINE_DATA"
 LOCAL_DIRECTORY_VARIABLE = "KRAKEN_PIPELINE_CACHE"
-TEMPORARY_SUFFIX = ".tmp"
-STALE_TEMPORARY_AGE = timedelta(hours=1)  # far longer than any upload of a day's file
 _SCHEME = "s3://"
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # the S3 bucket naming rules
 _CONNECT_TIMEOUT_SECONDS = 5
@@ -235,65 +218,3 @@ def check_data_root(root: DataRoot) -> None:
             s3_filesystem().info(root.bucket)
     except FileNotFoundError:
         raise _missing_bucket(root) from None
-
-
-# --- objects -----------------------------------------------------------------------------------
-# A missing key is FileNotFoundError to s3fs, and so is a missing bucket: check_data_root, run
-# when a step starts, tells them apart before anything is read.
-
-
-def read_object(path: S3Path) -> bytes | None:
-    """The whole object in one GET, or None when there is no such key."""
-    try:
-        with _explained(path, "read"):
-            return bytes(s3_filesystem().cat_file(path.filesystem_path))
-    except FileNotFoundError:
-        return None
-
-
-def write_object_atomically(data: bytes, path: S3Path) -> None:
-    """Upload to a temporary key, then copy onto `path`: readers see the old or the new object."""
-    filesystem = s3_filesystem()
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}")
-    with _explained(path, "write"):
-        try:
-            filesystem.pipe_file(temporary.filesystem_path, data)
-            filesystem.copy(temporary.filesystem_path, path.filesystem_path)
-        except FileNotFoundError:  # the keys are ours to create: only the bucket can be missing
-            raise _missing_bucket(path) from None
-        finally:
-            try:
-                filesystem.rm_file(temporary.filesystem_path)
-            except _sdk_errors():
-                pass  # the server is gone: the next writer of this prefix removes it
-
-
-def list_files(directory: S3Path) -> list[S3Path]:
-    """Every object below the prefix, temporary ones included; none when there is none."""
-    with _explained(directory, "list"):
-        keys = s3_filesystem().find(directory.filesystem_path)
-    return [S3Path(directory.bucket, key.removeprefix(f"{directory.bucket}/")) for key in keys]
-
-
-def remove_stale_temporaries(
-    directory: S3Path, older_than: timedelta = STALE_TEMPORARY_AGE, now: datetime | None = None
-) -> int:
-    """Delete temporary keys directly under the prefix that are older than `older_than`."""
-    deadline = (now or datetime.now(UTC)) - older_than
-    filesystem = s3_filesystem()
-    with _explained(directory, "clean up temporary objects under"):
-        try:
-            entries = filesystem.ls(directory.filesystem_path, detail=True)
-        except FileNotFoundError:
-            return 0
-        stale = [
-            entry["name"]
-            for entry in entries
-            if entry["type"] == "file"
-            and entry["name"].rpartition("/")[2].startswith(".")
-            and entry["name"].endswith(TEMPORARY_SUFFIX)
-            and entry["LastModified"] <= deadline
-        ]
-        for key in stale:
-            filesystem.rm_file(key)
-    return len(stale)

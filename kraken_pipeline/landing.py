@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kraken_pipeline import storage
-from kraken_pipeline.filesystems import DataRoot, Location
+from kraken_pipeline.filesystems import DataRoot
 from kraken_pipeline.kraken import FetchOutcome, KrakenClient, MeasurementsResult
 from kraken_pipeline.local_days import expected_interval_count, range_bounds
 from kraken_pipeline.schema import FETCH_LOG_SCHEMA
@@ -52,7 +52,7 @@ class DayReport:
     intervals_received: int
     totals: tuple[SeriesTotal, ...]
     chunk_requests: int
-    measurements_path: Location
+    lake_snapshot: int  # the lake snapshot of the day's commit, for AT (VERSION => ...)
 
     @property
     def completeness(self) -> float:
@@ -138,7 +138,7 @@ def _land_day(
         intervals_received=table.num_rows,
         totals=_totals(table),
         chunk_requests=result.requests,
-        measurements_path=written.measurements_path,
+        lake_snapshot=written.snapshot,
     )
 
 

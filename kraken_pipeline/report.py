@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -9,7 +11,7 @@ from datetime import date
 import pyarrow.compute as pc
 
 from kraken_pipeline import storage
-from kraken_pipeline.filesystems import DataRoot, S3Path
+from kraken_pipeline.filesystems import DataRoot
 
 
 @dataclass(frozen=True)
@@ -84,14 +86,9 @@ EXAMPLE_SQL = (
 
 
 def example_query(root: DataRoot) -> str:
-    """A ready-to-paste command that queries the warehouse read-only."""
-    if isinstance(root, S3Path):  # the connection must learn to read s3:// first
-        return (
-            'python -c "from kraken_pipeline import warehouse; '
-            f"warehouse.connect('{root}').sql('{EXAMPLE_SQL}').show()\""
-        )
-    database = storage.warehouse_path(root)
+    """A ready-to-paste command that queries the warehouse read-only, from any shell."""
+    # The interpreter's absolute path: the command works outside the virtual environment too.
     return (
-        f"python -c \"import duckdb; duckdb.connect('{database}', read_only=True)"
-        f".sql('{EXAMPLE_SQL}').show()\""
+        f'{shlex.quote(sys.executable)} -c "from kraken_pipeline import warehouse; '
+        f"warehouse.connect('{root}').sql('{EXAMPLE_SQL}').show()\""
     )

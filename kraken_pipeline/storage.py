@@ -1,10 +1,9 @@
-"""The Parquet files under the data root: their layout, the day files' rules, reads and writes.
+"""The pipeline's reads and writes of the lake: a day's rows replaced in one transaction.
 
-This module is the one that knows where each file lives under the data root (a local directory
-or an `s3://bucket/prefix`, with the same layout) and what a day file must hold: rows of its own
-local day, and, for a repair of some supply points, only theirs, merged with the others' stored
-rows while the day's directory is held for writing. How any file is conformed to its schema,
-read, and written atomically under a lock is parquet_files.py's part.
+A day's measurements and fetch log are replaced together (delete and insert in one commit), so
+readers see the old day or the new one, never a mix, and a killed run leaves the old day. A
+repair of some supply points replaces only their rows; a supply point whose fetch failed keeps
+the rows it had. Every table is conformed to its contract before it is written.
 """
 
 from __future__ import annotations
@@ -12,79 +11,50 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
-from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kraken_pipeline import filesystems
-from kraken_pipeline.filesystems import DataRoot, Location, S3Path
-from kraken_pipeline.parquet_files import (
-    InvalidTableError,
-    conform,
-    read_stored,
-    write_table_atomically,
-    writing_directory,
-)
-from kraken_pipeline.schema import (
-    DAILY_CONSUMPTION_SCHEMA,
-    FETCH_LOG_SCHEMA,
-    MEASUREMENTS_SCHEMA,
-    QUALITY_RESULTS_SCHEMA,
-    SUPPLY_POINTS_SCHEMA,
-)
+from kraken_pipeline.conformance import InvalidTableError, conform
+from kraken_pipeline.filesystems import DataRoot
 from kraken_pipeline.supply_points import SupplyPoint
+from kraken_pipeline.warehouse import ensure_tables, lake
+from kraken_pipeline.warehouse.tables import (
+    DAILY_CONSUMPTION,
+    FETCH_LOG,
+    MEASUREMENTS,
+    QUALITY_RESULTS,
+    SUPPLY_POINTS,
+    Table,
+    column_list,
+    identifier,
+)
 
-_MEASUREMENTS_FILE = "measurements.parquet"
+__all__ = [
+    "DayWrite",
+    "InvalidTableError",
+    "read_day",
+    "read_fetch_log",
+    "read_quality_results",
+    "stored_days",
+    "supply_points_table",
+    "write_daily_consumption",
+    "write_day",
+    "write_quality_results",
+    "write_supply_points",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class DayWrite:
-    """Where one local day was written and how many measurement rows its file now holds."""
+    """A local day as committed: the lake snapshot holding it, and its measurement rows."""
 
-    measurements_path: Location
-    fetch_log_path: Location
+    snapshot: int
     rows: int
 
 
-# --- paths: the one place that knows the layout under the data root -----------------------------
-
-
-def _day_directory(root: DataRoot, dataset: str, local_date: date) -> Location:
-    return root / dataset / f"date={local_date.isoformat()}"
-
-
-def measurements_path(root: DataRoot, local_date: date) -> Location:
-    """The day's measurements file: measurements/date=YYYY-MM-DD/measurements.parquet."""
-    return _day_directory(root, "measurements", local_date) / _MEASUREMENTS_FILE
-
-
-def fetch_log_path(root: DataRoot, local_date: date) -> Location:
-    """The day's fetch log, beside its measurements."""
-    return _day_directory(root, "measurements", local_date) / "fetch_log.parquet"
-
-
-def quality_results_path(root: DataRoot, local_date: date) -> Location:
-    """The day's data-quality results: quality/date=YYYY-MM-DD/quality_results.parquet."""
-    return _day_directory(root, "quality", local_date) / "quality_results.parquet"
-
-
-def daily_consumption_path(root: DataRoot, local_date: date) -> Location:
-    """The day's derived consumption, under daily_consumption/date=YYYY-MM-DD/."""
-    return _day_directory(root, "daily_consumption", local_date) / "daily_consumption.parquet"
-
-
-def supply_points_path(root: DataRoot) -> Location:
-    """The supply points of the last run."""
-    return root / "supply_points.parquet"
-
-
-def warehouse_path(root: DataRoot) -> Path:
-    """The DuckDB file holding the analysts' views: in the root, or this machine's cache for S3."""
-    return filesystems.local_directory(root) / "warehouse.duckdb"
-
-
-# --- the day files -----------------------------------------------------------------------------
+# --- validation --------------------------------------------------------------------------------
 
 
 def _require_day(table: pa.Table, local_date: date, what: str) -> None:
@@ -103,36 +73,51 @@ def _require_within(table: pa.Table, only: frozenset[str] | None, what: str) -> 
         )
 
 
-def _merged(new: pa.Table, stored: pa.Table | None, only: frozenset[str]) -> pa.Table:
-    """The new rows plus the stored rows of every supply point outside `only`."""
-    if stored is None:
-        return new
-    replaced = pa.array(sorted(only), pa.string())
-    kept = stored.filter(pc.invert(pc.is_in(stored["supply_point_id"], value_set=replaced)))
-    return pa.concat_tables([kept, new])
-
-
-def _with_stored_rows(new: pa.Table, path: Location, keep: frozenset[str]) -> pa.Table:
-    """The new rows without `keep`'s, plus the stored rows of the supply points in `keep`."""
-    stored = read_stored(path, MEASUREMENTS_SCHEMA)
-    kept_ids = pa.array(sorted(keep), pa.string())
-    fresh = new.filter(pc.invert(pc.is_in(new["supply_point_id"], value_set=kept_ids)))
-    if stored is None:
-        return fresh
-    return pa.concat_tables([fresh, stored.filter(pc.is_in(stored["supply_point_id"], kept_ids))])
+def _require_unique_intervals(table: pa.Table) -> None:
+    keys = table.group_by(["supply_point_id", "interval_start"]).aggregate([([], "count_all")])
+    repeated = keys.filter(pc.greater(keys["count_all"], 1))
+    if repeated.num_rows:
+        first = repeated.slice(0, 1).to_pylist()[0]
+        raise InvalidTableError(
+            f"measurements hold {repeated.num_rows} interval(s) more than once, e.g. "
+            f"{first['supply_point_id']} at {first['interval_start']}: fold duplicates first"
+        )
 
 
 def _prepared(
-    table: pa.Table,
-    schema: pa.Schema,
-    local_date: date,
-    what: str,
-    only: frozenset[str] | None = None,
+    table: pa.Table, target: Table, local_date: date, only: frozenset[str] | None = None
 ) -> pa.Table:
-    conformed = conform(table, schema, what)
+    what = target.name.replace("_", " ")
+    conformed = conform(table, target.schema, what)
     _require_day(conformed, local_date, what)
     _require_within(conformed, only, what)
     return conformed
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def _ids(values: Collection[str]) -> list[str]:
+    return sorted(values)
+
+
+def _replace(
+    connection: duckdb.DuckDBPyConnection,
+    target: Table,
+    rows: pa.Table,
+    where: str,
+    parameters: Sequence[object],
+) -> None:
+    """Delete the rows matching `where`, then insert `rows`: inside the caller's transaction."""
+    name = identifier(target.name)
+    connection.execute(f"DELETE FROM {name} WHERE {where}", parameters)
+    if rows.num_rows:
+        connection.register("new_rows", rows)
+        try:
+            columns = column_list(target)
+            connection.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM new_rows")
+        finally:
+            connection.unregister("new_rows")
 
 
 def write_day(
@@ -144,99 +129,66 @@ def write_day(
     only_supply_points: Collection[str] | None = None,
     keep_stored_rows_of: Collection[str] = (),
 ) -> DayWrite:
-    """Write a local day's measurements and fetch log; replace them whole, or merge a subset.
+    """Replace a local day's measurements and fetch log in one transaction; or a subset's.
 
     With only_supply_points, the rows of those supply points are replaced (removed when the new
     table has none for one of them) and every other supply point's rows are kept as stored.
     keep_stored_rows_of names supply points whose fetch failed: their stored rows are kept
-    (read under the lock) instead of being lost, while the fetch log records the failure.
+    instead of being lost, while the fetch log records the failure.
     """
     if isinstance(only_supply_points, str):
         raise TypeError("only_supply_points is a collection of ids, not one id")
     only = None if only_supply_points is None else frozenset(only_supply_points)
-    new_rows = _prepared(measurements, MEASUREMENTS_SCHEMA, local_date, "measurements", only)
-    new_log = _prepared(fetch_log, FETCH_LOG_SCHEMA, local_date, "fetch log", only)
-    rows_path, log_path = measurements_path(root, local_date), fetch_log_path(root, local_date)
-    with writing_directory(rows_path.parent):
-        if only is not None:  # read under the lock, so an overlapping merge is never lost
-            new_rows = _merged(new_rows, read_stored(rows_path, MEASUREMENTS_SCHEMA), only)
-            new_log = _merged(new_log, read_stored(log_path, FETCH_LOG_SCHEMA), only)
-        if keep_stored_rows_of:
-            new_rows = _with_stored_rows(new_rows, rows_path, frozenset(keep_stored_rows_of))
-        rows = new_rows.sort_by([("supply_point_id", "ascending"), ("interval_start", "ascending")])
-        # Measurements first: a crash between the two leaves a fetch log that the next run redoes.
-        write_table_atomically(rows, rows_path, "measurements")
-        write_table_atomically(new_log.sort_by("supply_point_id"), log_path, "fetch_log")
-    return DayWrite(measurements_path=rows_path, fetch_log_path=log_path, rows=rows.num_rows)
+    keep = _ids(keep_stored_rows_of)
+    new_rows = _prepared(measurements, MEASUREMENTS, local_date, only)
+    new_rows = new_rows.filter(
+        pc.invert(pc.is_in(new_rows["supply_point_id"], pa.array(keep, pa.string())))
+    )
+    _require_unique_intervals(new_rows)
+    new_rows = new_rows.sort_by([("supply_point_id", "ascending"), ("interval_start", "ascending")])
+    new_log = _prepared(fetch_log, FETCH_LOG, local_date, only).sort_by("supply_point_id")
+    scope, scope_parameters = "local_date = ?", list[object]([local_date])
+    if only is not None:
+        scope += " AND list_contains(?, supply_point_id)"
+        scope_parameters.append(_ids(only))
+    ensure_tables(root)
+
+    def replace_day(connection: duckdb.DuckDBPyConnection) -> int:
+        _replace(
+            connection,
+            MEASUREMENTS,
+            new_rows,
+            f"{scope} AND NOT list_contains(?, supply_point_id)",
+            [*scope_parameters, keep],
+        )
+        _replace(connection, FETCH_LOG, new_log, scope, scope_parameters)
+        row = connection.execute(
+            "SELECT count(*) FROM measurements WHERE local_date = ?", [local_date]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    committed = lake.commit(root, replace_day, f"measurements and fetch log of {local_date}")
+    return DayWrite(snapshot=committed.snapshot, rows=committed.value)
 
 
-def read_day(root: DataRoot, local_date: date) -> pa.Table | None:
-    """The stored measurements of a local day, or None when the day was never written."""
-    return read_stored(measurements_path(root, local_date), MEASUREMENTS_SCHEMA)
+def _replace_day_table(root: DataRoot, target: Table, table: pa.Table, local_date: date) -> int:
+    prepared = _prepared(table, target, local_date)
+    ensure_tables(root)
+
+    def replace(connection: duckdb.DuckDBPyConnection) -> None:
+        _replace(connection, target, prepared, "local_date = ?", [local_date])
+
+    return lake.commit(root, replace, f"{target.name} of {local_date}").snapshot
 
 
-def read_fetch_log(root: DataRoot, local_date: date) -> pa.Table | None:
-    """The stored fetch log of a local day, or None when the day was never written."""
-    return read_stored(fetch_log_path(root, local_date), FETCH_LOG_SCHEMA)
+def write_quality_results(root: DataRoot, local_date: date, results: pa.Table) -> int:
+    """Replace a local day's data-quality results whole; the snapshot holding them."""
+    return _replace_day_table(root, QUALITY_RESULTS, results, local_date)
 
 
-def stored_days(root: DataRoot) -> list[date]:
-    """Every local day that has a measurements file, in order."""
-    if isinstance(root, S3Path):
-        return _stored_object_days(root)
-    days = []
-    for directory in (root / "measurements").glob("date=*"):
-        try:
-            day = date.fromisoformat(directory.name.removeprefix("date="))
-        except ValueError:
-            continue  # not one of ours
-        if (directory / _MEASUREMENTS_FILE).is_file():
-            days.append(day)
-    return sorted(days)
-
-
-def _stored_object_days(root: S3Path) -> list[date]:
-    """stored_days of an S3 root, from one listing instead of a request per day."""
-    directory = root / "measurements"
-    days = []
-    for path in filesystems.list_files(directory):
-        folder, _, name = path.relative_to(directory).partition("/")
-        if name != _MEASUREMENTS_FILE or not folder.startswith("date="):
-            continue
-        try:
-            days.append(date.fromisoformat(folder.removeprefix("date=")))
-        except ValueError:
-            continue  # not one of ours
-    return sorted(days)
-
-
-# --- the other tables --------------------------------------------------------------------------
-
-
-def _replace_day_file(
-    table: pa.Table, schema: pa.Schema, path: Location, local_date: date, name: str
-) -> Location:
-    prepared = _prepared(table, schema, local_date, name.replace("_", " "))
-    with writing_directory(path.parent):
-        write_table_atomically(prepared, path, name)
-    return path
-
-
-def write_quality_results(root: DataRoot, local_date: date, results: pa.Table) -> Location:
-    """Replace a local day's data-quality results whole, atomically."""
-    path = quality_results_path(root, local_date)
-    return _replace_day_file(results, QUALITY_RESULTS_SCHEMA, path, local_date, "quality_results")
-
-
-def read_quality_results(root: DataRoot, local_date: date) -> pa.Table | None:
-    """A local day's stored data-quality results, or None when the day was never checked."""
-    return read_stored(quality_results_path(root, local_date), QUALITY_RESULTS_SCHEMA)
-
-
-def write_daily_consumption(root: DataRoot, local_date: date, table: pa.Table) -> Location:
-    """Replace a local day's derived daily consumption whole, atomically."""
-    path = daily_consumption_path(root, local_date)
-    return _replace_day_file(table, DAILY_CONSUMPTION_SCHEMA, path, local_date, "daily_consumption")
+def write_daily_consumption(root: DataRoot, local_date: date, table: pa.Table) -> int:
+    """Replace a local day's derived daily consumption whole; the snapshot holding it."""
+    return _replace_day_table(root, DAILY_CONSUMPTION, table, local_date)
 
 
 def supply_points_table(supply_points: Sequence[SupplyPoint]) -> pa.Table:
@@ -245,23 +197,70 @@ def supply_points_table(supply_points: Sequence[SupplyPoint]) -> pa.Table:
         {**asdict(point), "interval_seconds": point.interval_seconds}
         for point in sorted(supply_points, key=lambda point: point.supply_point_id)
     ]
-    return pa.Table.from_pylist(rows, schema=SUPPLY_POINTS_SCHEMA)
+    return pa.Table.from_pylist(rows, schema=SUPPLY_POINTS.schema)
 
 
-def write_supply_points(root: DataRoot, supply_points: Sequence[SupplyPoint]) -> Location:
-    """Replace the stored supply points (those of the current run), atomically."""
-    path = supply_points_path(root)
-    with writing_directory(root):
-        write_table_atomically(supply_points_table(supply_points), path, "supply_points")
-    return path
+def write_supply_points(root: DataRoot, supply_points: Sequence[SupplyPoint]) -> int:
+    """Replace the stored supply points (those of the current run); the snapshot holding them."""
+    table = conform(supply_points_table(supply_points), SUPPLY_POINTS.schema, "supply points")
+    ensure_tables(root)
+
+    def replace(connection: duckdb.DuckDBPyConnection) -> None:
+        _replace(connection, SUPPLY_POINTS, table, "true", [])
+
+    return lake.commit(root, replace, "supply points").snapshot
 
 
-# --- the warehouse ----------------------------------------------------------------------------
+# --- reads -------------------------------------------------------------------------------------
 
 
-def ensure_warehouse(root: DataRoot, timezone: str) -> Path:
-    """Make the warehouse's views current; see warehouse.ensure_warehouse."""
-    # Imported here because the warehouse package builds on this module; callers may use either.
-    from kraken_pipeline import warehouse
+def _query(root: DataRoot, sql: str, parameters: Sequence[object]) -> pa.Table:
+    """The answer to one query of the lake's latest snapshot, retried while a writer commits."""
+    ensure_tables(root)
 
-    return warehouse.ensure_warehouse(root, timezone)
+    def answer() -> pa.Table:
+        with lake.session(root) as connection:
+            return connection.execute(sql, parameters).to_arrow_table()
+
+    return lake.retrying(answer, "reading the lake")
+
+
+def _read(root: DataRoot, target: Table, local_date: date, order: str) -> pa.Table | None:
+    table = _query(
+        root,
+        f"SELECT {column_list(target)} FROM {identifier(target.name)} "
+        f"WHERE local_date = ? ORDER BY {order}",
+        [local_date],
+    )
+    if not table.num_rows:
+        return None
+    return conform(table, target.schema, target.name)
+
+
+def _day_was_written(root: DataRoot, local_date: date) -> bool:
+    logged = _query(root, "SELECT 1 FROM fetch_log WHERE local_date = ? LIMIT 1", [local_date])
+    return bool(logged.num_rows > 0)
+
+
+def read_day(root: DataRoot, local_date: date) -> pa.Table | None:
+    """The stored measurements of a local day, or None when the day was never written."""
+    table = _read(root, MEASUREMENTS, local_date, "supply_point_id, interval_start")
+    if table is None and _day_was_written(root, local_date):
+        return MEASUREMENTS.schema.empty_table()
+    return table
+
+
+def read_fetch_log(root: DataRoot, local_date: date) -> pa.Table | None:
+    """The stored fetch log of a local day, or None when the day was never written."""
+    return _read(root, FETCH_LOG, local_date, "supply_point_id")
+
+
+def read_quality_results(root: DataRoot, local_date: date) -> pa.Table | None:
+    """A local day's stored data-quality results, or None when the day was never checked."""
+    return _read(root, QUALITY_RESULTS, local_date, "check_name, supply_point_id NULLS FIRST")
+
+
+def stored_days(root: DataRoot) -> list[date]:
+    """Every local day that has been written (its fetch log is stored), in order."""
+    days = _query(root, "SELECT DISTINCT local_date FROM fetch_log ORDER BY local_date", [])
+    return list(days["local_date"].to_pylist())

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import duckdb
 import pyarrow.compute as pc
 from dagster import AssetKey
 
-from kraken_pipeline import storage
+from kraken_pipeline import storage, warehouse
 from kraken_pipeline.local_days import expected_interval_count
 from kraken_pipeline_tests.pipeline_support import (
     PipelineHarness,
@@ -136,7 +135,7 @@ def test_daily_totals_in_duckdb_use_each_series_expected_interval_count(
     day = date(2026, 11, 10)
     harness.run(day, day)
 
-    with duckdb.connect(str(storage.warehouse_path(harness.root)), read_only=True) as db:
+    with warehouse.connect(harness.root) as db:
         totals = db.sql(
             "SELECT supply_point_id, intervals_received, intervals_expected FROM daily_totals "
             "WHERE local_date = ? ORDER BY supply_point_id",

@@ -35,6 +35,7 @@ from kraken_pipeline.emulator import Dataset, Emulator, demo_dataset
 from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.runner import RunOutcome, run_range
 from kraken_pipeline.schema import FETCH_LOG_SCHEMA, MEASUREMENTS_SCHEMA
+from kraken_pipeline_tests.lake_support import plant_measurements
 from kraken_pipeline_tests.pipeline_support import EXAMPLE_CSV, PipelineHarness
 
 MEASUREMENTS = AssetKey("measurements")
@@ -104,8 +105,7 @@ def spoil_stored_day(
     indices = [i for i, row in enumerate(rows) if row["supply_point_id"] == supply_point_id]
     target = indices[position]
     spoiled = rows[:target] + change(rows[target]) + rows[target + 1 :]
-    table = pa.Table.from_pylist(spoiled, schema=MEASUREMENTS_SCHEMA)
-    storage.write_day(harness.root, day, table, harness.fetch_log(day))
+    plant_measurements(harness.root, day, pa.Table.from_pylist(spoiled, schema=MEASUREMENTS_SCHEMA))
 
 
 def evaluations(harness: PipelineHarness, run_id: str) -> Evaluations:

@@ -13,8 +13,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-import pyarrow.parquet as pq
 import pytest
 from dagster import (
     AssetCheckKey,
@@ -25,9 +23,10 @@ from dagster import (
 )
 from dagster._core.event_api import PartitionKeyFilter
 
-from kraken_pipeline import quality, storage
+from kraken_pipeline import quality, warehouse
 from kraken_pipeline.checks import DAY_CHECKS
 from kraken_pipeline.pipeline import build_definitions
+from kraken_pipeline_tests.lake_support import lake_rows
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 from kraken_pipeline_tests.test_quality_checks import (
     CHECKS_ONLY,
@@ -202,9 +201,9 @@ def test_a_failing_blocking_check_stops_daily_consumption_for_that_day_only(
     }
     every_point = {point.supply_point_id for point in harness.supply_points()}
     for good in (FIRST, LAST):
-        derived = pq.read_table(storage.daily_consumption_path(harness.root, good))
-        assert set(derived["supply_point_id"].to_pylist()) == every_point
-    assert not storage.daily_consumption_path(harness.root, BAD).exists()
+        derived = lake_rows(harness.root, "daily_consumption", good)
+        assert {row["supply_point_id"] for row in derived} == every_point
+    assert not lake_rows(harness.root, "daily_consumption", BAD)
 
 
 def test_re_running_a_blocked_day_through_the_job_repairs_it_and_derives_its_consumption(
@@ -224,7 +223,7 @@ def test_re_running_a_blocked_day_through_the_job_repairs_it_and_derives_its_con
     assert repaired.success, repaired.failure
     assert evaluations(harness, repaired.run_id)[(key(BAD), spoil.check_name)].passed
     assert ui_statuses(harness, [BAD]) == {key(BAD): AssetPartitionStatus.MATERIALIZED}
-    assert storage.daily_consumption_path(harness.root, BAD).is_file()
+    assert lake_rows(harness.root, "daily_consumption", BAD)
 
 
 # --- quality_results agrees with Dagster ---------------------------------------------------------
@@ -257,7 +256,7 @@ def test_quality_results_in_duckdb_agree_with_the_latest_evaluation_dagster_show
 
     shown = latest_shown(harness, days)
 
-    with duckdb.connect(str(storage.warehouse_path(harness.root)), read_only=True) as db:
+    with warehouse.connect(harness.root) as db:
         verdicts = db.sql(
             "SELECT local_date, check_name, passed, severity, detail FROM quality_results "
             "WHERE supply_point_id IS NULL"

@@ -1,6 +1,7 @@
-"""The day files: replace, merge, validation, per-day locking and crash safety.
+"""The lake's days: replace, merge, validation, concurrent writers and crash safety.
 
-Real Parquet files under tmp_path; the crash test kills a real writer process with SIGKILL.
+A real DuckLake (SQLite catalog, Parquet files) under tmp_path; the crash test kills a real
+writer process with SIGKILL.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from kraken_pipeline import storage
+from kraken_pipeline import storage, warehouse
 from kraken_pipeline.local_days import interval_starts
 from kraken_pipeline.schema import (
     FETCH_LOG_SCHEMA,
     MEASUREMENTS_SCHEMA,
     QUALITY_RESULTS_SCHEMA,
-    SCHEMA_VERSION,
 )
 from kraken_pipeline.supply_points import load_supply_points
+from kraken_pipeline_tests.lake_support import lake_rows
 
 TZ = "Europe/London"
 DAY = date(2026, 3, 10)
@@ -110,22 +111,18 @@ def rows_of(table: pa.Table, supply_point_id: str) -> pa.Table:
     return table.filter(pc.equal(table["supply_point_id"], supply_point_id))
 
 
-def temporary_files(directory: Path) -> list[Path]:
-    return sorted(directory.glob(".*.tmp"))
-
-
 # --- replace -----------------------------------------------------------------------------------
 
 
 def test_writing_a_day_again_replaces_its_rows_and_fetch_log_whole(tmp_path: Path) -> None:
     first, first_log = day_tables(DAY, ["a", "b", "c"])
-    storage.write_day(tmp_path, DAY, first, first_log)
     second, second_log = day_tables(DAY, ["b"], first_value=Decimal("9.000000000000000001"))
 
+    before = storage.write_day(tmp_path, DAY, first, first_log)
     written = storage.write_day(tmp_path, DAY, second, second_log)
 
     assert written.rows == 48
-    assert written.measurements_path == storage.measurements_path(tmp_path, DAY)
+    assert written.snapshot > before.snapshot
     assert storage.read_day(tmp_path, DAY) == second
     assert storage.read_fetch_log(tmp_path, DAY) == second_log
 
@@ -139,31 +136,29 @@ def test_the_same_write_twice_stores_the_same_rows(tmp_path: Path) -> None:
     assert storage.read_day(tmp_path, DAY) == table
 
 
-def test_a_day_file_is_sorted_zstd_and_its_metadata_holds_only_the_schema_version(
-    tmp_path: Path,
-) -> None:
+def test_a_day_is_stored_as_sorted_parquet_files_in_its_local_date_folder(tmp_path: Path) -> None:
     table, fetch_log = day_tables(DAY, ["b", "a"])
     shuffled = table.take(random.Random(7).sample(range(table.num_rows), table.num_rows))
 
-    path = storage.write_day(tmp_path, DAY, shuffled, fetch_log).measurements_path
+    storage.write_day(tmp_path, DAY, shuffled, fetch_log)
 
-    parquet = pq.ParquetFile(path)
+    files = sorted((tmp_path / "lake" / "main" / "measurements").rglob("*.parquet"))
+    assert [path.parent.name for path in files] == [f"local_date={DAY}"]
     by_key = [("supply_point_id", "ascending"), ("interval_start", "ascending")]
-    assert parquet.read() == table.sort_by(by_key)
-    assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
-    assert parquet.metadata.metadata == {
-        b"ARROW:schema": parquet.metadata.metadata[b"ARROW:schema"],
-        b"kraken_pipeline.schema_version": str(SCHEMA_VERSION).encode(),
-        b"kraken_pipeline.table": b"measurements",
-    }
+    key = ["supply_point_id", "interval_start"]
+    stored = pq.read_table(files[0]).select(key).to_pylist()
+    assert stored == table.sort_by(by_key).select(key).to_pylist()
+    assert pq.ParquetFile(files[0]).metadata.row_group(0).column(0).compression == "ZSTD"
 
 
-def test_a_damaged_day_file_is_replaced_by_the_next_write(tmp_path: Path) -> None:
+def test_an_interval_given_twice_is_refused_and_the_stored_day_kept(tmp_path: Path) -> None:
     table, fetch_log = day_tables(DAY, ["a"])
     storage.write_day(tmp_path, DAY, table, fetch_log)
-    storage.measurements_path(tmp_path, DAY).write_bytes(b"PAR1 not really")
 
-    storage.write_day(tmp_path, DAY, table, fetch_log)
+    with pytest.raises(
+        storage.InvalidTableError, match=r"1 interval\(s\) more than once, e\.g\. a"
+    ):
+        storage.write_day(tmp_path, DAY, pa.concat_tables([table, table.slice(3, 1)]), fetch_log)
 
     assert storage.read_day(tmp_path, DAY) == table
 
@@ -179,8 +174,6 @@ def test_a_day_without_rows_still_gets_a_file(tmp_path: Path) -> None:
 
 
 def test_a_day_never_written_reads_as_none_and_is_not_listed(tmp_path: Path) -> None:
-    (tmp_path / "measurements" / "date=not-a-day").mkdir(parents=True)
-    (tmp_path / "measurements" / "date=2026-03-01").mkdir()  # a directory without its file
     for day in (date(2026, 3, 11), DAY):
         storage.write_day(tmp_path, day, *day_tables(day, ["a"]))
 
@@ -320,7 +313,7 @@ def test_a_column_whose_meaning_would_change_is_refused_and_nothing_is_written(
             tmp_path, DAY, with_column(table, column, change(table[column])), fetch_log
         )
 
-    assert not storage.measurements_path(tmp_path, DAY).parent.exists()
+    assert storage.read_day(tmp_path, DAY) is None
 
 
 def test_a_value_or_instant_that_would_be_rounded_is_refused(tmp_path: Path) -> None:
@@ -381,9 +374,11 @@ def quality_table(day: date, passed: bool) -> pa.Table:
 def test_quality_results_of_a_day_are_replaced_whole(tmp_path: Path) -> None:
     storage.write_quality_results(tmp_path, DAY, quality_table(DAY, passed=False))
 
-    path = storage.write_quality_results(tmp_path, DAY, quality_table(DAY, passed=True))
+    storage.write_quality_results(tmp_path, DAY, quality_table(DAY, passed=True))
 
-    assert pq.read_table(path)["passed"].to_pylist() == [True]
+    stored = storage.read_quality_results(tmp_path, DAY)
+    assert stored is not None
+    assert stored["passed"].to_pylist() == [True]
     with pytest.raises(storage.InvalidTableError, match="other than"):
         storage.write_quality_results(tmp_path, DAY, quality_table(date(2026, 1, 1), passed=True))
 
@@ -391,9 +386,9 @@ def test_quality_results_of_a_day_are_replaced_whole(tmp_path: Path) -> None:
 def test_the_supply_points_of_the_run_are_stored_with_their_interval(tmp_path: Path) -> None:
     points = load_supply_points(EXAMPLE_CSV)
 
-    path = storage.write_supply_points(tmp_path, points)
+    storage.write_supply_points(tmp_path, points)
 
-    stored = pq.read_table(path).to_pylist()
+    stored = lake_rows(tmp_path, "supply_points")
     assert [row["supply_point_id"] for row in stored] == sorted(p.supply_point_id for p in points)
     flat = next(row for row in stored if row["supply_point_id"] == "flat-import-15min")
     assert (flat["interval_seconds"], flat["utility"], flat["reading_direction"]) == (
@@ -424,9 +419,21 @@ while True:
 """
 
 
+def files_on_disk(root: Path) -> set[str]:
+    return {str(path) for path in (root / "lake").rglob("*.parquet")}
+
+
+def files_in_catalog(root: Path) -> set[str]:
+    with warehouse.connect(root) as connection:
+        rows = connection.execute(
+            "SELECT data_file FROM ducklake_list_files('kraken', 'measurements')"
+        ).fetchall()
+    return {str(Path(name)) for (name,) in rows}
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(120)
-def test_a_writer_killed_mid_write_leaves_the_old_or_the_new_day_and_the_next_write_cleans_up(
+@pytest.mark.timeout(180)
+def test_a_writer_killed_mid_commit_leaves_the_old_or_the_new_day_and_the_next_write_works(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "data"
@@ -437,7 +444,6 @@ def test_a_writer_killed_mid_write_leaves_the_old_or_the_new_day_and_the_next_wr
     for name, table in (("old", old), ("new", new), ("log", fetch_log)):
         inputs.append(str(tmp_path / f"{name}.parquet"))
         pq.write_table(table, inputs[-1])
-    day_directory = storage.measurements_path(root, DAY).parent
     jitter = random.Random(20260329)
     kills_mid_write = 0
 
@@ -456,9 +462,9 @@ def test_a_writer_killed_mid_write_leaves_the_old_or_the_new_day_and_the_next_wr
         stored = storage.read_day(root, DAY)
         assert stored is not None
         assert stored in (old, new)
-        kills_mid_write += bool(temporary_files(day_directory))
+        # A file written but never committed: the kill came inside a day's transaction.
+        kills_mid_write += bool(files_on_disk(root) - files_in_catalog(root))
         storage.write_day(root, DAY, old, fetch_log)
-        assert temporary_files(day_directory) == []
         assert storage.read_day(root, DAY) == old
 
     assert kills_mid_write > 0, "no kill landed mid-write; the test proved nothing"

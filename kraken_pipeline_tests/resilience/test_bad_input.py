@@ -19,11 +19,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
-import duckdb
 import pytest
 from dagster import DagsterInstance
 
-from kraken_pipeline import storage
+from kraken_pipeline import storage, warehouse
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
 from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.runner import run_range
@@ -168,7 +167,7 @@ def test_thirty_thousand_supply_points_load_quickly_and_reach_the_warehouse_inta
 
     assert len(points) == 30_000
     assert loading < 5
-    with duckdb.connect(str(storage.warehouse_path(root)), read_only=True) as db:
+    with warehouse.connect(root) as db:
         counts = db.execute(
             "SELECT count(*), count(DISTINCT supply_point_id) FROM supply_points"
         ).fetchall()
@@ -219,7 +218,7 @@ def test_a_data_root_with_quotes_and_spaces_gets_working_views(
     outcome = pipeline.run(DAY, DAY)
 
     assert outcome.success, outcome.failure
-    with duckdb.connect(str(storage.warehouse_path(pipeline.root)), read_only=True) as db:
+    with warehouse.connect(pipeline.root) as db:
         rows = db.execute("SELECT count(*) FROM measurements WHERE local_date = ?", [DAY])
         assert rows.fetchall() == [(landed(pipeline.root, DAY).num_rows,)]
 

@@ -15,12 +15,11 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus
 
-from kraken_pipeline import storage
+from kraken_pipeline import storage, warehouse
 from kraken_pipeline.emulator import Emulator, Fault
 from kraken_pipeline.local_days import days_between
 from kraken_pipeline_tests.resilience.cli_support import (
@@ -73,7 +72,7 @@ def assert_repaired_by_the_next_run(kraken: Emulator, workspace: Workspace) -> N
     points = Pipeline(kraken, workspace.data).supply_points()
     assert_days_hold_the_emulators_data(workspace.data, kraken, points, FIRST, LAST)
     assert temporary_files(workspace.data) == []
-    with duckdb.connect(str(storage.warehouse_path(workspace.data)), read_only=True) as db:
+    with warehouse.connect(workspace.data) as db:
         counted = db.execute(
             "SELECT local_date, count(*) FROM measurements GROUP BY local_date ORDER BY 1"
         ).fetchall()
@@ -153,7 +152,7 @@ def test_a_run_killed_while_publishing_to_the_warehouse_mirror_is_repaired_by_th
     started = crash(workspace, workspace.environment(kraken), "mirror-publish")
     started.kill()
 
-    with duckdb.connect(str(storage.warehouse_path(workspace.data)), read_only=True) as db:
+    with warehouse.connect(workspace.data) as db:
         assert db.execute("SELECT count(*) FROM measurements").fetchall()[0][0] > 0
     assert_repaired_by_the_next_run(kraken, workspace)
 

@@ -1,0 +1,61 @@
+"""The DuckDB extensions the lake needs, loaded from the Python packages that carry them.
+
+DuckDB downloads an extension at its first `INSTALL` or autoload; this machine, CI and many
+analysts' servers cannot reach extensions.duckdb.org. The `duckdb-extension-*` packages carry the
+same signed binaries, so a missing extension is installed from the package's file into DuckDB's
+own extension directory (where the DuckDB CLI of the same version finds it too). DuckDB checks
+each binary's signature on `LOAD`; unsigned extensions stay refused.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import threading
+
+import duckdb
+
+# DuckDB's name of each extension, and the package carrying its binary for this DuckDB version.
+_PACKAGES = {
+    "ducklake": "duckdb_extension_ducklake",
+    "sqlite_scanner": "duckdb_extension_sqlite",
+    "postgres_scanner": "duckdb_extension_postgres",
+    "httpfs": "duckdb_extension_httpfs",
+}
+_FILE_NAMES = {"sqlite_scanner": "sqlite", "postgres_scanner": "postgres"}
+_installing = threading.Lock()
+
+
+class ExtensionUnavailableError(RuntimeError):
+    """An extension is neither installed nor carried by an installed package."""
+
+
+def _packaged_file(name: str, version: str) -> str:
+    package = _PACKAGES[name]
+    try:
+        directory = importlib.resources.files(package) / "extensions" / version
+    except ModuleNotFoundError:
+        raise ExtensionUnavailableError(
+            f"DuckDB's {name} extension is not installed and the package "
+            f"{package.replace('_', '-')} is missing: reinstall kraken-pipeline "
+            "(make .venv/.installed)"
+        ) from None
+    binary = directory / f"{_FILE_NAMES.get(name, name)}.duckdb_extension"
+    if not binary.is_file():
+        raise ExtensionUnavailableError(
+            f"{package.replace('_', '-')} carries no {name} extension for DuckDB {version}: "
+            "install the package release matching the installed duckdb"
+        )
+    return str(binary)
+
+
+def load(connection: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load an extension, first installing it from its package when DuckDB has not got it."""
+    try:
+        connection.load_extension(name)
+        return
+    except duckdb.IOException:
+        pass  # not installed yet
+    row = connection.execute("SELECT library_version FROM pragma_version()").fetchone()
+    with _installing:
+        connection.install_extension(_packaged_file(name, str(row[0] if row else "")))
+    connection.load_extension(name)

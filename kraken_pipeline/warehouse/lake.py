@@ -1,0 +1,234 @@
+"""Where a data root's DuckLake lives, and DuckDB connections attached to it.
+
+The catalog is a SQLite file in the data root (`catalog.sqlite`) unless KRAKEN_PIPELINE_CATALOG
+names a PostgreSQL database (`postgres:dbname=... host=...`, DuckLake's own form); the Parquet
+data files are under `<root>/lake/`, a directory or `s3://bucket/prefix/lake/`. Every attach
+passes the data path again (OVERRIDE_DATA_PATH), so a root copied, moved or mounted elsewhere
+opens where it is now. The lake is attached as `kraken`: the views name it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import duckdb
+
+from kraken_pipeline import filesystems
+from kraken_pipeline.filesystems import DataRoot, DataRootError
+from kraken_pipeline.warehouse import extensions
+from kraken_pipeline.warehouse.s3 import s3_secret_statement
+
+log = logging.getLogger(__name__)
+
+ALIAS = "kraken"
+CATALOG_VARIABLE = "KRAKEN_PIPELINE_CATALOG"
+CATALOG_FILE = "catalog.sqlite"
+DATA_DIRECTORY = "lake"
+_OPEN_DATABASES = 8  # attached lakes kept per process (tests open many roots)
+_ATTEMPTS = 12  # about 10 s of waiting in all: far longer than any day's commit
+_T = TypeVar("_T")
+
+
+class LakeError(DataRootError):
+    """The lake cannot be opened; the message names the setting to fix, never a password."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lake:
+    """A data root's lake: its DuckLake catalog and the directory or prefix of its files."""
+
+    catalog: str = field(repr=False)  # a PostgreSQL connection string may hold a password
+    data_path: str
+    configured_catalog: bool = False  # from KRAKEN_PIPELINE_CATALOG, not the root's SQLite file
+
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        scanner = "postgres_scanner" if self.catalog.startswith("postgres:") else "sqlite_scanner"
+        remote = ("httpfs",) if self.data_path.startswith("s3://") else ()
+        return ("ducklake", scanner, *remote)
+
+    def describe(self) -> str:
+        """The lake in words for logs and errors: the catalog's kind, never its credentials."""
+        if self.configured_catalog:
+            return f"the DuckLake of {CATALOG_VARIABLE} with data in {self.data_path}"
+        return f"the DuckLake {self.catalog.removeprefix('sqlite:')} (data in {self.data_path})"
+
+
+def lake_of(root: DataRoot, environ: Mapping[str, str] | None = None) -> Lake:
+    """The lake of a data root: its SQLite catalog, or the configured PostgreSQL one."""
+    environ = os.environ if environ is None else environ
+    data_path = f"{root / DATA_DIRECTORY}/"
+    configured = environ.get(CATALOG_VARIABLE, "").strip()
+    if configured:
+        if not configured.startswith(("postgres:", "sqlite:")):
+            raise LakeError(
+                f"{CATALOG_VARIABLE} must be postgres:<libpq connection string> or "
+                "sqlite:<file>; unset it to keep the catalog in the data root"
+            )
+        return Lake(configured, data_path, configured_catalog=True)
+    # A SQLite file needs a local disk: an S3 root keeps it in this machine's directory for it.
+    catalog_file = filesystems.local_directory(root) / CATALOG_FILE
+    return Lake(f"sqlite:{catalog_file}", data_path)
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (ATTACH and DDL take no parameters, so the quoting is done here)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _attach_statement(lake: Lake, read_only: bool) -> str:
+    options = [
+        f"DATA_PATH {_literal(lake.data_path)}",
+        "OVERRIDE_DATA_PATH true",
+        # Every row goes to Parquet: analysts' tools and the day's one file per commit rely on it.
+        "DATA_INLINING_ROW_LIMIT 0",
+    ]
+    if read_only:
+        options.insert(0, "READ_ONLY")
+    return f"ATTACH {_literal('ducklake:' + lake.catalog)} AS {ALIAS} ({', '.join(options)})"
+
+
+def _prepare_local(lake: Lake, read_only: bool) -> None:
+    if lake.configured_catalog or read_only:
+        return
+    catalog = Path(lake.catalog.removeprefix("sqlite:"))
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    if not lake.data_path.startswith("s3://"):
+        Path(lake.data_path).mkdir(parents=True, exist_ok=True)
+    if not catalog.exists():
+        # Write-ahead logging, which the file keeps: readers are never blocked by a writer's
+        # commit (a rollback journal locks them out meanwhile, and their query would fail).
+        with contextlib.closing(sqlite3.connect(catalog)) as database:
+            database.execute("PRAGMA journal_mode = WAL")
+
+
+def open_connection(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB with the lake attached as `kraken` and in use."""
+    _prepare_local(lake, read_only)
+    connection = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        for name in lake.extensions:
+            extensions.load(connection, name)
+        connection.execute("SET TimeZone = 'UTC'")  # TIMESTAMPTZ reads back as UTC instants
+        if lake.data_path.startswith("s3://"):
+            connection.execute(s3_secret_statement())
+        connection.execute(_attach_statement(lake, read_only))
+    except duckdb.Error as error:
+        connection.close()
+        message = str(error).replace(lake.catalog, "<catalog>")
+        hint = CATALOG_VARIABLE if lake.configured_catalog else filesystems.DATA_ROOT_VARIABLE
+        raise LakeError(f"cannot open {lake.describe()}: {message} (check {hint})") from None
+    connection.execute(f"USE {ALIAS}")
+    return connection
+
+
+_databases: OrderedDict[tuple[int, Lake, bool], duckdb.DuckDBPyConnection] = OrderedDict()
+_databases_lock = threading.Lock()
+
+
+def _database(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
+    # Keyed by process: a DuckDB database must not cross a fork.
+    key = (os.getpid(), lake, read_only)
+    with _databases_lock:
+        if key in _databases:
+            _databases.move_to_end(key)
+            return _databases[key]
+        _databases[key] = open_connection(lake, read_only)
+        while len(_databases) > _OPEN_DATABASES:
+            _, evicted = _databases.popitem(last=False)
+            evicted.close()
+        return _databases[key]
+
+
+def forget_connections() -> None:
+    """Close this process's lake connections (a lake removed or replaced under them)."""
+    with _databases_lock:
+        while _databases:
+            _databases.popitem()[1].close()
+
+
+@contextmanager
+def session(root: DataRoot, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection (a cursor of the process's attached lake) with `kraken` in use."""
+    cursor = _database(lake_of(root), read_only).cursor()
+    try:
+        cursor.execute(f"USE {ALIAS}")
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def _is_busy(error: duckdb.Error) -> bool:
+    message = str(error).lower()
+    return "conflict" in message or "database is locked" in message
+
+
+@dataclass(frozen=True, slots=True)
+class Committed(Generic[_T]):
+    """What a transaction's work returned, and the lake snapshot its commit made."""
+
+    value: _T
+    snapshot: int
+
+
+def retrying(work: Callable[[], _T], what: str) -> _T:
+    """Run `work`, again after a pause while the lake is busy with another writer's commit.
+
+    SQLite lets one writer commit at a time and answers others at once that it is locked; a
+    DuckLake conflict means another writer committed first. Either way, doing the whole work
+    again on the new snapshot gives the result of the two one after the other.
+    """
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return work()
+        except duckdb.Error as error:
+            if not _is_busy(error) or attempt == _ATTEMPTS:
+                raise
+            log.info("%s met another writer (attempt %d of %d); again", what, attempt, _ATTEMPTS)
+        time.sleep(random.uniform(0.05, 0.25) * attempt)  # noqa: S311 - jitter, not security
+    raise AssertionError("unreachable")
+
+
+def commit(
+    root: DataRoot, work: Callable[[duckdb.DuckDBPyConnection], _T], what: str
+) -> Committed[_T]:
+    """Run `work` in one transaction of the lake and commit it, retried while busy.
+
+    `what` becomes the snapshot's commit message.
+    """
+
+    def transaction() -> Committed[_T]:
+        with session(root) as connection:
+            try:
+                connection.execute("BEGIN TRANSACTION")
+                connection.execute(
+                    "CALL ducklake_set_commit_message(?, 'kraken-pipeline', ?)", [ALIAS, what]
+                )
+                result = work(connection)
+                connection.execute("COMMIT")
+            except BaseException:
+                _roll_back(connection)
+                raise
+            row = connection.execute(
+                "SELECT * FROM ducklake_last_committed_snapshot(?)", [ALIAS]
+            ).fetchone()
+        return Committed(result, int(row[0]) if row and row[0] is not None else 0)
+
+    return retrying(transaction, what)
+
+
+def _roll_back(connection: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # a failed commit has already ended it
+        connection.execute("ROLLBACK")

@@ -1,0 +1,59 @@
+"""Lake housekeeping with DuckLake's own functions: merge small files, expire, clean up.
+
+Each day's commit writes small files; merging them keeps queries over months fast. Snapshots
+older than the retention are expired, and only then are the files that no remaining snapshot
+reads deleted: every snapshot inside the retention stays readable (time travel, restatements).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from kraken_pipeline.filesystems import DataRoot
+from kraken_pipeline.warehouse import ensure_tables, lake
+from kraken_pipeline.warehouse.lake import ALIAS
+
+DEFAULT_RETENTION = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    """What one pass did: snapshots expired, files merged away and files deleted."""
+
+    snapshots_expired: int
+    files_before: int
+    files_after: int
+    files_deleted: int
+
+
+def _count_files(root: DataRoot) -> int:
+    with lake.session(root) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM ducklake_list_files(?, 'measurements')", [ALIAS]
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def maintain(
+    root: DataRoot, now: datetime, retention: timedelta = DEFAULT_RETENTION
+) -> Maintenance:
+    """Merge adjacent files, expire snapshots older than the retention, delete unread files."""
+    if retention < timedelta(0):
+        raise ValueError(f"the retention must not be negative, not {retention}")
+    ensure_tables(root)
+    files_before = _count_files(root)
+    with lake.session(root) as connection:
+        connection.execute("CALL ducklake_merge_adjacent_files(?)", [ALIAS])
+        expired = connection.execute(
+            "CALL ducklake_expire_snapshots(?, older_than => ?)", [ALIAS, now - retention]
+        ).fetchall()
+        deleted = connection.execute(
+            "CALL ducklake_cleanup_old_files(?, cleanup_all => true)", [ALIAS]
+        ).fetchall()
+    return Maintenance(
+        snapshots_expired=len(expired),
+        files_before=files_before,
+        files_after=_count_files(root),
+        files_deleted=len(deleted),
+    )
