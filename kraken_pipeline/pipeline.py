@@ -22,6 +22,7 @@ from kraken_pipeline.assets import (
 )
 from kraken_pipeline.checks import build_quality_checks
 from kraken_pipeline.kraken.limits import learned_limits_path
+from kraken_pipeline.lake_upkeep import build_lake_maintenance
 from kraken_pipeline.partitions import daily_partitions
 from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
 from kraken_pipeline.schedules import build_daily_schedule
@@ -56,12 +57,13 @@ def build_definitions(
             "derive daily consumption for the days that passed their blocking checks."
         ),
     )
+    maintenance, maintenance_job, weekly_maintenance = build_lake_maintenance(settings)
     return Definitions(
         executor=executor,
-        assets=[measurements, daily_consumption],
+        assets=[measurements, daily_consumption, maintenance],
         asset_checks=[build_quality_checks(partitions, settings.timezone)],
-        jobs=[job],
-        schedules=[build_daily_schedule(job, settings)],
+        jobs=[job, maintenance_job],
+        schedules=[build_daily_schedule(job, settings), weekly_maintenance],
         sensors=build_alert_sensors(job, settings),
         resources={
             "kraken": KrakenResource(

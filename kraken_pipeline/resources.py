@@ -85,7 +85,7 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
 
 
 class StorageResource(ConfigurableResource):  # type: ignore[type-arg]
-    """Where the Parquet files and the DuckDB warehouse live."""
+    """Where the data root (its DuckLake: catalog and Parquet files) lives."""
 
     data_root: str = Field(
         description="Data root: a directory or s3://bucket/prefix (env KRAKEN_PIPELINE_DATA)."

@@ -24,6 +24,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from kraken_pipeline.emulator import ClientGrant, Emulator
+from kraken_pipeline_tests.lake_support import lake_rows, stored_days_of
 from kraken_pipeline_tests.resilience.cli_support import Finished
 
 EXAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "supply_points.example.csv"
@@ -136,7 +137,7 @@ def test_without_credentials_run_uses_the_embedded_emulator_and_records_the_run_
     assert "embedded Kraken emulator" in finished.stdout
     for day in days:
         assert re.search(rf"^{day}\s+[\d,]+\s+[\d.]+%\s+\d+", finished.stdout, re.MULTILINE)
-        assert (workspace.data / f"measurements/date={day}/measurements.parquet").is_file()
+        assert lake_rows(workspace.data, "measurements", day)
     assert finished.problem_lines() == []
     monkeypatch.setenv("DAGSTER_HOME", str(workspace.data / "dagster_home"))
     with DagsterInstance.get() as instance:
@@ -152,20 +153,19 @@ def test_start_alone_runs_to_the_last_complete_day(workspace: Workspace) -> None
     finished = workspace.run("run", "--start", first.isoformat())
 
     assert finished.returncode == 0, finished.output
-    for day in (first, last):
-        assert (workspace.data / f"measurements/date={day}/measurements.parquet").is_file()
-    assert not (workspace.data / f"measurements/date={TODAY}").exists()
+    assert stored_days_of(workspace.data, "measurements") == {first, last}
 
 
 def test_the_example_duckdb_query_run_prints_works_as_printed(workspace: Workspace) -> None:
     finished = workspace.run("run", "--start", "2026-11-01", "--end", "2026-11-01")
-    example = next(line for line in finished.stdout.splitlines() if "import duckdb" in line)
+    example = next(line for line in finished.stdout.splitlines() if "warehouse.connect" in line)
 
     arguments = shlex.split(example)
-    assert arguments[0] == "python"
-    arguments[0] = sys.executable  # the printed `python` means one that has duckdb
+    assert arguments[0] == sys.executable
+    # From any shell: no virtual environment active, and a PATH without it.
+    outside = {"PATH": "/usr/bin:/bin", "HOME": str(workspace.cwd)}
     query = subprocess.run(
-        arguments, cwd=workspace.cwd, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+        arguments, cwd="/", env=outside, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
     )
 
     assert finished.returncode == 0, finished.output
@@ -183,8 +183,7 @@ def test_run_reads_the_env_file_of_the_working_directory(workspace: Workspace) -
     finished = workspace.run("run", "--start", "2026-11-02", "--end", "2026-11-02", env=environment)
 
     assert finished.returncode == 0, finished.output
-    landed = workspace.cwd / "from-dotenv" / "measurements" / "date=2026-11-02"
-    assert (landed / "measurements.parquet").is_file()
+    assert stored_days_of(workspace.cwd / "from-dotenv", "measurements") == {date(2026, 11, 2)}
     assert not workspace.data.exists()
 
 
@@ -326,7 +325,7 @@ def test_run_with_real_credentials_lands_the_day_and_never_stores_the_secret(
     assert f"Kraken at {kraken.graphql_url}" in finished.stdout
     assert "embedded" not in finished.stdout
     assert re.search(rf"^{yesterday}\s", finished.stdout, re.MULTILINE)
-    assert (workspace.data / f"measurements/date={yesterday}/measurements.parquet").is_file()
+    assert lake_rows(workspace.data, "measurements", yesterday)
     assert_secret_absent(finished, workspace.data)
 
 

@@ -1,17 +1,17 @@
-"""The DuckDB views: columns before any data, any working directory, daily totals, locking.
+"""The analysts' lake: its tables and views, connections held across runs, history, upkeep.
 
-DuckDB lets one process write a database file or many read it. These tests hold a real read-only
-connection in a second process, as an analyst's notebook would, while days are written.
+Real DuckLakes under tmp_path. The analyst is a second process holding one read-only
+connection from `warehouse.connect`, as a notebook or a dashboard would, while days land.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import shutil
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,10 +19,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from dagster import ExecuteInProcessResult, materialize
 
 from kraken_pipeline import storage, warehouse
+from kraken_pipeline.lake_upkeep import lake_maintenance
+from kraken_pipeline.resources import StorageResource
 from kraken_pipeline.schema import MEASUREMENTS_SCHEMA
 from kraken_pipeline.supply_points import load_supply_points
+from kraken_pipeline.warehouse import lake
+from kraken_pipeline.warehouse.maintenance import maintain
 from kraken_pipeline_tests.test_storage import (
     EXAMPLE_CSV,
     TZ,
@@ -33,98 +38,93 @@ from kraken_pipeline_tests.test_storage import (
 
 SPRING_FORWARD = date(2026, 3, 29)  # 46 half-hours in London
 FALL_BACK = date(2026, 10, 25)  # 50 half-hours in London
-VIEWS = {"measurements", "fetch_log", "supply_points", "quality_results", "daily_totals"}
+TABLES = {"measurements", "fetch_log", "supply_points", "quality_results", "daily_consumption"}
+VIEWS = {"daily_totals", "restatements"}
+FILE_LAYOUT_ROOT = Path(__file__).parent / "data" / "file_layout_root"
 
 
-def query(root: Path, sql: str) -> list[tuple[object, ...]]:
-    with duckdb.connect(str(storage.warehouse_path(root)), read_only=True) as connection:
-        return connection.execute(sql).fetchall()
+def query(root: Path, sql: str, parameters: list[object] | None = None) -> list[tuple[object, ...]]:
+    with warehouse.connect(root) as connection:
+        return connection.execute(sql, parameters or []).fetchall()
 
 
-def warehouse_info(root: Path) -> tuple[object, ...]:
-    rows = query(root, "SELECT timezone, data_root, refreshed_at FROM warehouse_info")
-    return rows[0]
+def test_every_table_and_view_answers_before_any_day_is_written(tmp_path: Path) -> None:
+    warehouse.ensure_warehouse(tmp_path, TZ)
 
-
-def test_every_view_answers_before_any_day_is_written(tmp_path: Path) -> None:
-    database = warehouse.ensure_warehouse(tmp_path, TZ)
-
-    assert database == tmp_path / "warehouse.duckdb"
-    for view in VIEWS:
-        assert query(tmp_path, f"SELECT count(*) FROM {view}") == [(0,)]  # noqa: S608
+    assert (tmp_path / "catalog.sqlite").is_file()
+    for name in TABLES | VIEWS:
+        assert query(tmp_path, f"SELECT count(*) FROM {name}") == [(0,)]  # noqa: S608
     columns = query(tmp_path, "SELECT column_name, column_type FROM (DESCRIBE measurements)")
     assert [name for name, _ in columns] == MEASUREMENTS_SCHEMA.names
     assert dict(columns)["value"] == "DECIMAL(38,18)"
     assert dict(columns)["interval_start"] == "TIMESTAMP WITH TIME ZONE"
 
 
-def test_new_and_rewritten_days_show_up_without_the_views_being_rewritten(
-    tmp_path: Path,
-) -> None:
-    storage.write_day(tmp_path, SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["a", "b", "c"]))
+def test_every_table_view_and_column_carries_a_comment(tmp_path: Path) -> None:
     warehouse.ensure_warehouse(tmp_path, TZ)
-    refreshed_at = warehouse_info(tmp_path)[2]
 
-    storage.write_day(tmp_path, SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["a"]))
-    # Within the same open months: closing a month moves the views' boundary (tested below).
-    a_week_later = SPRING_FORWARD + timedelta(days=7)
-    storage.write_day(tmp_path, a_week_later, *day_tables(a_week_later, ["a", "b"]))
-    storage.ensure_warehouse(tmp_path, TZ)
+    described = query(
+        tmp_path,
+        "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = 'kraken' "
+        "UNION ALL SELECT view_name, comment FROM duckdb_views() WHERE database_name = 'kraken'",
+    )
+    uncommented = query(
+        tmp_path,
+        "SELECT table_name || '.' || column_name FROM duckdb_columns() "
+        "WHERE database_name = 'kraken' AND comment IS NULL AND table_name IN "
+        "(SELECT table_name FROM duckdb_tables() WHERE database_name = 'kraken' "
+        "AND table_name IN ('measurements', 'fetch_log', 'supply_points', 'quality_results', "
+        "'daily_consumption'))",
+    )
+    comments = dict(described)
+    assert set(comments) >= TABLES | VIEWS
+    assert all(comments[name] for name in TABLES | VIEWS)
+    assert "intervals_expected:" in str(comments["daily_totals"])  # a view lists its columns
+    assert uncommented == []
 
-    rows = "SELECT local_date, count(*) FROM measurements GROUP BY ALL ORDER BY ALL"
-    assert query(tmp_path, rows) == [(SPRING_FORWARD, 46), (a_week_later, 96)]
-    assert query(tmp_path, "SELECT count(*) FROM fetch_log") == [(3,)]
-    assert warehouse_info(tmp_path)[2] == refreshed_at
 
-
-def test_the_views_work_from_any_working_directory(
+def test_a_lake_opens_from_any_working_directory_and_after_the_root_is_moved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     storage.write_day(Path("data"), SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["a"]))
     storage.write_supply_points(Path("data"), load_supply_points(EXAMPLE_CSV))
-    warehouse.ensure_warehouse(Path("data"), TZ)
     elsewhere = tmp_path / "notebooks"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
+    moved = tmp_path / "mounted" / "elsewhere"
+    moved.parent.mkdir()
 
-    root = tmp_path / "data"
-    assert query(root, "SELECT count(*) FROM measurements") == [(46,)]
-    assert query(root, "SELECT count(*) FROM fetch_log") == [(1,)]
-    assert query(root, "SELECT count(*) FROM supply_points") == [(7,)]
-    assert warehouse_info(root)[1] == str(root)
+    assert query(tmp_path / "data", "SELECT count(*) FROM measurements") == [(46,)]
+    lake.forget_connections()  # the pipeline's own connections must not outlive the move
+    shutil.move(tmp_path / "data", moved)
+
+    assert query(moved, "SELECT count(*) FROM measurements") == [(46,)]
+    assert query(moved, "SELECT count(*) FROM supply_points") == [(7,)]
+    storage.write_day(moved, FALL_BACK, *day_tables(FALL_BACK, ["a"]))
+    assert query(moved, "SELECT count(*) FROM measurements") == [(96,)]
+    assert not (tmp_path / "data").exists()
 
 
-def test_moving_the_data_root_repoints_the_views(tmp_path: Path) -> None:
-    old_root, new_root = tmp_path / "old", tmp_path / "new"
-    storage.write_day(old_root, SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["a"]))
-    warehouse.ensure_warehouse(old_root, TZ)
-    old_root.rename(new_root)
-    with pytest.raises(duckdb.Error):
-        query(new_root, "SELECT count(*) FROM measurements")  # still reading the old place
+def test_connect_defaults_to_the_configured_root_and_names_a_missing_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage.write_day(tmp_path / "configured", SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["a"]))
+    monkeypatch.setenv("KRAKEN_PIPELINE_DATA", str(tmp_path / "configured"))
 
-    warehouse.ensure_warehouse(new_root, TZ)
-
-    assert query(new_root, "SELECT count(*) FROM measurements") == [(46,)]
+    with warehouse.connect() as connection:
+        assert connection.execute("SELECT count(*) FROM measurements").fetchall() == [(46,)]
+        with pytest.raises(duckdb.Error, match="read-only"):
+            connection.execute("DELETE FROM measurements")
+    monkeypatch.delenv("KRAKEN_PIPELINE_DATA")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(lake.LakeError, match=r"no warehouse at .*data: run `kraken-pipeline run`"):
+        warehouse.connect()
 
 
 def test_an_unknown_time_zone_is_refused_with_its_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'Europe/Londn'"):
         warehouse.ensure_warehouse(tmp_path, "Europe/Londn")
-
-
-def test_a_link_left_by_a_killed_publisher_is_removed_by_the_next(tmp_path: Path) -> None:
-    storage.write_day(tmp_path, SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["a"]))
-    warehouse.ensure_warehouse(tmp_path, TZ)
-    published = next((tmp_path / warehouse.VIEWS_DIRECTORY / "measurements").glob("*"))
-    leftover = published / ".measurements.parquet.0123.tmp"
-    leftover.hardlink_to(storage.measurements_path(tmp_path, SPRING_FORWARD))
-
-    storage.write_day(tmp_path, SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["a", "b"]))
-    warehouse.ensure_warehouse(tmp_path, TZ)
-
-    assert not leftover.exists()
-    assert query(tmp_path, "SELECT count(*) FROM measurements") == [(92,)]
 
 
 # --- daily totals ------------------------------------------------------------------------------
@@ -163,7 +163,6 @@ def test_daily_totals_measure_completeness_against_46_and_50_interval_days(
     tmp_path: Path,
 ) -> None:
     write_clock_change_days(tmp_path)
-
     warehouse.ensure_warehouse(tmp_path, TZ)
 
     rows = query(
@@ -197,42 +196,39 @@ def test_daily_totals_add_values_exactly_in_their_unit(tmp_path: Path) -> None:
     assert sum(house, Decimal(0)) == Decimal("7.475")  # 50 x 0.125 + (0 + ... + 49) / 1000
 
 
-# --- an analyst holding the file -----------------------------------------------------------------
+# --- an analyst holding a connection -----------------------------------------------------------
 
 _ANALYST = """
 import json, sys
 from pathlib import Path
-import duckdb
+from kraken_pipeline import warehouse
 
-connection = duckdb.connect(sys.argv[1], read_only=True)
+connection = warehouse.connect(sys.argv[1])
 print("connected", flush=True)
-stop, queries, errors, answers = Path(sys.argv[2]), 0, [], set()
+stop, errors, answers = Path(sys.argv[2]), [], []
 
 def ask():
-    rows = connection.execute("SELECT count(*), sum(value) FROM measurements").fetchone()
-    totals = connection.execute(
-        "SELECT count(*), sum(total_value), sum(intervals_expected) FROM daily_totals"
-    ).fetchone()
-    points = connection.execute(
-        "SELECT count(*) FROM fetch_log JOIN supply_points USING (supply_point_id)"
-    ).fetchone()
-    return repr((rows, totals, points))
+    # One query reads one snapshot: its parts agree with each other.
+    return list(connection.execute(
+        "SELECT (SELECT count(*) FROM measurements), "
+        "(SELECT count(DISTINCT local_date) FROM measurements), "
+        "(SELECT count(*) FROM fetch_log), (SELECT count(*) FROM daily_totals)"
+    ).fetchone())
 
 while not stop.exists():
     try:
-        answers.add(ask())
-        queries += 1
+        answers.append(ask())
     except Exception as error:
         errors.append(repr(error))
-answers.add(ask())
-print(json.dumps({"queries": queries, "errors": errors[:5], "answers": sorted(answers)}))
+answers.append(ask())
+print(json.dumps({"errors": errors[:5], "answers": answers}))
 """
 
 
-def start_analyst(database: Path, stop: Path) -> subprocess.Popen[str]:
-    """A second process holding a read-only connection and querying every view in a loop."""
+def start_analyst(root: Path, stop: Path) -> subprocess.Popen[str]:
+    """A second process holding one read-only connection and querying in a loop."""
     analyst = subprocess.Popen(
-        [sys.executable, "-c", _ANALYST, str(database), str(stop)],
+        [sys.executable, "-c", _ANALYST, str(root), str(stop)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -241,212 +237,199 @@ def start_analyst(database: Path, stop: Path) -> subprocess.Popen[str]:
     return analyst
 
 
-@pytest.mark.timeout(120)
-def test_an_analyst_holding_a_read_only_connection_never_fails_a_run_nor_sees_an_error(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.timeout(180)
+def test_a_connection_held_open_sees_every_day_as_it_lands_and_no_query_fails(
+    tmp_path: Path,
 ) -> None:
     root, stop = tmp_path / "data", tmp_path / "stop"
     storage.write_supply_points(root, load_supply_points(EXAMPLE_CSV))
     storage.write_day(root, SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["house-import"]))
     warehouse.ensure_warehouse(root, TZ)
-    analyst = start_analyst(storage.warehouse_path(root), stop)
-    days = [date(2026, 3, 25) + timedelta(days=n) for n in range(8)]
-    deadline, turn = time.monotonic() + 1.5, 0
+    analyst = start_analyst(root, stop)
+    days = [date(2026, 4, 1) + timedelta(days=n) for n in range(8)]
+    ids = ["house-import", "house-export", "office-import"]
 
-    with caplog.at_level(logging.WARNING, logger="kraken_pipeline.warehouse"):
-        while time.monotonic() < deadline or turn < len(days):
-            day = days[turn % len(days)]
-            ids = ["house-import", "house-export", "office-import"][: 1 + turn % 3]
-            storage.write_day(root, day, *day_tables(day, ids))
-            storage.ensure_warehouse(root, TZ if turn % 2 else "Europe/Dublin")
-            turn += 1
+    for day in days:
+        storage.write_day(root, day, *day_tables(day, ids))
+        time.sleep(0.2)  # let the analyst ask between two commits
     stop.touch()
     assert analyst.stdout is not None
     report = json.loads(analyst.stdout.readline())
     analyst.wait(timeout=30)
 
     assert report["errors"] == []
-    assert report["queries"] > 10
-    assert len(report["answers"]) == 1  # a stable picture: nothing changed under its queries
-    assert "another process has the file open" in caplog.text
-    warehouse.ensure_warehouse(root, "Europe/Dublin")  # the analyst has gone: it all lands
-    written = sum(len(storage.read_day(root, day) or []) for day in storage.stored_days(root))
-    assert query(root, "SELECT count(*) FROM measurements") == [(written,)]
-    assert warehouse_info(root)[0] == "Europe/Dublin"
+    # Each answer is one committed state: whole days only, every measured day logged.
+    committed = [[46 + 144 * n, 1 + n, 1 + 3 * n, 1 + 3 * n] for n in range(len(days) + 1)]
+    assert [answer for answer in report["answers"] if answer not in committed] == []
+    seen = {answer[1] for answer in report["answers"]}
+    assert len(seen) > len(days) // 2  # new days showed up on the same connection
+    assert report["answers"][-1] == committed[-1]
 
 
-def test_with_nothing_new_a_run_leaves_a_connected_analyst_alone(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+# --- history: restatements and time travel ----------------------------------------------------
+
+
+def restate(
+    root: Path, day: date, supply_point_id: str, first_value: Decimal, estimates: int
 ) -> None:
-    storage.write_day(tmp_path, SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["a"]))
+    table = measurements_table(day, [supply_point_id], first_value=first_value, estimates=estimates)
+    log = fetch_log_table(day, {supply_point_id: table.num_rows}, expected=table.num_rows)
+    storage.write_day(root, day, table, log, only_supply_points=[supply_point_id])
+
+
+def test_restatements_list_the_intervals_a_run_changed_with_old_and_new_values(
+    tmp_path: Path,
+) -> None:
+    day = date(2026, 4, 2)
     warehouse.ensure_warehouse(tmp_path, TZ)
-    database = str(storage.warehouse_path(tmp_path))
+    storage.write_day(tmp_path, day, *day_tables(day, ["a", "b"]))
+    restate(tmp_path, day, "a", Decimal("0.125"), estimates=0)  # the same values again
+    assert query(tmp_path, "SELECT count(*) FROM restatements") == [(0,)]
+    warehouse.ensure_warehouse(tmp_path, TZ)
 
-    # An open connection in this very process: opening the file for writing would be refused.
-    with (
-        duckdb.connect(database, read_only=True) as analyst,
-        caplog.at_level(logging.WARNING, logger="kraken_pipeline.warehouse"),
-    ):
-        warehouse.ensure_warehouse(tmp_path, TZ)
-        assert analyst.execute("SELECT count(*) FROM measurements").fetchall() == [(46,)]
+    restate(tmp_path, day, "a", Decimal("0.5"), estimates=2)
 
-    assert caplog.text == ""
-
-
-# --- closed months, compacted ------------------------------------------------------------------
-
-# Every third day from 2 January to 21 March: the newest day closes January and February.
-WINTER = [date(2026, 1, 2) + timedelta(days=3 * n) for n in range(27)]
-assert WINTER[2] == date(2026, 1, 8)
-assert WINTER[-1] == date(2026, 3, 21)
-IDS = ["house-import", "flat-import", "office-import"]
-ANSWERS = {
-    "rows per day": "SELECT local_date, count(*), sum(value) FROM {source} GROUP BY ALL",
-    "monthly totals": "SELECT supply_point_id, date_trunc('month', local_date) AS month, "
-    "sum(value), count(*) FROM {source} GROUP BY ALL",
-    "one profile": "SELECT interval_start, value, local_date FROM {source} "
-    "WHERE supply_point_id = 'flat-import'",
-    "one closed month": "SELECT * FROM {source} "
-    "WHERE local_date >= DATE '2026-02-01' AND local_date < DATE '2026-03-01'",
-    "one open day": "SELECT * FROM {source} WHERE local_date = DATE '2026-03-21'",
-}
+    rows = query(
+        tmp_path,
+        "SELECT supply_point_id, interval_start, old_value, new_value, old_quality, new_quality "
+        "FROM restatements ORDER BY interval_start LIMIT 3",
+    )
+    counted = query(tmp_path, "SELECT count(*), count(DISTINCT supply_point_id) FROM restatements")
+    first = datetime(2026, 4, 1, 23, 0, tzinfo=UTC)  # local midnight in summer time
+    assert counted == [(48, 1)]
+    assert rows[0] == ("a", first, Decimal("0.125"), Decimal("0.5"), "ACTUAL", "ESTIMATE")
+    assert rows[2][4:] == ("ACTUAL", "ACTUAL")
 
 
-def write_winter(root: Path) -> None:
-    for number, day in enumerate(WINTER):
-        storage.write_day(root, day, *day_tables(day, IDS, first_value=Decimal(number) / 8))
+def test_time_travel_answers_what_was_stored_at_an_earlier_snapshot_or_instant(
+    tmp_path: Path,
+) -> None:
+    day = date(2026, 4, 3)
+    first = storage.write_day(tmp_path, day, *day_tables(day, ["a"]))
+    time.sleep(0.05)
+    between = datetime.now(UTC)
+    time.sleep(0.05)
+    restate(tmp_path, day, "a", Decimal(7), estimates=0)
+
+    total = "SELECT sum(value) FROM measurements{at} WHERE local_date = ?"
+    before_by_version = query(
+        tmp_path, total.format(at=f" AT (VERSION => {first.snapshot})"), [day]
+    )
+    before_by_time = query(tmp_path, total.format(at=" AT (TIMESTAMP => ?)"), [between, day])
+    now = query(tmp_path, total.format(at=""), [day])
+
+    stored_first = sum(measurements_table(day, ["a"])["value"].to_pylist(), Decimal(0))
+    assert before_by_version == before_by_time == [(stored_first,)]
+    assert now != before_by_version
 
 
-def monthly_file(root: Path, month: str) -> Path:
-    return (
-        root
-        / warehouse.VIEWS_DIRECTORY
-        / warehouse.MONTHLY_DIRECTORY
-        / month
-        / ("measurements.parquet")
+# --- maintenance -------------------------------------------------------------------------------
+
+
+def test_maintenance_merges_files_and_keeps_every_snapshot_inside_the_retention_readable(
+    tmp_path: Path,
+) -> None:
+    warehouse.ensure_warehouse(tmp_path, TZ)
+    days = [date(2026, 4, 1) + timedelta(days=n) for n in range(4)]
+    for turn in range(3):
+        for day in days:
+            storage.write_day(tmp_path, day, *day_tables(day, ["a"], first_value=Decimal(turn)))
+    cutoff = datetime.now(UTC)
+    time.sleep(0.05)
+    retained = storage.write_day(tmp_path, days[0], *day_tables(days[0], ["a", "b"]))
+    storage.write_day(tmp_path, days[0], *day_tables(days[0], ["b"]))
+    files_before = sorted((tmp_path / "lake").rglob("*.parquet"))
+
+    done = maintain(tmp_path, now=cutoff + timedelta(days=30), retention=timedelta(days=30))
+
+    assert done.snapshots_expired > 0
+    assert done.files_deleted > 0
+    assert len(sorted((tmp_path / "lake").rglob("*.parquet"))) < len(files_before)
+    at_retained = "SELECT count(*) FROM measurements AT (VERSION => ?)"
+    assert query(tmp_path, at_retained, [retained.snapshot]) == [(48 * 2 + 48 * 3,)]
+    assert query(tmp_path, "SELECT count(*) FROM measurements") == [(48 + 48 * 3,)]
+    with pytest.raises(duckdb.Error, match="No snapshot found"):
+        query(tmp_path, "SELECT count(*) FROM measurements AT (VERSION => 3)")  # expired
+    # The change feed still answers from the oldest snapshot kept.
+    restate(tmp_path, days[0], "b", Decimal(3), estimates=0)
+    assert query(tmp_path, "SELECT DISTINCT supply_point_id FROM restatements") == [("b",)]
+
+
+def test_maintenance_refuses_a_negative_retention(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="must not be negative"):
+        maintain(tmp_path, now=datetime.now(UTC), retention=timedelta(days=-1))
+
+
+# --- a data root of the older file layout ------------------------------------------------------
+
+
+def old_files(root: Path, pattern: str) -> pa.Table:
+    return pa.concat_tables(pq.read_table(path) for path in sorted(root.glob(pattern)))
+
+
+def test_a_root_of_the_file_layout_is_imported_once_losing_nothing_and_its_files_kept(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(FILE_LAYOUT_ROOT, root)
+    expected = old_files(root, "measurements/date=*/measurements.parquet")
+    expected_log = old_files(root, "measurements/date=*/fetch_log.parquet")
+    quality = old_files(root, "quality/date=*/quality_results.parquet")
+    files = sorted(str(path) for path in root.rglob("*.parquet") if "lake" not in path.parts)
+
+    warehouse.ensure_warehouse(root, TZ)
+    lake.forget_connections()
+    warehouse.ensure_warehouse(root, TZ)  # a second process: nothing imported twice
+
+    days = sorted(set(expected["local_date"].to_pylist()))
+    stored = pa.concat_tables([storage.read_day(root, day) for day in days])  # type: ignore[misc]
+    key = [("supply_point_id", "ascending"), ("interval_start", "ascending")]
+    assert stored.sort_by(key).to_pylist() == expected.sort_by(key).to_pylist()
+    assert query(root, "SELECT count(*) FROM fetch_log") == [(expected_log.num_rows,)]
+    assert query(root, "SELECT count(*) FROM quality_results") == [(quality.num_rows,)]
+    assert query(root, "SELECT count(*) FROM supply_points") == [(7,)]
+    assert query(root, "SELECT count(*) FROM daily_totals") != [(0,)]
+    assert sorted(str(p) for p in root.rglob("*.parquet") if "lake" not in p.parts) == files
+
+
+def test_a_day_landed_after_the_import_replaces_the_imported_one(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(FILE_LAYOUT_ROOT, root)
+    warehouse.ensure_warehouse(root, TZ)
+    day = storage.stored_days(root)[0]
+
+    storage.write_day(root, day, *day_tables(day, ["house-import"]))
+    lake.forget_connections()
+    warehouse.ensure_warehouse(root, TZ)
+
+    assert query(
+        root, "SELECT DISTINCT supply_point_id FROM measurements WHERE local_date = ?", [day]
+    ) == [("house-import",)]
+
+
+def test_the_maintenance_asset_expires_what_its_configured_retention_lets_go(
+    tmp_path: Path,
+) -> None:
+    for value in (1, 2, 3):
+        storage.write_day(tmp_path, FALL_BACK, *day_tables(FALL_BACK, ["a"], Decimal(value)))
+    resources = {"storage_root": StorageResource(data_root=str(tmp_path))}
+
+    kept = materialize([lake_maintenance], resources=resources)
+    none_kept = materialize(
+        [lake_maintenance],
+        resources=resources,
+        run_config={"ops": {"lake_maintenance": {"config": {"retention_days": 0}}}},
     )
 
+    def expired(result: ExecuteInProcessResult) -> object:
+        [materialization] = result.asset_materializations_for_node("lake_maintenance")
+        return materialization.metadata["snapshots_expired"].value
 
-def answers_through_views(root: Path) -> dict[str, list[tuple[object, ...]]]:
-    return {
-        name: sorted(query(root, sql.format(source="measurements")))
-        for name, sql in ANSWERS.items()
-    }
-
-
-def answers_from_stored_files(root: Path) -> dict[str, list[tuple[object, ...]]]:
-    """The same questions asked of the stored daily files themselves, without the views."""
-    files = storage.measurements_path(root, date(2000, 1, 1))
-    every_day = Path(str(files)).parent.with_name("date=*") / files.name
-    source = f"read_parquet('{every_day}', hive_partitioning = false)"
-    with duckdb.connect() as connection:
-        return {
-            name: sorted(connection.execute(sql.format(source=source)).fetchall())
-            for name, sql in ANSWERS.items()
-        }
-
-
-def identity(path: Path) -> tuple[int, int]:
-    status = path.stat()
-    return status.st_ino, status.st_mtime_ns
-
-
-def test_a_month_is_closed_once_it_ended_more_than_the_settling_days_before_the_newest_day() -> (
-    None
-):
-    assert warehouse.SETTLING_DAYS == 14
-    assert warehouse.first_open_month(date(2026, 3, 14)) == date(2026, 2, 1)  # February still open
-    assert warehouse.first_open_month(date(2026, 3, 15)) == date(2026, 3, 1)  # February closed
-    assert warehouse.first_open_month(date(2026, 1, 10)) == date(2025, 12, 1)
-
-
-def test_closed_months_are_read_from_monthly_files_with_the_answers_of_the_daily_files(
-    tmp_path: Path,
-) -> None:
-    write_winter(tmp_path)
-
-    warehouse.ensure_warehouse(tmp_path, TZ)
-
-    assert answers_through_views(tmp_path) == answers_from_stored_files(tmp_path)
-    assert monthly_file(tmp_path, "month=2026-01").is_file()
-    assert monthly_file(tmp_path, "month=2026-02").is_file()
-    assert not monthly_file(tmp_path, "month=2026-03").exists()  # March is still open
-    february = pq.read_table(monthly_file(tmp_path, "month=2026-02"))
-    assert february.num_rows == 48 * len(IDS) * sum(day.month == 2 for day in WINTER)
-    ids = february["supply_point_id"].to_pylist()
-    assert ids == sorted(ids)
-    columns = query(tmp_path, "SELECT column_name, column_type FROM (DESCRIBE measurements)")
-    assert [name for name, _ in columns] == MEASUREMENTS_SCHEMA.names
-    assert dict(columns)["local_date"] == "DATE"
-    assert dict(columns)["value"] == "DECIMAL(38,18)"
-
-
-def test_a_day_rerun_in_a_compacted_month_replaces_its_old_values_after_the_refresh(
-    tmp_path: Path,
-) -> None:
-    write_winter(tmp_path)
-    warehouse.ensure_warehouse(tmp_path, TZ)
-    february = identity(monthly_file(tmp_path, "month=2026-02"))
-    rerun = WINTER[2]  # 8 January
-    one_value = (
-        "SELECT value FROM measurements WHERE supply_point_id = 'flat-import' "
-        "AND local_date = DATE '2026-01-08' ORDER BY interval_start LIMIT 1"
-    )
-    assert query(tmp_path, one_value) == [(Decimal("0.25"),)]
-
-    storage.write_day(tmp_path, rerun, *day_tables(rerun, IDS, first_value=Decimal("7.5")))
-    warehouse.ensure_warehouse(tmp_path, TZ)
-
-    assert query(tmp_path, one_value) == [(Decimal("7.5"),)]  # the new value, and only it
-    assert query(tmp_path, "SELECT count(*) FROM measurements WHERE value = 0.25") == [(0,)]
-    assert answers_through_views(tmp_path) == answers_from_stored_files(tmp_path)
-    assert identity(monthly_file(tmp_path, "month=2026-02")) == february  # only January redone
-
-
-def test_a_month_is_counted_once_while_its_monthly_file_waits_for_the_views(
-    tmp_path: Path,
-) -> None:
-    """A refresh killed after compacting a newly closed month, before the views moved their
-    boundary, leaves that month's file beside its daily links: the views read one of them."""
-    write_winter(tmp_path)
-    warehouse.ensure_warehouse(tmp_path, TZ)
-    march = [storage.measurements_path(tmp_path, day) for day in WINTER if day.month == 3]
-    early = monthly_file(tmp_path, "month=2026-03")
-    early.parent.mkdir(parents=True)
-    pq.write_table(pa.concat_tables(pq.read_table(path) for path in march), early)
-
-    assert answers_through_views(tmp_path) == answers_from_stored_files(tmp_path)
-
-    later = date(2026, 4, 20)  # closes March: its monthly file is rebuilt, then read instead
-    storage.write_day(tmp_path, later, *day_tables(later, IDS))
-    warehouse.ensure_warehouse(tmp_path, TZ)
-
-    assert answers_through_views(tmp_path) == answers_from_stored_files(tmp_path)
-    counts = "SELECT month(local_date), count(*) FROM measurements GROUP BY ALL ORDER BY ALL"
-    per_month = [sum(day.month == month for day in WINTER) * 48 * len(IDS) for month in (1, 2, 3)]
-    assert query(tmp_path, counts) == [
-        (1, per_month[0]),
-        (2, per_month[1]),
-        (3, per_month[2]),
-        (4, 48 * len(IDS)),
+    assert kept.success
+    assert none_kept.success
+    assert expired(kept) == 0  # everything is younger than the default 30 days
+    assert expired(none_kept) > 0
+    assert query(tmp_path, "SELECT count(*) FROM ducklake_snapshots('kraken')") == [(1,)]
+    assert query(tmp_path, "SELECT sum(value) FROM measurements") == [
+        (sum(measurements_table(FALL_BACK, ["a"], first_value=Decimal(3))["value"].to_pylist()),)
     ]
-
-
-def test_a_refresh_with_nothing_new_compacts_nothing_and_a_lost_marker_redoes_one_month(
-    tmp_path: Path,
-) -> None:
-    write_winter(tmp_path)
-    warehouse.ensure_warehouse(tmp_path, TZ)
-    january, february = (monthly_file(tmp_path, f"month=2026-0{n}") for n in (1, 2))
-    before = identity(january), identity(february), warehouse_info(tmp_path)[2]
-
-    warehouse.ensure_warehouse(tmp_path, TZ)
-
-    assert (identity(january), identity(february), warehouse_info(tmp_path)[2]) == before
-    # As if a refresh was killed after writing January's file, before marking what it holds.
-    for marker in january.parent.glob(".built-from-*"):
-        marker.unlink()
-    warehouse.ensure_warehouse(tmp_path, TZ)
-    assert identity(january) != before[0]
-    assert identity(february) == before[1]
-    assert answers_through_views(tmp_path) == answers_from_stored_files(tmp_path)

@@ -45,9 +45,18 @@ def maintain(
     files_before = _count_files(root)
     with lake.session(root) as connection:
         connection.execute("CALL ducklake_merge_adjacent_files(?)", [ALIAS])
-        expired = connection.execute(
-            "CALL ducklake_expire_snapshots(?, older_than => ?)", [ALIAS, now - retention]
-        ).fetchall()
+        # The snapshots are chosen here, not with older_than: on a SQLite catalog DuckLake
+        # 1.5.5 expired every snapshot but the newest whatever instant older_than gave.
+        versions = connection.execute(
+            "SELECT list(snapshot_id) FROM ducklake_snapshots(?) WHERE snapshot_time < ? "
+            "AND snapshot_id < (SELECT max(snapshot_id) FROM ducklake_snapshots(?))",
+            [ALIAS, now - retention, ALIAS],
+        ).fetchone()
+        expired = []
+        if versions and versions[0]:
+            expired = connection.execute(
+                "CALL ducklake_expire_snapshots(?, versions => ?)", [ALIAS, versions[0]]
+            ).fetchall()
         deleted = connection.execute(
             "CALL ducklake_cleanup_old_files(?, cleanup_all => true)", [ALIAS]
         ).fetchall()
