@@ -18,17 +18,26 @@ from kraken_pipeline import filesystems
 from kraken_pipeline.filesystems import DataRoot
 from kraken_pipeline.schema import SCHEMA_VERSION
 from kraken_pipeline.warehouse import lake, migration, tables
+from kraken_pipeline.warehouse.comments import COLUMN_COMMENTS, TABLE_COMMENTS
 from kraken_pipeline.warehouse.lake import ALIAS, Lake, lake_of
 from kraken_pipeline.warehouse.views import VIEW_NAMES, view_statements
 
 __all__ = ["ALIAS", "VIEW_NAMES", "Lake", "connect", "ensure_tables", "ensure_warehouse"]
 
 _INFO_TABLE = "warehouse_info"
+_INFO_COLUMNS = {
+    "schema_version": "BIGINT",
+    "timezone": "VARCHAR",
+    "tables_fingerprint": "VARCHAR",
+    "views_fingerprint": "VARCHAR",
+    "defined_at": "TIMESTAMPTZ",
+}
 _ready: set[tuple[int, Lake]] = set()
 
 
 def _definitions_fingerprint(timezone: str | None) -> str:
     parts = [f"schema version {SCHEMA_VERSION}", *(str(table) for table in tables.TABLES)]
+    parts.append(repr(sorted(TABLE_COMMENTS.items())) + repr(sorted(COLUMN_COMMENTS.items())))
     if timezone is not None:
         parts.extend(view_statements(timezone))
     return hashlib.sha256("\n;\n".join(parts).encode()).hexdigest()
@@ -55,21 +64,20 @@ def _define(timezone: str | None, fingerprint: str) -> Callable[[duckdb.DuckDBPy
         column = "tables_fingerprint" if timezone is None else "views_fingerprint"
         if _recorded(connection, column) == fingerprint:
             return  # another process defined them meanwhile
-        connection.execute(
-            f"CREATE TABLE IF NOT EXISTS {_INFO_TABLE} (schema_version BIGINT, timezone VARCHAR, "
-            "tables_fingerprint VARCHAR, views_fingerprint VARCHAR, defined_at TIMESTAMPTZ)"
-        )
+        columns = ", ".join(f"{name} {kind}" for name, kind in _INFO_COLUMNS.items())
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {_INFO_TABLE} ({columns})")
         # zstd: a third smaller than DuckDB's default snappy on measurements, as fast to read.
         connection.execute("CALL ducklake_set_option(?, 'parquet_compression', 'zstd')", [ALIAS])
         for table in tables.TABLES:
             tables.create_or_extend(connection, table)
             tables.comment(connection, table.name, table.schema.names)
+        tables.comment(connection, _INFO_TABLE, list(_INFO_COLUMNS))
         if timezone is not None:
             for statement in view_statements(timezone):
                 connection.execute(statement)
             for view in VIEW_NAMES:
                 described = connection.execute(f"DESCRIBE {view}").fetchall()
-                tables.comment(connection, view, [row[0] for row in described])
+                tables.comment(connection, view, [row[0] for row in described], view=True)
         connection.execute(f"DELETE FROM {_INFO_TABLE}")
         connection.execute(
             f"INSERT INTO {_INFO_TABLE} VALUES (?, ?, ?, ?, now())",

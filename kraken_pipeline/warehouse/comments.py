@@ -12,6 +12,8 @@ TABLE_COMMENTS = {
     "supply_points": "The supply points of the last run.",
     "daily_totals": "Per supply point and local day: total, intervals received against "
     "expected (46/48/50 half-hours on clock-change days) and estimate share.",
+    "warehouse_info": "The lake's contract version and the time zone of its views.",
+    "file_layout_import": "Tables imported from the Parquet files of the older file layout.",
     "restatements": "Intervals whose value or reading quality changed between two runs "
     "(Kraken restates estimates), with the old and new values, from the lake's change feed.",
 }
@@ -51,6 +53,15 @@ COLUMN_COMMENTS = {
     ("supply_points", "interval_seconds"): "Length of one interval in seconds.",
     ("daily_totals", "total_value"): "Sum of the day's values, exact, in unit.",
     ("daily_totals", "fetch_status"): "The day's fetch log status for the supply point.",
+    ("warehouse_info", "schema_version"): "Version of the data contract (schema.py).",
+    ("warehouse_info", "timezone"): "Tenant time zone the views use for local days.",
+    ("warehouse_info", "tables_fingerprint"): "What the tables were defined from.",
+    ("warehouse_info", "views_fingerprint"): "What the views were defined from.",
+    ("warehouse_info", "defined_at"): "When the tables and views were last defined.",
+    ("file_layout_import", "table_name"): "The table imported.",
+    ("file_layout_import", "files"): "Parquet files of the older layout read.",
+    ("file_layout_import", "rows"): "Rows imported.",
+    ("file_layout_import", "imported_at"): "When.",
     ("restatements", "restated_at"): "When the run that changed the interval committed.",
     ("restatements", "snapshot_id"): "The lake snapshot of that commit (for AT (VERSION => ...)).",
     ("restatements", "old_value"): "Value before the restatement.",

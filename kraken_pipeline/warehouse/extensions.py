@@ -10,7 +10,10 @@ each binary's signature on `LOAD`; unsigned extensions stay refused.
 from __future__ import annotations
 
 import importlib.resources
+import os
+import tempfile
 import threading
+from pathlib import Path
 
 import duckdb
 
@@ -48,8 +51,17 @@ def _packaged_file(name: str, version: str) -> str:
     return str(binary)
 
 
+def _use_a_directory_that_exists(connection: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB keeps extensions under ~/.duckdb; a service user may have no home directory."""
+    home = os.environ.get("HOME")
+    if home and not Path(home).is_dir():
+        fallback = Path(tempfile.gettempdir()) / f"kraken-pipeline-duckdb-{os.getuid()}"
+        connection.execute(f"SET extension_directory = '{fallback}'")
+
+
 def load(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     """Load an extension, first installing it from its package when DuckDB has not got it."""
+    _use_a_directory_that_exists(connection)
     try:
         connection.load_extension(name)
         return

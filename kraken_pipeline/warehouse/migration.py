@@ -22,6 +22,7 @@ from kraken_pipeline.warehouse.tables import (
     QUALITY_RESULTS,
     SUPPLY_POINTS,
     Table,
+    comment,
     identifier,
     literal,
 )
@@ -94,6 +95,7 @@ def import_file_layout(root: DataRoot) -> dict[str, int]:
             f"CREATE TABLE IF NOT EXISTS {_RECORD_TABLE} "
             "(table_name VARCHAR, files BIGINT, rows BIGINT, imported_at TIMESTAMPTZ)"
         )
+        comment(connection, _RECORD_TABLE, ["table_name", "files", "rows", "imported_at"])
         done = {
             name
             for (name,) in connection.execute(f"SELECT table_name FROM {_RECORD_TABLE}").fetchall()

@@ -109,12 +109,14 @@ def _column_comment(name: str, column: str) -> str | None:
     return COLUMN_COMMENTS.get((name, column)) or COLUMN_COMMENTS.get(("*", column))
 
 
-def comment(connection: duckdb.DuckDBPyConnection, name: str, columns: list[str]) -> None:
+def comment(
+    connection: duckdb.DuckDBPyConnection, name: str, columns: list[str], *, view: bool = False
+) -> None:
     """COMMENT ON a table and each of its columns; a view's columns go in its own comment.
 
     DuckDB comments on the columns of tables only, so a view lists its columns' meanings.
     """
-    if name not in {table.name for table in TABLES}:
+    if view:
         described = "; ".join(f"{column}: {_column_comment(name, column)}" for column in columns)
         text = f"{TABLE_COMMENTS[name]} Columns: {described}"
         connection.execute(f"COMMENT ON VIEW {identifier(name)} IS {literal(text)}")
