@@ -63,6 +63,7 @@ def lake_maintenance(
         metadata={
             "snapshots_expired": MetadataValue.int(done.snapshots_expired),
             "files_deleted": MetadataValue.int(done.files_deleted),
+            "uncommitted_files_deleted": MetadataValue.int(done.orphans_deleted),
             "measurements_files_before": MetadataValue.int(done.files_before),
             "measurements_files_after": MetadataValue.int(done.files_after),
             "retention_days": MetadataValue.int(config.retention_days),

@@ -92,7 +92,7 @@ def _attach_statement(lake: Lake, read_only: bool) -> str:
     options = [
         f"DATA_PATH {_literal(lake.data_path)}",
         "OVERRIDE_DATA_PATH true",
-        # Every row goes to Parquet: analysts' tools and the day's one file per commit rely on it.
+        # Every row goes to Parquet, not into the catalog: any Parquet reader can then read them.
         "DATA_INLINING_ROW_LIMIT 0",
     ]
     if read_only:
@@ -134,18 +134,18 @@ def open_connection(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-_databases: OrderedDict[tuple[int, Lake, bool], duckdb.DuckDBPyConnection] = OrderedDict()
+_databases: OrderedDict[tuple[int, Lake], duckdb.DuckDBPyConnection] = OrderedDict()
 _databases_lock = threading.Lock()
 
 
-def _database(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _database(lake: Lake) -> duckdb.DuckDBPyConnection:
     # Keyed by process: a DuckDB database must not cross a fork.
-    key = (os.getpid(), lake, read_only)
+    key = (os.getpid(), lake)
     with _databases_lock:
         if key in _databases:
             _databases.move_to_end(key)
             return _databases[key]
-        _databases[key] = open_connection(lake, read_only)
+        _databases[key] = open_connection(lake, read_only=False)
         while len(_databases) > _OPEN_DATABASES:
             _, evicted = _databases.popitem(last=False)
             evicted.close()
@@ -160,9 +160,9 @@ def forget_connections() -> None:
 
 
 @contextmanager
-def session(root: DataRoot, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection (a cursor of the process's attached lake) with `kraken` in use."""
-    cursor = _database(lake_of(root), read_only).cursor()
+def session(root: DataRoot) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection (a cursor of the process's writable lake) with `kraken` in use."""
+    cursor = _database(lake_of(root)).cursor()
     try:
         cursor.execute(f"USE {ALIAS}")
         yield cursor

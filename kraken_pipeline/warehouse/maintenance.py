@@ -15,6 +15,9 @@ from kraken_pipeline.warehouse import ensure_tables, lake
 from kraken_pipeline.warehouse.lake import ALIAS
 
 DEFAULT_RETENTION = timedelta(days=30)
+# A file in the data path that the catalog does not know was written by a transaction that
+# never committed (a killed run). One still being written is seconds old, never a day.
+ORPHAN_AGE = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,7 @@ class Maintenance:
     files_before: int
     files_after: int
     files_deleted: int
+    orphans_deleted: int
 
 
 def _count_files(root: DataRoot) -> int:
@@ -38,7 +42,10 @@ def _count_files(root: DataRoot) -> int:
 def maintain(
     root: DataRoot, now: datetime, retention: timedelta = DEFAULT_RETENTION
 ) -> Maintenance:
-    """Merge adjacent files, expire snapshots older than the retention, delete unread files."""
+    """Merge adjacent files, expire snapshots older than the retention, delete unread files.
+
+    Files that no commit ever recorded (a killed run's) are deleted once a day old.
+    """
     if retention < timedelta(0):
         raise ValueError(f"the retention must not be negative, not {retention}")
     ensure_tables(root)
@@ -60,9 +67,13 @@ def maintain(
         deleted = connection.execute(
             "CALL ducklake_cleanup_old_files(?, cleanup_all => true)", [ALIAS]
         ).fetchall()
+        orphans = connection.execute(
+            "CALL ducklake_delete_orphaned_files(?, older_than => ?)", [ALIAS, now - ORPHAN_AGE]
+        ).fetchall()
     return Maintenance(
         snapshots_expired=len(expired),
         files_before=files_before,
         files_after=_count_files(root),
         files_deleted=len(deleted),
+        orphans_deleted=len(orphans),
     )
