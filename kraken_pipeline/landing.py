@@ -188,6 +188,10 @@ def _fetch_log_row(
         "error_code": outcome.error_code,
         "error_message": outcome.error_message,
         "fetched_at": fetched_at,
+        "nodes_outside_window": outcome.nodes_outside_window,
+        "nodes_unmatched": outcome.nodes_unmatched,
+        "duplicates_folded": outcome.duplicates_folded,
+        "values_rounded": outcome.values_rounded,
     }
 
 
