@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-# 2: the fetch log's per-supply-point counters of what the fetch dropped, folded or rounded.
+# 2: the fetch log's per-supply-point counters of what the fetch dropped, folded or rounded, and
+#    of the stored intervals its write removed.
 SCHEMA_VERSION = 2
 
 # Kraken serialises values as decimal strings with up to 18 fractional digits ("0E-18"); 38 digits
@@ -56,6 +57,9 @@ FETCH_LOG_SCHEMA = pa.schema(
         pa.field("nodes_unmatched", pa.int64()),
         pa.field("duplicates_folded", pa.int64()),
         pa.field("values_rounded", pa.int64()),
+        # Stored intervals of the supply point that this write removed: Kraken answered fewer
+        # (or other) intervals than an earlier run had landed. Since schema version 2, too.
+        pa.field("intervals_removed", pa.int64()),
     ]
 )
 

@@ -20,8 +20,8 @@ from kraken_pipeline_tests.pipeline_support import PipelineHarness
 
 DAY = date(2026, 11, 10)
 COUNTERS = ("nodes_outside_window", "nodes_unmatched", "duplicates_folded", "values_rounded")
-# Version 1 of the fetch log, before the counters.
-OLD_COLUMNS = [name for name in FETCH_LOG_SCHEMA.names if name not in COUNTERS]
+SINCE_VERSION_2 = (*COUNTERS, "intervals_removed")
+OLD_COLUMNS = [name for name in FETCH_LOG_SCHEMA.names if name not in SINCE_VERSION_2]
 
 
 def counters_by_supply_point(harness: PipelineHarness) -> dict[str, dict[str, int]]:
@@ -115,4 +115,4 @@ def test_a_fetch_log_written_before_the_counters_reads_with_them_null(tmp_path: 
     assert stored is not None
     assert stored.schema == FETCH_LOG_SCHEMA
     [read] = stored.to_pylist()
-    assert read == {**row, **dict.fromkeys(COUNTERS)}
+    assert read == {**row, **dict.fromkeys(SINCE_VERSION_2)}
