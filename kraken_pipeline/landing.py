@@ -180,8 +180,8 @@ def _intervals_removed(
 ) -> dict[str, int]:
     """Per supply point in `replaced`: stored intervals that the new rows no longer hold.
 
-    Read before the write, outside its lock: a writer racing on the same day (which Dagster's
-    pools prevent, see parquet_files.py) could only put this count, a warning's input, off.
+    Read before the write, outside its lock: a writer racing on the same day could put this
+    count (a warning's input) off, never the rows that are written.
     """
     if stored is None or not replaced:
         return {}

@@ -9,7 +9,6 @@ completeness check treats it.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,7 +26,6 @@ from kraken_pipeline.report import failed_day_checks, rerun_command
 EXIT_OK = 0  # no day needs action (pending days do not)
 EXIT_NEEDS_ACTION = 1  # some day needs action: its line says how to repair it
 EXIT_NO_DATA_ROOT = 2  # the data root does not exist: nothing could be read
-DEFAULT_DAYS = 14
 # The checks' defaults: the floor below which completeness is an error, and the lag.
 DEFAULT_RULES = quality.QualityConfig()
 
@@ -57,7 +55,7 @@ class DayStatus:
         return rerun_command(self.local_date, self.local_date, self.repair_supply_points)
 
 
-def status_days(now: datetime, timezone: str, days: int = DEFAULT_DAYS) -> list[date]:
+def status_days(now: datetime, timezone: str, days: int) -> list[date]:
     """The `days` local days up to the last complete one, oldest first."""
     today = local_date_of(now, timezone)
     return [today - timedelta(days=n) for n in range(days, 0, -1)]
@@ -77,22 +75,21 @@ def day_status(
         if due:
             return DayStatus(day, problems=("no data stored",))
         return DayStatus(day, waiting=("no data yet",))
-    problems: list[str] = []
-    failures = latest_fetch_failures(log, day)
-    if failures:
-        codes = Counter(failure.error_code for failure in failures.values())
-        listed = ", ".join(f"{code} x{count}" for code, count in codes.most_common())
-        problems.append(f"{len(failures)} supply point(s) failed to fetch ({listed})")
-    incomplete = sorted(_below_floor(log, rules.completeness_floor) - failures.keys())
-    described = f"{len(incomplete)} supply point(s) below {rules.completeness_floor:.0%} complete"
+    failed = sorted(latest_fetch_failures(log, day))
+    incomplete = sorted(_below_floor(log, rules.completeness_floor) - set(failed))
+    below = f"{len(incomplete)} supply point(s) below {rules.completeness_floor:.0%} complete"
+    problems = [quality.check_fetch_failures(day, log, rules).summary] if failed else []
     if incomplete and due:
-        problems.append(described)
+        problems.append(below)
     checks = _check_problem(root, day)
-    some = {*failures, *(incomplete if due else ())}
-    whole_day = checks or some >= set(log["supply_point_id"].to_pylist())
-    repair = () if whole_day else tuple(sorted(some))
-    waiting = (described,) if incomplete and not due else ()
-    return DayStatus(day, tuple(problems) + checks, waiting, repair)
+    to_repair = {*failed, *(incomplete if due else ())}
+    whole_day = bool(checks) or to_repair >= set(log["supply_point_id"].to_pylist())
+    return DayStatus(
+        day,
+        problems=(*problems, *checks),
+        waiting=(below,) if incomplete and not due else (),
+        repair_supply_points=() if whole_day else tuple(sorted(to_repair)),
+    )
 
 
 def _below_floor(log: pa.Table, floor: float) -> set[str]:

@@ -113,7 +113,7 @@ def test_status_names_each_day_that_needs_action_with_its_repair_and_exits_1(
     assert finished.returncode == 1, finished.output
     assert lines_of(finished, days_ago(7)) == [], "a clean day needs nothing"
     fetch = line_of(finished, days_ago(6))
-    assert "3 supply point(s) failed to fetch (KT-CT-4178 x3)" in fetch
+    assert "3 supply point(s) failed to fetch: KT-CT-4178 x3;" in fetch
     assert fetch.endswith(f"re-run: {rerun_command(days_ago(6), days_ago(6), HOUSE)}")
     missing = line_of(finished, days_ago(5))
     assert missing.endswith(f"no data stored; re-run: {rerun_command(days_ago(5), days_ago(5))}")
