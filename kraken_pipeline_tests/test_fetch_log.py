@@ -105,8 +105,8 @@ def test_a_fetch_log_written_before_the_counters_reads_with_them_null(tmp_path: 
         "fetched_at": datetime(2026, 11, 12, 6, 0, tzinfo=UTC),
     }
     old_schema = pa.schema([FETCH_LOG_SCHEMA.field(name) for name in OLD_COLUMNS])
-    path = storage.fetch_log_path(tmp_path, DAY)
-    assert isinstance(path, Path)
+    # Where the Parquet layout keeps a day's fetch log (a lake imports such files once).
+    path = tmp_path / "measurements" / f"date={DAY}" / "fetch_log.parquet"
     path.parent.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist([row], schema=old_schema), path)
 
