@@ -50,6 +50,7 @@ DAY_CHECKS = (
     quality.CHECK_VALID_VALUES,
     quality.CHECK_ONE_UNIT,
     quality.CHECK_ESTIMATES,
+    quality.CHECK_STORED_INTERVALS_KEPT,
 )
 OFFENDERS_SHOWN = 10
 DEFAULT_RULES = quality.QualityConfig()

@@ -110,11 +110,13 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, on_terminate)
 
 
-def _load_environment() -> None:
+def _load_environment(*, dagster: bool = True) -> None:
     """Read `.env` from the working directory, as `dagster dev` does; real variables win."""
     from dotenv import load_dotenv
 
     load_dotenv(Path.cwd() / ".env", override=False)
+    if not dagster:
+        return
     # Partitioned asset checks and single-run backfills are preview/beta features we use on
     # purpose (see checks.py); the operator cannot act on those warnings.
     from dagster import BetaWarning, PreviewWarning
@@ -123,14 +125,16 @@ def _load_environment() -> None:
     warnings.filterwarnings("ignore", category=BetaWarning)
 
 
-def _settings() -> PipelineSettings:
+def _settings(
+    *, dagster: bool = True, refused: type[click.ClickException] = click.ClickException
+) -> PipelineSettings:
     from kraken_pipeline.settings import PipelineSettings, SettingsError
 
-    _load_environment()
+    _load_environment(dagster=dagster)
     try:
         return PipelineSettings.from_environ()
     except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise refused(str(exc)) from None
 
 
 @main.command()
@@ -222,6 +226,40 @@ def check() -> None:
     from kraken_pipeline.commands import check_command
 
     sys.exit(check_command(settings, echo=click.echo))
+
+
+class _StatusRefused(click.ClickException):
+    """A setting `status` cannot use: exit 2, like a missing data root (1 means "act")."""
+
+    exit_code = 2
+
+
+@main.command()
+@click.option(
+    "--days",
+    default=14,
+    show_default=True,
+    type=click.IntRange(1),
+    help="How many local days to look at, up to the last complete one.",
+)
+def status(days: int) -> None:
+    """List the recent days that need action, each with the command that repairs it.
+
+    A day needs action when nothing is stored, a fetch failed, a blocking check failed (or it was
+    never checked), or it is below the completeness floor past the publication lag; such a day
+    inside the lag is pending. Reads the data root only: no Dagster, no Kraken.
+
+    \b
+    Exit status:
+      0  no day needs action (pending days do not)
+      1  some day needs action: run the command printed on its line
+      2  the data root does not exist, or a setting is invalid
+    """
+    from kraken_pipeline.status import status_command
+
+    settings = _settings(dagster=False, refused=_StatusRefused)
+    now = datetime.now(UTC)
+    sys.exit(status_command(settings.data_root, settings.timezone, days, now, echo=click.echo))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -17,7 +16,13 @@ from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, DataRoot
 from kraken_pipeline.kraken import KrakenClient, KrakenError
 from kraken_pipeline.kraken.limits import application_key, describe, learned_limits_path
 from kraken_pipeline.local_days import days_between
-from kraken_pipeline.report import DaySummary, example_query, format_summary, summarise
+from kraken_pipeline.report import (
+    DaySummary,
+    example_query,
+    format_summary,
+    rerun_command,
+    summarise,
+)
 from kraken_pipeline.resources import KrakenResource
 from kraken_pipeline.run_owner import fail_runs_of_dead_processes
 from kraken_pipeline.runner import (
@@ -135,14 +140,6 @@ def _finish(
     echo(f"  {example_query(asked.root)}")
     echo("See it in the UI: make ui (or kraken-pipeline ui)")
     return EXIT_OK
-
-
-def rerun_command(first: date, last: date, supply_point_ids: Sequence[str] = ()) -> str:
-    """The exact `kraken-pipeline run` that repeats a range, for these supply points only."""
-    parts = ["kraken-pipeline", "run", "--start", first.isoformat(), "--end", last.isoformat()]
-    for supply_point_id in supply_point_ids:
-        parts += ["--supply-point", supply_point_id]
-    return shlex.join(parts)
 
 
 def _unwritable(settings: PipelineSettings) -> str | None:

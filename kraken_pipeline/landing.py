@@ -115,9 +115,13 @@ def _land_day(
     only: Collection[str] | None,
 ) -> DayReport:
     table = result.table.filter(pc.equal(result.table["local_date"], pa.scalar(day, pa.date32())))
-    rows_by_point = _rows_per_supply_point(table)
-    fetch_log = _fetch_log(day, result, supply_points, timezone, rows_by_point)
-    failures = tuple(o for o in result.outcomes if not o.ok)
+    kept = {o.supply_point_id for o in result.outcomes if not o.ok}
+    replaced = {point.supply_point_id for point in supply_points} - kept
+    counts = _DayCounts(
+        _rows_per_supply_point(table),
+        _intervals_removed(storage.read_day(root, day), table, replaced),
+    )
+    fetch_log = _fetch_log(day, result, supply_points, timezone, counts)
     # A refused re-fetch must not erase what an earlier run landed for that supply point.
     written = storage.write_day(
         root,
@@ -125,21 +129,39 @@ def _land_day(
         table,
         fetch_log,
         only_supply_points=set(only) if only is not None else None,
-        keep_stored_rows_of={o.supply_point_id for o in failures},
+        keep_stored_rows_of=kept,
     )
-    expected = sum(fetch_log["intervals_expected"].to_pylist())
+    return _day_report(day, table, fetch_log, result, written)
+
+
+def _day_report(
+    day: date,
+    table: pa.Table,
+    fetch_log: pa.Table,
+    result: MeasurementsResult,
+    written: storage.DayWrite,
+) -> DayReport:
+    failures = tuple(o for o in result.outcomes if not o.ok)
     return DayReport(
         local_date=day,
         rows=table.num_rows,
         rows_stored=written.rows,
         supply_points_ok=len(result.outcomes) - len(failures),
         failures=failures,
-        intervals_expected=expected,
+        intervals_expected=sum(fetch_log["intervals_expected"].to_pylist()),
         intervals_received=table.num_rows,
         totals=_totals(table),
         chunk_requests=result.requests,
         lake_snapshot=written.snapshot,
     )
+
+
+@dataclass(frozen=True)
+class _DayCounts:
+    """Per supply point: the rows fetched for the day, and the stored intervals they replace."""
+
+    rows: dict[str, int]
+    removed: dict[str, int]
 
 
 def _rows_per_supply_point(table: pa.Table) -> dict[str, int]:
@@ -153,17 +175,34 @@ def _rows_per_supply_point(table: pa.Table) -> dict[str, int]:
     )
 
 
+def _intervals_removed(
+    stored: pa.Table | None, new: pa.Table, replaced: set[str]
+) -> dict[str, int]:
+    """Per supply point in `replaced`: stored intervals that the new rows no longer hold.
+
+    Read before the write, outside its lock: a writer racing on the same day could put this
+    count (a warning's input) off, never the rows that are written.
+    """
+    if stored is None or not replaced:
+        return {}
+    keys = ["supply_point_id", "interval_start"]
+    ids = pa.array(sorted(replaced), pa.string())
+    previous = stored.select(keys).filter(pc.is_in(stored["supply_point_id"], value_set=ids))
+    gone = previous.join(new.select(keys), keys=keys, join_type="left anti")
+    return _rows_per_supply_point(gone)
+
+
 def _fetch_log(
     day: date,
     result: MeasurementsResult,
     supply_points: Sequence[SupplyPoint],
     timezone: str,
-    rows_by_point: dict[str, int],
+    counts: _DayCounts,
 ) -> pa.Table:
     outcomes = {outcome.supply_point_id: outcome for outcome in result.outcomes}
     rows = [
         _fetch_log_row(
-            day, point, outcomes[point.supply_point_id], timezone, rows_by_point, result.fetched_at
+            day, point, outcomes[point.supply_point_id], timezone, counts, result.fetched_at
         )
         for point in supply_points
     ]
@@ -175,19 +214,24 @@ def _fetch_log_row(
     point: SupplyPoint,
     outcome: FetchOutcome,
     timezone: str,
-    rows_by_point: dict[str, int],
+    counts: _DayCounts,
     fetched_at: datetime,
 ) -> dict[str, object]:
     return {
         "supply_point_id": point.supply_point_id,
         "local_date": day,
         "status": "ok" if outcome.ok else "failed",
-        "rows": rows_by_point.get(point.supply_point_id, 0),
+        "rows": counts.rows.get(point.supply_point_id, 0),
         "intervals_expected": expected_interval_count(day, timezone, point.interval_seconds),
         "requests": outcome.requests,
         "error_code": outcome.error_code,
         "error_message": outcome.error_message,
         "fetched_at": fetched_at,
+        "nodes_outside_window": outcome.nodes_outside_window,
+        "nodes_unmatched": outcome.nodes_unmatched,
+        "duplicates_folded": outcome.duplicates_folded,
+        "values_rounded": outcome.values_rounded,
+        "intervals_removed": counts.removed.get(point.supply_point_id, 0),
     }
 
 

@@ -1,4 +1,5 @@
-"""The per-day summary `kraken-pipeline run` prints, read back from what was written."""
+"""The per-day summary `kraken-pipeline run` prints, read back from what was written, and the
+command that re-runs a range."""
 
 from __future__ import annotations
 
@@ -51,18 +52,29 @@ def summarise(root: DataRoot, days: Sequence[date]) -> list[DaySummary]:
 
 
 def _failed_checks(root: DataRoot, day: date) -> tuple[str, ...]:
+    failed = failed_day_checks(root, day) or ()
+    return tuple(f"{name} ({severity})" for name, severity in failed)
+
+
+def failed_day_checks(root: DataRoot, day: date) -> tuple[tuple[str, str], ...] | None:
+    """(check name, severity) of each check the day last failed; None when it was never checked."""
     results = storage.read_quality_results(root, day)
     if results is None:
-        return ()
+        return None
     day_level = results.filter(
         pc.and_(pc.is_null(results["supply_point_id"]), pc.invert(results["passed"]))
     )
     return tuple(
-        f"{name} ({severity})"
-        for name, severity in zip(
-            day_level["check_name"].to_pylist(), day_level["severity"].to_pylist(), strict=True
-        )
+        zip(day_level["check_name"].to_pylist(), day_level["severity"].to_pylist(), strict=True)
     )
+
+
+def rerun_command(first: date, last: date, supply_point_ids: Sequence[str] = ()) -> str:
+    """The exact `kraken-pipeline run` that repeats a range, for these supply points only."""
+    parts = ["kraken-pipeline", "run", "--start", first.isoformat(), "--end", last.isoformat()]
+    for supply_point_id in supply_point_ids:
+        parts += ["--supply-point", supply_point_id]
+    return shlex.join(parts)
 
 
 def format_summary(summaries: Sequence[DaySummary]) -> list[str]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+# 2: the fetch log's per-supply-point counters of what the fetch dropped, folded or rounded, and
+#    of the stored intervals its write removed.
+SCHEMA_VERSION = 2
 
 # Kraken serialises values as decimal strings with up to 18 fractional digits ("0E-18"); 38 digits
 # of precision leave 20 for the integer part. Anything that does not fit is rejected, never rounded.
@@ -46,6 +48,18 @@ FETCH_LOG_SCHEMA = pa.schema(
         pa.field("error_code", pa.string()),
         pa.field("error_message", pa.string()),
         pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
+        # Since schema version 2; null in fetch logs written before. Like `requests`, they count
+        # the whole fetch that landed the day, which covers a chunk of consecutive days: nodes
+        # dropped outside the window or of no series asked for (counted on every supply point of
+        # the property's request), identical duplicates folded into one row, values rounded to
+        # 18 decimal places.
+        pa.field("nodes_outside_window", pa.int64()),
+        pa.field("nodes_unmatched", pa.int64()),
+        pa.field("duplicates_folded", pa.int64()),
+        pa.field("values_rounded", pa.int64()),
+        # Stored intervals of the supply point that this write removed: Kraken answered fewer
+        # (or other) intervals than an earlier run had landed. Since schema version 2, too.
+        pa.field("intervals_removed", pa.int64()),
     ]
 )
 

@@ -25,6 +25,7 @@ from kraken_pipeline.quality import (
     CHECK_FETCH_FAILURES,
     CHECK_ONE_UNIT,
     CHECK_SEVERITIES,
+    CHECK_STORED_INTERVALS_KEPT,
     CHECK_UNIQUE_INTERVALS,
     CHECK_VALID_VALUES,
     CheckOutcome,
@@ -664,6 +665,7 @@ def test_a_clean_demo_day_passes_every_check_in_a_stable_order() -> None:
         CHECK_VALID_VALUES,
         CHECK_ONE_UNIT,
         CHECK_ESTIMATES,
+        CHECK_STORED_INTERVALS_KEPT,
     ]
     assert all(outcome.passed for outcome in outcomes)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 Connection = dict[str, Any]
@@ -98,6 +99,8 @@ def _set_filter(key: str, value: str) -> Callable[[Connection, str], None]:
 
 def _long_decimals(connection: Connection, _field: str) -> None:
     for node in _nodes(connection):
+        if isinstance(node.get("value"), str):  # "0E-18" as "0.000000000000000000" first
+            node["value"] = format(Decimal(node["value"]), "f")
         if isinstance(node.get("value"), str) and "." not in node["value"]:
             node["value"] += "."
         if isinstance(node.get("value"), str):

@@ -5,8 +5,9 @@ checks.py surfaces these as Dagster asset checks; storage persists `outcomes_to_
 `evaluate_day` runs every per-day rule in a stable order.
 
 Modules: `records` (names, severities, config, result records), `structure` (the blocking rules),
-`completeness` (completeness and fetch failures), `values` (valid values, estimates), `evaluate`
-(the day, freshness, the results table), `tables` (Arrow and local-time helpers).
+`completeness` (completeness and fetch failures), `values` (valid values, estimates), `removals`
+(stored intervals a re-run removed), `evaluate` (the day, freshness, the results table), `tables`
+(Arrow and local-time helpers).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from kraken_pipeline.quality.records import (
     CHECK_FRESHNESS,
     CHECK_ONE_UNIT,
     CHECK_SEVERITIES,
+    CHECK_STORED_INTERVALS_KEPT,
     CHECK_UNIQUE_INTERVALS,
     CHECK_VALID_VALUES,
     DEFAULT_CEILINGS_PER_HOUR,
@@ -32,6 +34,7 @@ from kraken_pipeline.quality.records import (
     QualityConfig,
     Severity,
 )
+from kraken_pipeline.quality.removals import check_stored_intervals_kept, intervals_removed
 from kraken_pipeline.quality.structure import (
     check_intervals_aligned,
     check_one_unit_per_series,
@@ -49,6 +52,7 @@ __all__ = [
     "CHECK_FRESHNESS",
     "CHECK_ONE_UNIT",
     "CHECK_SEVERITIES",
+    "CHECK_STORED_INTERVALS_KEPT",
     "CHECK_UNIQUE_INTERVALS",
     "CHECK_VALID_VALUES",
     "DEFAULT_CEILINGS_PER_HOUR",
@@ -63,8 +67,10 @@ __all__ = [
     "check_freshness",
     "check_intervals_aligned",
     "check_one_unit_per_series",
+    "check_stored_intervals_kept",
     "check_unique_intervals",
     "check_valid_values",
     "evaluate_day",
+    "intervals_removed",
     "outcomes_to_table",
 ]

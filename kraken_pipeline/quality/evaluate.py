@@ -16,6 +16,7 @@ from kraken_pipeline.quality.records import (
     QualityConfig,
     Severity,
 )
+from kraken_pipeline.quality.removals import check_stored_intervals_kept
 from kraken_pipeline.quality.structure import (
     check_intervals_aligned,
     check_one_unit_per_series,
@@ -54,6 +55,7 @@ def evaluate_day(
         check_valid_values(local_date, measurements, timezone, config),
         check_one_unit_per_series(local_date, measurements, config),
         check_estimate_share(local_date, measurements, config),
+        check_stored_intervals_kept(local_date, fetch_log, timezone, now, config),
     )
 
 

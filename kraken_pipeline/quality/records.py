@@ -21,6 +21,7 @@ CHECK_VALID_VALUES = "valid_values"
 CHECK_ONE_UNIT = "one_unit_per_series"
 CHECK_ESTIMATES = "estimate_share"
 CHECK_FRESHNESS = "freshness"
+CHECK_STORED_INTERVALS_KEPT = "stored_intervals_kept"
 
 CHECK_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
     {
@@ -39,6 +40,11 @@ CHECK_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
         CHECK_ONE_UNIT: "Each supply point uses one unit, and one the pipeline knows.",
         CHECK_ESTIMATES: "Estimated intervals stay below the configured share per supply point.",
         CHECK_FRESHNESS: "The newest complete day is recent enough.",
+        CHECK_STORED_INTERVALS_KEPT: (
+            "No successful re-run of a day past the publication lag removed stored intervals "
+            "(Kraken answered fewer than an earlier run landed). The earlier rows remain "
+            "readable through the warehouse's history (time travel)."
+        ),
     }
 )
 
@@ -67,6 +73,7 @@ CHECK_SEVERITIES: Mapping[str, Severity] = MappingProxyType(
         CHECK_ONE_UNIT: Severity.ERROR,
         CHECK_ESTIMATES: Severity.WARN,
         CHECK_FRESHNESS: Severity.WARN,
+        CHECK_STORED_INTERVALS_KEPT: Severity.WARN,
     }
 )
 
