@@ -20,6 +20,7 @@ from kraken_pipeline.assets import (
     build_daily_consumption_asset,
     build_measurements_asset,
 )
+from kraken_pipeline.bad_days import build_bad_days_sensor
 from kraken_pipeline.checks import build_quality_checks
 from kraken_pipeline.kraken.limits import learned_limits_path
 from kraken_pipeline.lake_upkeep import build_lake_maintenance
@@ -64,7 +65,7 @@ def build_definitions(
         asset_checks=[build_quality_checks(partitions, settings.timezone)],
         jobs=[job, maintenance_job],
         schedules=[build_daily_schedule(job, settings), weekly_maintenance],
-        sensors=build_alert_sensors(job, settings),
+        sensors=[*build_alert_sensors(job, settings), build_bad_days_sensor(job, settings)],
         resources={
             "kraken": KrakenResource(
                 client_id=EnvVar("KRAKEN_CLIENT_ID"),
