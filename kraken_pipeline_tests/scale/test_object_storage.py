@@ -13,19 +13,15 @@ import os
 import socket
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import boto3
 import duckdb
 import pyarrow.compute as pc
 import pytest
-from moto.server import ThreadedMotoServer
 
 from kraken_pipeline import filesystems, storage
 from kraken_pipeline.filesystems import S3Path
@@ -34,20 +30,15 @@ from kraken_pipeline.settings import PipelineSettings, SettingsError
 from kraken_pipeline.warehouse import lake
 from kraken_pipeline.warehouse.lake import lake_of
 from kraken_pipeline_tests.pipeline_support import PipelineHarness, expected_series
+from kraken_pipeline_tests.scale.conftest import (
+    S3_KEY_ID,
+    S3_PREFIX,
+    S3_SECRET,
+    WAITS_FOR_MIGRATION_GLOB_FIX,
+)
 from kraken_pipeline_tests.test_storage import fetch_log_table, measurements_table
 
 DAY = date(2026, 11, 10)  # published, and restated, at the emulator's clock
-PREFIX = "landing/kraken"
-KEY_ID, SECRET = "test-key-id", "test-secret-0f9e8d"
-# DuckDB's glob() of an S3 key without a wildcard returns the key whether or not the object
-# exists, so warehouse/migration.py takes a new root's absent `supply_points.parquet` for an
-# older layout's file, and its import fails with HTTP 404: every lake on S3 fails to open. Strict:
-# once migration.py checks that the files exist, these pass, fail as XPASS, and the mark goes.
-WAITS_FOR_MIGRATION_GLOB_FIX = pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, duckdb.HTTPException),
-    reason="migration.py imports a supply_points.parquet that glob() on S3 reports unchecked",
-)
 # What an analyst's process reads, printed as JSON: it shares nothing with the test but the env.
 ANALYST_QUERY = """
 import json
@@ -58,48 +49,6 @@ with warehouse.connect() as analyst:
     ).fetchall()
 print(json.dumps([[p, str(d), t.isoformat(), str(v)] for p, d, t, v in rows]))
 """
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """A moto S3 server on a free loopback port, for this module's tests."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_environment(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The AWS environment of a user of the local server; nothing else on the machine is read."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv(lake.CATALOG_VARIABLE, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv(filesystems.LOCAL_DIRECTORY_VARIABLE, str(tmp_path / "cache"))
-    return s3_endpoint
-
-
-@pytest.fixture
-def s3(s3_environment: str) -> Any:
-    """A boto3 client of the local server: the test's independent view of the bucket."""
-    return boto3.client("s3", endpoint_url=s3_environment)
-
-
-@pytest.fixture
-def root(s3: Any) -> Iterator[S3Path]:
-    """A prefix in a brand-new bucket; the process's connections to its lake closed after."""
-    bucket = f"kraken-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
-    yield S3Path(bucket, PREFIX)
-    lake.forget_connections()
 
 
 def run_into(harness: PipelineHarness, data_root: S3Path, first: date, last: date) -> RunOutcome:
@@ -215,7 +164,7 @@ def test_a_repair_of_one_supply_point_on_s3_keeps_the_others_rows(root: S3Path, 
     assert storage.stored_days(root) == [DAY]
     landed = [key for key in objects(s3, root.bucket) if key.endswith(".parquet")]
     assert landed
-    assert all(key.startswith(f"{PREFIX}/lake/") for key in landed)
+    assert all(key.startswith(f"{S3_PREFIX}/lake/") for key in landed)
 
 
 # --- the pipeline on S3 ------------------------------------------------------------------------
@@ -258,8 +207,8 @@ def test_no_object_and_no_catalog_holds_the_aws_credentials(
     landed = objects(s3, root.bucket)
     catalog = (filesystems.local_directory(root) / lake.CATALOG_FILE).read_bytes()
 
-    assert any(key.startswith(f"{PREFIX}/lake/main/measurements/") for key in landed)
-    for credential in (KEY_ID.encode(), SECRET.encode()):
+    assert any(key.startswith(f"{S3_PREFIX}/lake/main/measurements/") for key in landed)
+    for credential in (S3_KEY_ID.encode(), S3_SECRET.encode()):
         assert not [key for key, body in landed.items() if credential in body]
         assert credential not in catalog
 
@@ -271,7 +220,7 @@ def test_no_object_and_no_catalog_holds_the_aws_credentials(
 def test_a_missing_bucket_fails_the_run_naming_kraken_pipeline_data(
     harness: PipelineHarness, s3_environment: str
 ) -> None:
-    outcome = run_into(harness, S3Path("no-such-bucket-here", PREFIX), DAY, DAY)
+    outcome = run_into(harness, S3Path("no-such-bucket-here", S3_PREFIX), DAY, DAY)
 
     assert not outcome.success
     assert outcome.failure is not None
@@ -298,7 +247,7 @@ def test_an_unreachable_endpoint_fails_the_run_and_loses_nothing_already_landed(
     assert outcome.failure is not None
     assert "KRAKEN_PIPELINE_DATA" in outcome.failure
     assert "AWS_ENDPOINT_URL" in outcome.failure
-    assert SECRET not in outcome.failure
+    assert S3_SECRET not in outcome.failure
     assert objects(s3, root.bucket) == landed
     assert storage.read_day(root, DAY) == stored
 
@@ -318,6 +267,6 @@ def test_a_write_that_cannot_reach_the_server_fails_and_keeps_the_stored_day(
     lake.forget_connections()
     monkeypatch.setenv("AWS_ENDPOINT_URL", str(s3.meta.endpoint_url))
 
-    assert SECRET not in str(refused.value)
+    assert S3_SECRET not in str(refused.value)
     assert objects(s3, root.bucket) == landed
     assert storage.read_day(root, DAY) == table

@@ -15,12 +15,15 @@ import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kraken_pipeline import filesystems, storage, warehouse
+from kraken_pipeline.filesystems import DataRoot, S3Path
 from kraken_pipeline.warehouse import lake
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
+from kraken_pipeline_tests.scale.conftest import WAITS_FOR_MIGRATION_GLOB_FIX
 from kraken_pipeline_tests.test_storage import day_tables
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -30,13 +33,14 @@ PASSWORD = "catalog-password-5be1"  # ignored by trust authentication, never to 
 # One writer's work: wait for the start signal, then land its days one commit each.
 WRITER = """
 import sys, time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from kraken_pipeline import storage
+from kraken_pipeline.filesystems import parse_data_root
 from kraken_pipeline_tests.test_storage import day_tables
 
-root, start, first, count = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+root, start = parse_data_root(sys.argv[1]), Path(sys.argv[2])
+first, count = sys.argv[3], int(sys.argv[4])
 while not start.exists():
     time.sleep(0.01)
 for offset in range(count):
@@ -84,24 +88,21 @@ def catalog(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     lake.forget_connections()
 
 
-def start_writer(root: Path, start: Path, first: date, catalog: str) -> subprocess.Popen[str]:
-    """A writer process of DAYS_PER_WRITER days from `first`, waiting for `start` to exist."""
+def start_writer(root: DataRoot, start: Path, first: date, catalog: str) -> subprocess.Popen[str]:
+    """A writer process of DAYS_PER_WRITER days from `first`, waiting for `start` to exist.
+
+    It is given the catalog, the AWS settings of an S3 root, and nothing else of this process.
+    """
     environment = {
         "PATH": os.environ["PATH"],
-        "HOME": str(root.parent),
+        "HOME": str(start.parent),
         "PYTHONPATH": str(REPOSITORY),
         lake.CATALOG_VARIABLE: catalog,
+        **{name: value for name, value in os.environ.items() if name.startswith("AWS_")},
     }
+    arguments = [str(root), str(start), first.isoformat(), str(DAYS_PER_WRITER)]
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            WRITER,
-            str(root),
-            str(start),
-            first.isoformat(),
-            str(DAYS_PER_WRITER),
-        ],
+        [sys.executable, "-c", WRITER, *arguments],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -109,12 +110,12 @@ def start_writer(root: Path, start: Path, first: date, catalog: str) -> subproce
     )
 
 
-def test_two_processes_land_different_days_at_once_and_a_reader_sees_every_one(
-    tmp_path: Path, catalog: str
-) -> None:
-    root, start = tmp_path / "data", tmp_path / "start"
-    # The lake exists, as after an operator's first run: a brand-new catalog opened by two
-    # processes at once fails one of them (DuckLake creates its metadata tables twice).
+def land_concurrently(root: DataRoot, start: Path, catalog: str) -> list[tuple[object, ...]]:
+    """Two writer processes landing 2 x DAYS_PER_WRITER days at once; per day, what a reader sees.
+
+    The lake exists first, as after an operator's first run: a brand-new catalog opened by two
+    processes at once fails one of them (DuckLake creates its metadata tables twice).
+    """
     warehouse.ensure_tables(root)
     second_first = FIRST_DAY + timedelta(days=DAYS_PER_WRITER)
     writers = [start_writer(root, start, day, catalog) for day in (FIRST_DAY, second_first)]
@@ -123,16 +124,38 @@ def test_two_processes_land_different_days_at_once_and_a_reader_sees_every_one(
     finished = [writer.communicate(timeout=180) for writer in writers]
 
     assert [writer.returncode for writer in writers] == [0, 0], [err for _, err in finished]
-    days = [FIRST_DAY + timedelta(days=offset) for offset in range(2 * DAYS_PER_WRITER)]
     with warehouse.connect(root) as reader:
-        landed = reader.execute(
-            "SELECT local_date, count(DISTINCT supply_point_id), count(*) FROM measurements "
-            "GROUP BY local_date ORDER BY local_date"
+        return reader.execute(
+            "SELECT m.local_date, count(DISTINCT m.supply_point_id), count(*), "
+            "(SELECT count(*) FROM fetch_log AS f WHERE f.local_date = m.local_date) "
+            "FROM measurements AS m GROUP BY m.local_date ORDER BY m.local_date"
         ).fetchall()
-        logged = reader.execute("SELECT count(*) FROM fetch_log").fetchone()
-    assert landed == [(day, 2, 96) for day in days]
-    assert logged == (2 * len(days),)
+
+
+EVERY_DAY = [(FIRST_DAY + timedelta(days=n), 2, 96, 2) for n in range(2 * DAYS_PER_WRITER)]
+
+
+def test_two_processes_land_different_days_at_once_and_a_reader_sees_every_one(
+    tmp_path: Path, catalog: str
+) -> None:
+    root = tmp_path / "data"
+
+    landed = land_concurrently(root, tmp_path / "start", catalog)
+
+    assert landed == EVERY_DAY
     assert not (root / lake.CATALOG_FILE).exists()
+
+
+@WAITS_FOR_MIGRATION_GLOB_FIX
+def test_machines_sharing_the_catalog_and_a_bucket_see_each_others_days(
+    root: S3Path, s3: Any, tmp_path: Path, catalog: str
+) -> None:
+    landed = land_concurrently(root, tmp_path / "start", catalog)
+
+    assert landed == EVERY_DAY
+    assert not (filesystems.local_directory(root) / lake.CATALOG_FILE).exists()
+    listed = s3.list_objects_v2(Bucket=root.bucket, Prefix=f"{root.key}/lake/main/measurements/")
+    assert len(listed.get("Contents", [])) == len(EVERY_DAY)
 
 
 def test_a_reader_connection_held_open_sees_a_day_landed_after_it_connected(
