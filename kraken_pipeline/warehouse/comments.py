@@ -40,6 +40,18 @@ COLUMN_COMMENTS = {
     ("fetch_log", "requests"): "GraphQL requests the fetch made.",
     ("fetch_log", "error_code"): "Kraken error code (KT-CT-...) or kind of failure.",
     ("fetch_log", "error_message"): "What went wrong, secrets removed.",
+    ("fetch_log", "nodes_outside_window"): "Nodes Kraken answered outside the asked window, "
+    "dropped (counted over the property's whole request).",
+    (
+        "fetch_log",
+        "nodes_unmatched",
+    ): "Nodes that matched no supply point of the property, dropped.",
+    ("fetch_log", "duplicates_folded"): "Identical intervals Kraken answered twice, kept once.",
+    ("fetch_log", "values_rounded"): "Values rounded to the contract's 18 decimal places.",
+    ("fetch_log", "intervals_removed"): "Stored intervals this fetch no longer had (a re-run "
+    "that answered less); the earlier rows stay readable by time travel.",
+    ("quality_results", "outcome"): "passed or failed.",
+    ("quality_results", "blocking"): "Whether a failure keeps the day out of daily_consumption.",
     ("quality_results", "check_name"): "The data-quality check.",
     ("quality_results", "passed"): "Whether the check passed for this row.",
     ("quality_results", "severity"): "Severity a failure of the check has: ERROR or WARN.",

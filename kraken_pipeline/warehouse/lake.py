@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import random
+import re
 import sqlite3
 import threading
 import time
@@ -39,6 +40,9 @@ DATA_DIRECTORY = "lake"
 _OPEN_DATABASES = 8  # attached lakes kept per process (tests open many roots)
 _ATTEMPTS = 12  # about 10 s of waiting in all: far longer than any day's commit
 _T = TypeVar("_T")
+# What another writer's concurrent commit (or catalog creation) looks like from this one.
+_BUSY = ("conflict", "database is locked", "duplicate key value")
+_PASSWORD = re.compile(r"(password\s*=\s*)\S+", re.IGNORECASE)
 
 
 class LakeError(DataRootError):
@@ -124,14 +128,32 @@ def open_connection(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
         connection.execute("SET TimeZone = 'UTC'")  # TIMESTAMPTZ reads back as UTC instants
         if lake.data_path.startswith("s3://"):
             connection.execute(s3_secret_statement())
-        connection.execute(_attach_statement(lake, read_only))
+        _attach(connection, lake, read_only)
     except duckdb.Error as error:
         connection.close()
-        message = str(error).replace(lake.catalog, "<catalog>")
         hint = CATALOG_VARIABLE if lake.configured_catalog else filesystems.DATA_ROOT_VARIABLE
+        message = _without_catalog(str(error), lake)
         raise LakeError(f"cannot open {lake.describe()}: {message} (check {hint})") from None
     connection.execute(f"USE {ALIAS}")
     return connection
+
+
+def _without_catalog(message: str, lake: Lake) -> str:
+    """An error's text with the catalog's connection string, and any password, taken out."""
+    connection_string = lake.catalog.partition(":")[2]
+    for secret in (lake.catalog, connection_string):
+        if secret:
+            message = message.replace(secret, "<catalog>")
+    return _PASSWORD.sub(r"\1***", message)
+
+
+def _attach(connection: duckdb.DuckDBPyConnection, lake: Lake, read_only: bool) -> None:
+    # Two processes creating one PostgreSQL catalog at once: the loser's CREATE meets the
+    # winner's tables; attaching again finds them made.
+    retrying(
+        lambda: connection.execute(_attach_statement(lake, read_only)),
+        f"attaching {lake.describe()}",
+    )
 
 
 _databases: OrderedDict[tuple[int, Lake], duckdb.DuckDBPyConnection] = OrderedDict()
@@ -172,7 +194,7 @@ def session(root: DataRoot) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _is_busy(error: duckdb.Error) -> bool:
     message = str(error).lower()
-    return "conflict" in message or "database is locked" in message
+    return any(sign in message for sign in _BUSY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,9 @@ OLD_FILES = {
     FETCH_LOG: "measurements/date=*/fetch_log.parquet",
     QUALITY_RESULTS: "quality/date=*/quality_results.parquet",
     DAILY_CONSUMPTION: "daily_consumption/date=*/daily_consumption.parquet",
-    SUPPLY_POINTS: "supply_points.parquet",
+    # A pattern, not a name: DuckDB's glob() of an s3:// name without a wildcard answers the name
+    # without asking whether the object exists.
+    SUPPLY_POINTS: "supply_points.parque[t]",
 }
 
 

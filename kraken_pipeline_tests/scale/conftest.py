@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import duckdb
 import psycopg2
 import pytest
 import redis
@@ -22,15 +21,6 @@ POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379"
 S3_KEY_ID, S3_SECRET = "test-key-id", "test-secret-0f9e8d"
 S3_PREFIX = "landing/kraken"
-# DuckDB's glob() of an S3 key without a wildcard returns the key whether or not the object
-# exists, so warehouse/migration.py takes a new root's absent `supply_points.parquet` for an
-# older layout's file, and its import fails with HTTP 404: every lake on S3 fails to open. Strict:
-# once migration.py checks that the files exist, these pass, fail as XPASS, and the mark goes.
-WAITS_FOR_MIGRATION_GLOB_FIX = pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, duckdb.HTTPException),
-    reason="migration.py imports a supply_points.parquet that glob() on S3 reports unchecked",
-)
 
 
 @pytest.fixture

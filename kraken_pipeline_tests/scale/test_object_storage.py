@@ -34,7 +34,6 @@ from kraken_pipeline_tests.scale.conftest import (
     S3_KEY_ID,
     S3_PREFIX,
     S3_SECRET,
-    WAITS_FOR_MIGRATION_GLOB_FIX,
 )
 from kraken_pipeline_tests.test_storage import fetch_log_table, measurements_table
 
@@ -143,7 +142,6 @@ def test_an_s3_roots_files_go_under_its_prefix_and_its_catalog_stays_on_this_mac
 # --- storage on S3 -----------------------------------------------------------------------------
 
 
-@WAITS_FOR_MIGRATION_GLOB_FIX
 def test_a_repair_of_one_supply_point_on_s3_keeps_the_others_rows(root: S3Path, s3: Any) -> None:
     storage.write_day(
         root, DAY, measurements_table(DAY, ["a", "b"]), fetch_log_table(DAY, {"a": 48, "b": 48})
@@ -170,7 +168,6 @@ def test_a_repair_of_one_supply_point_on_s3_keeps_the_others_rows(root: S3Path, 
 # --- the pipeline on S3 ------------------------------------------------------------------------
 
 
-@WAITS_FOR_MIGRATION_GLOB_FIX
 @pytest.mark.slow
 def test_a_run_lands_every_day_readable_by_an_analyst_on_another_machine(
     harness: PipelineHarness, root: S3Path, s3: Any, tmp_path: Path
@@ -196,7 +193,6 @@ def test_a_run_lands_every_day_readable_by_an_analyst_on_another_machine(
     assert not list(analyst_home.rglob("*.parquet"))
 
 
-@WAITS_FOR_MIGRATION_GLOB_FIX
 @pytest.mark.slow
 def test_no_object_and_no_catalog_holds_the_aws_credentials(
     harness: PipelineHarness, root: S3Path, s3: Any
@@ -229,7 +225,6 @@ def test_a_missing_bucket_fails_the_run_naming_kraken_pipeline_data(
     assert "does not exist" in outcome.failure
 
 
-@WAITS_FOR_MIGRATION_GLOB_FIX
 @pytest.mark.slow
 def test_an_unreachable_endpoint_fails_the_run_and_loses_nothing_already_landed(
     harness: PipelineHarness, root: S3Path, s3: Any, monkeypatch: pytest.MonkeyPatch
@@ -252,7 +247,6 @@ def test_an_unreachable_endpoint_fails_the_run_and_loses_nothing_already_landed(
     assert storage.read_day(root, DAY) == stored
 
 
-@WAITS_FOR_MIGRATION_GLOB_FIX
 def test_a_write_that_cannot_reach_the_server_fails_and_keeps_the_stored_day(
     root: S3Path, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,7 +23,6 @@ from kraken_pipeline import filesystems, storage, warehouse
 from kraken_pipeline.filesystems import DataRoot, S3Path
 from kraken_pipeline.warehouse import lake
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
-from kraken_pipeline_tests.scale.conftest import WAITS_FOR_MIGRATION_GLOB_FIX
 from kraken_pipeline_tests.test_storage import day_tables
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -47,16 +46,6 @@ for offset in range(count):
     day = date.fromisoformat(first) + timedelta(days=offset)
     storage.write_day(root, day, *day_tables(day, [f"meter-{day.day}-a", f"meter-{day.day}-b"]))
 """
-
-# DuckDB's postgres extension quotes the libpq string without the `postgres:` prefix ("Unable to
-# connect to Postgres at \"dbname=... password=...\""), and lake.open_connection hides only the
-# prefixed string: the password reaches the LakeError, the run's failure and its event log.
-# Strict: once lake.py hides it, these pass, fail as XPASS, and the mark goes.
-WAITS_FOR_PASSWORD_REDACTION = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="lake.open_connection leaves the unprefixed connection string in its error",
-)
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +135,6 @@ def test_two_processes_land_different_days_at_once_and_a_reader_sees_every_one(
     assert not (root / lake.CATALOG_FILE).exists()
 
 
-@WAITS_FOR_MIGRATION_GLOB_FIX
 def test_machines_sharing_the_catalog_and_a_bucket_see_each_others_days(
     root: S3Path, s3: Any, tmp_path: Path, catalog: str
 ) -> None:
@@ -174,7 +162,6 @@ def test_a_reader_connection_held_open_sees_a_day_landed_after_it_connected(
     assert after == [(FIRST_DAY,), (later,)]
 
 
-@WAITS_FOR_PASSWORD_REDACTION
 def test_an_unreachable_catalog_is_named_without_its_connection_string(
     tmp_path: Path,
     postgres_url: str,
@@ -195,7 +182,6 @@ def test_an_unreachable_catalog_is_named_without_its_connection_string(
         assert unreachable.removeprefix("postgres:") not in shown
 
 
-@WAITS_FOR_PASSWORD_REDACTION
 def test_a_run_against_an_unreachable_catalog_fails_without_showing_its_password(
     harness: PipelineHarness, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
