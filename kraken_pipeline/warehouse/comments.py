@@ -42,10 +42,7 @@ COLUMN_COMMENTS = {
     ("fetch_log", "error_message"): "What went wrong, secrets removed.",
     ("fetch_log", "nodes_outside_window"): "Nodes Kraken answered outside the asked window, "
     "dropped (counted over the property's whole request).",
-    (
-        "fetch_log",
-        "nodes_unmatched",
-    ): "Nodes that matched no supply point of the property, dropped.",
+    ("fetch_log", "nodes_unmatched"): "Nodes of no supply point asked for, dropped.",
     ("fetch_log", "duplicates_folded"): "Identical intervals Kraken answered twice, kept once.",
     ("fetch_log", "values_rounded"): "Values rounded to the contract's 18 decimal places.",
     ("fetch_log", "intervals_removed"): "Stored intervals this fetch no longer had (a re-run "
