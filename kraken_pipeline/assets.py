@@ -7,6 +7,7 @@ from dagster import (
     AssetExecutionContext,
     AssetMaterialization,
     AssetsDefinition,
+    AutomationCondition,
     BackfillPolicy,
     Config,
     DailyPartitionsDefinition,
@@ -182,6 +183,19 @@ def day_metadata(report: DayReport) -> dict[str, Any]:
     return metadata
 
 
+# Derived days follow whatever materialised `measurements` without also planning them: a day, a
+# range or a repair, launched from the UI, the API or a sensor. Dagster's eager() considers only the
+# latest day of a daily asset, so a backfill of older days would not be followed; this is eager()
+# without that restriction and without newly_missing() (a new day has no measurements yet).
+# Runs that plan daily_consumption themselves (the job, the CLI, the schedule) trigger nothing:
+# any_deps_updated() ignores updates made by a run that also targets the asset.
+FOLLOWS_MEASUREMENTS = (
+    AutomationCondition.any_deps_updated().since_last_handled()
+    & ~AutomationCondition.any_deps_missing()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+).with_label("follows measurements")
+
 DAILY_CONSUMPTION_DESCRIPTION = (
     "Per supply point and local day: total (exact, in the series' unit), intervals received and "
     "expected, completeness and share of estimates. Only days whose blocking data-quality checks "
@@ -207,6 +221,7 @@ def build_daily_consumption_asset(
         kinds={"parquet", "duckdb"},
         owners=["team:data-engineering"],
         output_required=False,
+        automation_condition=FOLLOWS_MEASUREMENTS,
     )
     def daily_consumption(
         context: AssetExecutionContext, storage_root: StorageResource

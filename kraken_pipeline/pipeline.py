@@ -25,7 +25,7 @@ from kraken_pipeline.kraken.limits import learned_limits_path
 from kraken_pipeline.partitions import daily_partitions
 from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
 from kraken_pipeline.schedules import build_daily_schedule
-from kraken_pipeline.sensors import AlertWebhookResource, build_alert_sensors
+from kraken_pipeline.sensors import AlertWebhookResource, build_alert_sensors, build_follow_sensor
 from kraken_pipeline.settings import PipelineSettings
 
 MEASUREMENTS_JOB = "measurements_job"
@@ -62,7 +62,7 @@ def build_definitions(
         asset_checks=[build_quality_checks(partitions, settings.timezone)],
         jobs=[job],
         schedules=[build_daily_schedule(job, settings)],
-        sensors=build_alert_sensors(job, settings),
+        sensors=[build_follow_sensor(), *build_alert_sensors(job, settings)],
         resources={
             "kraken": KrakenResource(
                 client_id=EnvVar("KRAKEN_CLIENT_ID"),
