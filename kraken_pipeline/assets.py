@@ -1,6 +1,6 @@
 """The `measurements` asset: one run lands a range of local days, chunk by chunk."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dagster import (
@@ -20,9 +20,11 @@ from pydantic import Field
 
 from kraken_pipeline import storage
 from kraken_pipeline.consumption import derive_daily_consumption, failed_blocking_checks
+from kraken_pipeline.day_metadata import day_metadata, whole_day_metadata
 from kraken_pipeline.landing import DayReport, land_days
 from kraken_pipeline.partitions import partition_date, partition_key
 from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
+from kraken_pipeline.supply_points import SupplyPoint
 
 GROUP = "kraken"
 # Dagster pools (concurrency keys) an instance may limit: the steps that call Kraken, and the
@@ -41,8 +43,10 @@ MEASUREMENTS_DESCRIPTION = (
 class MeasurementsConfig(Config):
     """Run options an operator may set from the launchpad."""
 
+    # A default value, not a default factory: Dagster's launchpad scaffolds fields that have one,
+    # so the operator sees this field (and its description) without knowing it exists.
     supply_point_ids: list[str] = Field(
-        default_factory=list,
+        default=[],
         description="Repair only these supply points; the day's other rows are kept. Empty: all.",
     )
     chunk_days: int = Field(
@@ -82,6 +86,7 @@ def build_measurements_asset(
         days = [partition_date(key) for key in context.partition_keys]
         points = supply_points.load()
         only = set(config.supply_point_ids) or None
+        refuse_unknown_supply_points(only, points, supply_points.path)
         root = storage_root.root
         rows = short_days = 0
         landed = RunLanded()
@@ -95,9 +100,10 @@ def build_measurements_asset(
                 chunk_days=config.chunk_days,
                 only_supply_points=only,
             ):
-                context.add_asset_metadata(
-                    day_metadata(report), partition_key=partition_key(report.local_date)
-                )
+                metadata = day_metadata(report)
+                if only is not None:
+                    metadata.update(whole_day_metadata(root, report.local_date, only))
+                context.add_asset_metadata(metadata, partition_key=partition_key(report.local_date))
                 rows += report.rows
                 landed.add(report)
                 # Every log line is a stored Dagster event: a year's backfill logs only the days
@@ -125,6 +131,21 @@ def build_measurements_asset(
         yield MaterializeResult()
 
     return measurements
+
+
+def refuse_unknown_supply_points(
+    only: set[str] | None, points: Sequence[SupplyPoint], path: str
+) -> None:
+    """Fail the step, before anything is fetched or written, when run config names ids the
+    supply points file does not hold."""
+    unknown = sorted((only or set()) - {point.supply_point_id for point in points})
+    if unknown:
+        raise Failure(
+            description=(
+                f"supply_point_ids {', '.join(unknown)}: not in {path}; use ids of its "
+                "supply_point_id column"
+            )
+        )
 
 
 class RunLanded:
@@ -156,33 +177,6 @@ class RunLanded:
         )
 
 
-def day_metadata(report: DayReport) -> dict[str, Any]:
-    """What the UI shows for one landed day."""
-    metadata: dict[str, Any] = {
-        "rows": MetadataValue.int(report.rows_stored),
-        "rows_fetched": MetadataValue.int(report.rows),
-        "supply_points_ok": MetadataValue.int(report.supply_points_ok),
-        "supply_points_failed": MetadataValue.int(len(report.failures)),
-        "intervals_expected": MetadataValue.int(report.intervals_expected),
-        "intervals_received": MetadataValue.int(report.intervals_received),
-        "completeness_pct": MetadataValue.float(round(100 * report.completeness, 2)),
-        "requests_in_chunk": MetadataValue.int(report.chunk_requests),
-        "path": MetadataValue.path(str(report.measurements_path)),
-    }
-    for total in report.totals:
-        direction = f" {total.reading_direction.lower()}" if total.reading_direction else ""
-        label = f"total {total.utility}{direction} ({total.unit})"
-        metadata[label] = MetadataValue.float(float(total.total))
-    if report.failures:
-        metadata["failed_supply_points"] = MetadataValue.md(
-            "\n".join(
-                f"- `{o.supply_point_id}`: {o.error_code}: {o.error_message}"
-                for o in report.failures
-            )
-        )
-    return metadata
-
-
 # Derived days follow whatever materialised `measurements` without also planning them: a day, a
 # range or a repair, launched from the UI, the API or a sensor. Dagster's eager() considers only the
 # latest day of a daily asset, so a backfill of older days would not be followed; this is eager()
@@ -195,6 +189,7 @@ FOLLOWS_MEASUREMENTS = (
     & ~AutomationCondition.any_deps_in_progress()
     & ~AutomationCondition.in_progress()
 ).with_label("follows measurements")
+
 
 DAILY_CONSUMPTION_DESCRIPTION = (
     "Per supply point and local day: total (exact, in the series' unit), intervals received and "

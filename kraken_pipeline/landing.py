@@ -136,7 +136,7 @@ def _land_day(
         failures=failures,
         intervals_expected=expected,
         intervals_received=table.num_rows,
-        totals=_totals(table),
+        totals=series_totals(table),
         chunk_requests=result.requests,
         measurements_path=written.measurements_path,
     )
@@ -191,7 +191,8 @@ def _fetch_log_row(
     }
 
 
-def _totals(table: pa.Table) -> tuple[SeriesTotal, ...]:
+def series_totals(table: pa.Table) -> tuple[SeriesTotal, ...]:
+    """The sum of a day's values per utility, direction and unit, in a stable order."""
     keys = ["utility", "reading_direction", "unit"]
     sums = (
         table.group_by(keys)
