@@ -88,42 +88,37 @@ def build_measurements_asset(
         only = set(config.supply_point_ids) or None
         refuse_unknown_supply_points(only, points, supply_points.path)
         root = storage_root.root
-        rows = short_days = 0
         landed = RunLanded()
-        with kraken.client(config.deadline_seconds or None) as client:
-            for report in land_days(
-                client,
-                root,
-                days,
-                points,
-                kraken.timezone,
-                chunk_days=config.chunk_days,
-                only_supply_points=only,
-            ):
-                metadata = day_metadata(report)
-                if only is not None:
-                    metadata.update(whole_day_metadata(root, report.local_date, only))
-                context.add_asset_metadata(metadata, partition_key=partition_key(report.local_date))
-                rows += report.rows
-                landed.add(report)
-                # Every log line is a stored Dagster event: a year's backfill logs only the days
-                # an operator must look at; each day's figures are in its materialisation.
-                if report.failures or report.completeness < 1:
-                    short_days += 1
-                    context.log.warning(
-                        "landed %s: %d rows, %.1f%% complete, %d supply point(s) failed",
-                        report.local_date,
-                        report.rows,
-                        100 * report.completeness,
-                        len(report.failures),
-                    )
+        try:
+            with kraken.client(config.deadline_seconds or None) as client:
+                for report in land_days(
+                    client,
+                    root,
+                    days,
+                    points,
+                    kraken.timezone,
+                    chunk_days=config.chunk_days,
+                    only_supply_points=only,
+                ):
+                    metadata = day_metadata(report)
+                    if only is not None:
+                        metadata.update(whole_day_metadata(root, report.local_date, only))
+                    landed.add(report, metadata)
+                    _warn_if_short(context, report)
+        except BaseException:
+            # The step's output records its days only when the step ends well; the days written
+            # before a failure or a termination are recorded here, so they show as landed.
+            yield from landed.materializations()
+            raise
+        for key, metadata in landed.metadata.items():
+            context.add_asset_metadata(metadata, partition_key=key)
         context.log.info(
             "landed %d day(s) %s..%s: %d rows; %d day(s) incomplete or with failed fetches",
             len(days),
             days[0],
             days[-1],
-            rows,
-            short_days,
+            landed.rows,
+            landed.short_days,
         )
         storage.write_supply_points(root, points)
         storage.ensure_warehouse(root, kraken.timezone)
@@ -148,20 +143,43 @@ def refuse_unknown_supply_points(
         )
 
 
+def _warn_if_short(context: AssetExecutionContext, report: DayReport) -> None:
+    # Every log line is a stored Dagster event: a year's backfill logs only the days an operator
+    # must look at; each day's figures are in its materialisation.
+    if report.failures or report.completeness < 1:
+        context.log.warning(
+            "landed %s: %d rows, %.1f%% complete, %d supply point(s) failed",
+            report.local_date,
+            report.rows,
+            100 * report.completeness,
+            len(report.failures),
+        )
+
+
 class RunLanded:
-    """Whether a run landed any supply point-day: a run in which every one failed fails."""
+    """The days a run wrote, with their metadata, and whether it landed any supply point-day:
+    a run in which every one failed fails."""
 
     def __init__(self) -> None:
-        self.ok = 0
+        self.ok = self.rows = self.short_days = 0
         self.failures: list[tuple[str, str]] = []  # (day, "supply point: error")
+        self.metadata: dict[str, dict[str, Any]] = {}  # partition key -> what the UI shows
 
-    def add(self, report: DayReport) -> None:
-        """Count one landed day's fetch outcomes."""
+    def add(self, report: DayReport, metadata: dict[str, Any]) -> None:
+        """Count one written day's fetch outcomes and keep its metadata."""
         self.ok += report.supply_points_ok
+        self.rows += report.rows
+        self.short_days += bool(report.failures or report.completeness < 1)
         day = report.local_date.isoformat()
+        self.metadata[partition_key(report.local_date)] = metadata
         self.failures.extend(
             (day, f"{o.supply_point_id}: {o.error_message}") for o in report.failures
         )
+
+    def materializations(self) -> Iterator[AssetMaterialization]:
+        """One materialisation per written day, for a step that will not reach its output."""
+        for key, metadata in self.metadata.items():
+            yield AssetMaterialization(asset_key="measurements", partition=key, metadata=metadata)
 
     def raise_if_nothing_landed(self) -> None:
         """Fail the step (red in the UI) when every requested supply point failed on every day."""
