@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: quality_results.outcome and .blocking
 
 # Kraken serialises values as decimal strings with up to 18 fractional digits ("0E-18"); 38 digits
 # of precision leave 20 for the integer part. Anything that does not fit is rejected, never rounded.
@@ -57,9 +57,15 @@ QUALITY_RESULTS_SCHEMA = pa.schema(
         pa.field("check_name", pa.string(), nullable=False),
         pa.field("supply_point_id", pa.string()),
         pa.field("passed", pa.bool_(), nullable=False),
-        pa.field("severity", pa.string(), nullable=False),  # "WARN" | "ERROR"
+        # "WARN" | "ERROR": the severity of the failure; on a passed row, the least a failure
+        # of the check has (never graver than the check's failures).
+        pa.field("severity", pa.string(), nullable=False),
         pa.field("detail", pa.string()),
         pa.field("evaluated_at", UTC_TIMESTAMP, nullable=False),
+        # Version 2, null in older files. "passed" | "failed", as `passed` says in words.
+        pa.field("outcome", pa.string()),
+        # Version 2: this failure stops daily_consumption for the day; false on passed rows.
+        pa.field("blocking", pa.bool_()),
     ]
 )
 
