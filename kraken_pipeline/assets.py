@@ -1,12 +1,13 @@
 """The `measurements` asset: one run lands a range of local days, chunk by chunk."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
     AssetMaterialization,
     AssetsDefinition,
+    AutomationCondition,
     BackfillPolicy,
     Config,
     DailyPartitionsDefinition,
@@ -19,9 +20,11 @@ from pydantic import Field
 
 from kraken_pipeline import storage, warehouse
 from kraken_pipeline.consumption import derive_daily_consumption, failed_blocking_checks
+from kraken_pipeline.day_metadata import day_metadata, whole_day_metadata
 from kraken_pipeline.landing import DayReport, land_days
 from kraken_pipeline.partitions import partition_date, partition_key
 from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
+from kraken_pipeline.supply_points import SupplyPoint
 
 GROUP = "kraken"
 # Dagster pools (concurrency keys) an instance may limit: the steps that call Kraken, and the
@@ -40,8 +43,10 @@ MEASUREMENTS_DESCRIPTION = (
 class MeasurementsConfig(Config):
     """Run options an operator may set from the launchpad."""
 
+    # A default value, not a default factory: Dagster's launchpad scaffolds fields that have one,
+    # so the operator sees this field (and its description) without knowing it exists.
     supply_point_ids: list[str] = Field(
-        default_factory=list,
+        default=[],
         description="Repair only these supply points; the day's other rows are kept. Empty: all.",
     )
     chunk_days: int = Field(
@@ -81,42 +86,39 @@ def build_measurements_asset(
         days = [partition_date(key) for key in context.partition_keys]
         points = supply_points.load()
         only = set(config.supply_point_ids) or None
+        refuse_unknown_supply_points(only, points, supply_points.path)
         root = storage_root.root
-        rows = short_days = 0
         landed = RunLanded()
-        with kraken.client(config.deadline_seconds or None) as client:
-            for report in land_days(
-                client,
-                root,
-                days,
-                points,
-                kraken.timezone,
-                chunk_days=config.chunk_days,
-                only_supply_points=only,
-            ):
-                context.add_asset_metadata(
-                    day_metadata(report), partition_key=partition_key(report.local_date)
-                )
-                rows += report.rows
-                landed.add(report)
-                # Every log line is a stored Dagster event: a year's backfill logs only the days
-                # an operator must look at; each day's figures are in its materialisation.
-                if report.failures or report.completeness < 1:
-                    short_days += 1
-                    context.log.warning(
-                        "landed %s: %d rows, %.1f%% complete, %d supply point(s) failed",
-                        report.local_date,
-                        report.rows,
-                        100 * report.completeness,
-                        len(report.failures),
-                    )
+        try:
+            with kraken.client(config.deadline_seconds or None) as client:
+                for report in land_days(
+                    client,
+                    root,
+                    days,
+                    points,
+                    kraken.timezone,
+                    chunk_days=config.chunk_days,
+                    only_supply_points=only,
+                ):
+                    metadata = day_metadata(report)
+                    if only is not None:
+                        metadata.update(whole_day_metadata(root, report.local_date, only))
+                    landed.add(report, metadata)
+                    _warn_if_short(context, report)
+        except BaseException:
+            # The step's output records its days only when the step ends well; the days written
+            # before a failure or a termination are recorded here, so they show as landed.
+            yield from landed.materializations()
+            raise
+        for key, metadata in landed.metadata.items():
+            context.add_asset_metadata(metadata, partition_key=key)
         context.log.info(
             "landed %d day(s) %s..%s: %d rows; %d day(s) incomplete or with failed fetches",
             len(days),
             days[0],
             days[-1],
-            rows,
-            short_days,
+            landed.rows,
+            landed.short_days,
         )
         storage.write_supply_points(root, points)
         warehouse.ensure_warehouse(root, kraken.timezone)
@@ -126,20 +128,58 @@ def build_measurements_asset(
     return measurements
 
 
+def refuse_unknown_supply_points(
+    only: set[str] | None, points: Sequence[SupplyPoint], path: str
+) -> None:
+    """Fail the step, before anything is fetched or written, when run config names ids the
+    supply points file does not hold."""
+    unknown = sorted((only or set()) - {point.supply_point_id for point in points})
+    if unknown:
+        raise Failure(
+            description=(
+                f"supply_point_ids {', '.join(unknown)}: not in {path}; use ids of its "
+                "supply_point_id column"
+            )
+        )
+
+
+def _warn_if_short(context: AssetExecutionContext, report: DayReport) -> None:
+    # Every log line is a stored Dagster event: a year's backfill logs only the days an operator
+    # must look at; each day's figures are in its materialisation.
+    if report.failures or report.completeness < 1:
+        context.log.warning(
+            "landed %s: %d rows, %.1f%% complete, %d supply point(s) failed",
+            report.local_date,
+            report.rows,
+            100 * report.completeness,
+            len(report.failures),
+        )
+
+
 class RunLanded:
-    """Whether a run landed any supply point-day: a run in which every one failed fails."""
+    """The days a run wrote, with their metadata, and whether it landed any supply point-day:
+    a run in which every one failed fails."""
 
     def __init__(self) -> None:
-        self.ok = 0
+        self.ok = self.rows = self.short_days = 0
         self.failures: list[tuple[str, str]] = []  # (day, "supply point: error")
+        self.metadata: dict[str, dict[str, Any]] = {}  # partition key -> what the UI shows
 
-    def add(self, report: DayReport) -> None:
-        """Count one landed day's fetch outcomes."""
+    def add(self, report: DayReport, metadata: dict[str, Any]) -> None:
+        """Count one written day's fetch outcomes and keep its metadata."""
         self.ok += report.supply_points_ok
+        self.rows += report.rows
+        self.short_days += bool(report.failures or report.completeness < 1)
         day = report.local_date.isoformat()
+        self.metadata[partition_key(report.local_date)] = metadata
         self.failures.extend(
             (day, f"{o.supply_point_id}: {o.error_message}") for o in report.failures
         )
+
+    def materializations(self) -> Iterator[AssetMaterialization]:
+        """One materialisation per written day, for a step that will not reach its output."""
+        for key, metadata in self.metadata.items():
+            yield AssetMaterialization(asset_key="measurements", partition=key, metadata=metadata)
 
     def raise_if_nothing_landed(self) -> None:
         """Fail the step (red in the UI) when every requested supply point failed on every day."""
@@ -155,31 +195,18 @@ class RunLanded:
         )
 
 
-def day_metadata(report: DayReport) -> dict[str, Any]:
-    """What the UI shows for one landed day."""
-    metadata: dict[str, Any] = {
-        "rows": MetadataValue.int(report.rows_stored),
-        "rows_fetched": MetadataValue.int(report.rows),
-        "supply_points_ok": MetadataValue.int(report.supply_points_ok),
-        "supply_points_failed": MetadataValue.int(len(report.failures)),
-        "intervals_expected": MetadataValue.int(report.intervals_expected),
-        "intervals_received": MetadataValue.int(report.intervals_received),
-        "completeness_pct": MetadataValue.float(round(100 * report.completeness, 2)),
-        "requests_in_chunk": MetadataValue.int(report.chunk_requests),
-        "lake_snapshot": MetadataValue.int(report.lake_snapshot),
-    }
-    for total in report.totals:
-        direction = f" {total.reading_direction.lower()}" if total.reading_direction else ""
-        label = f"total {total.utility}{direction} ({total.unit})"
-        metadata[label] = MetadataValue.float(float(total.total))
-    if report.failures:
-        metadata["failed_supply_points"] = MetadataValue.md(
-            "\n".join(
-                f"- `{o.supply_point_id}`: {o.error_code}: {o.error_message}"
-                for o in report.failures
-            )
-        )
-    return metadata
+# Derived days follow whatever materialised `measurements` without also planning them: a day, a
+# range or a repair, launched from the UI, the API or a sensor. Dagster's eager() considers only the
+# latest day of a daily asset, so a backfill of older days would not be followed; this is eager()
+# without that restriction and without newly_missing() (a new day has no measurements yet).
+# Runs that plan daily_consumption themselves (the job, the CLI, the schedule) trigger nothing:
+# any_deps_updated() ignores updates made by a run that also targets the asset.
+FOLLOWS_MEASUREMENTS = (
+    AutomationCondition.any_deps_updated().since_last_handled()
+    & ~AutomationCondition.any_deps_missing()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+).with_label("follows measurements")
 
 
 DAILY_CONSUMPTION_DESCRIPTION = (
@@ -207,6 +234,7 @@ def build_daily_consumption_asset(
         kinds={"parquet", "duckdb"},
         owners=["team:data-engineering"],
         output_required=False,
+        automation_condition=FOLLOWS_MEASUREMENTS,
     )
     def daily_consumption(
         context: AssetExecutionContext, storage_root: StorageResource

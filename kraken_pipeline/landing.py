@@ -150,7 +150,7 @@ def _day_report(
         failures=failures,
         intervals_expected=sum(fetch_log["intervals_expected"].to_pylist()),
         intervals_received=table.num_rows,
-        totals=_totals(table),
+        totals=series_totals(table),
         chunk_requests=result.requests,
         lake_snapshot=written.snapshot,
     )
@@ -235,7 +235,8 @@ def _fetch_log_row(
     }
 
 
-def _totals(table: pa.Table) -> tuple[SeriesTotal, ...]:
+def series_totals(table: pa.Table) -> tuple[SeriesTotal, ...]:
+    """The sum of a day's values per utility, direction and unit, in a stable order."""
     keys = ["utility", "reading_direction", "unit"]
     sums = (
         table.group_by(keys)

@@ -27,7 +27,7 @@ from kraken_pipeline.lake_upkeep import build_lake_maintenance
 from kraken_pipeline.partitions import daily_partitions
 from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
 from kraken_pipeline.schedules import build_daily_schedule
-from kraken_pipeline.sensors import AlertWebhookResource, build_alert_sensors
+from kraken_pipeline.sensors import AlertWebhookResource, build_alert_sensors, build_follow_sensor
 from kraken_pipeline.settings import PipelineSettings
 
 MEASUREMENTS_JOB = "measurements_job"
@@ -65,7 +65,11 @@ def build_definitions(
         asset_checks=[build_quality_checks(partitions, settings.timezone)],
         jobs=[job, maintenance_job],
         schedules=[build_daily_schedule(job, settings), weekly_maintenance],
-        sensors=[*build_alert_sensors(job, settings), build_bad_days_sensor(job, settings)],
+        sensors=[
+            build_follow_sensor(),
+            *build_alert_sensors(job, settings),
+            build_bad_days_sensor(job, settings),
+        ],
         resources={
             "kraken": KrakenResource(
                 client_id=EnvVar("KRAKEN_CLIENT_ID"),

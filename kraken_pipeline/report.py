@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from kraken_pipeline import storage
 from kraken_pipeline.filesystems import DataRoot
+from kraken_pipeline.quality import BLOCKING_CHECKS
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class DaySummary:
     rows: int
     intervals_expected: int
     failed_supply_points: tuple[str, ...]
-    failed_checks: tuple[str, ...]
+    failed_checks: tuple[str, ...]  # "name (SEVERITY)", blocking failures marked and first
+    blocking_checks: tuple[str, ...] = ()  # names of the failures that keep daily_consumption out
 
     @property
     def completeness(self) -> float:
@@ -39,21 +41,41 @@ def summarise(root: DataRoot, days: Sequence[date]) -> list[DaySummary]:
         if log is None:
             continue
         failed = log.filter(pc.not_equal(log["status"], "ok"))
+        checks = _failed_checks(root, day)
         summaries.append(
             DaySummary(
                 local_date=day,
                 rows=pc.sum(log["rows"]).as_py() or 0,
                 intervals_expected=pc.sum(log["intervals_expected"]).as_py() or 0,
                 failed_supply_points=tuple(failed["supply_point_id"].to_pylist()),
-                failed_checks=_failed_checks(root, day),
+                failed_checks=tuple(
+                    f"{name} ({severity}, blocking)" if blocking else f"{name} ({severity})"
+                    for name, severity, blocking in checks
+                ),
+                blocking_checks=tuple(name for name, _, blocking in checks if blocking),
             )
         )
     return summaries
 
 
-def _failed_checks(root: DataRoot, day: date) -> tuple[str, ...]:
-    failed = failed_day_checks(root, day) or ()
-    return tuple(f"{name} ({severity})" for name, severity in failed)
+def _failed_checks(root: DataRoot, day: date) -> list[tuple[str, str, bool]]:
+    """(name, severity, blocking) of the day's failed checks, blocking ones first."""
+    results = storage.read_quality_results(root, day)
+    if results is None:
+        return []
+    day_level = results.filter(
+        pc.and_(pc.is_null(results["supply_point_id"]), pc.invert(results["passed"]))
+    ).to_pylist()
+    checks = [
+        # Files written before schema version 2 have no blocking column: the rule decides.
+        (row["check_name"], row["severity"], _blocks(row["check_name"], row["blocking"]))
+        for row in day_level
+    ]
+    return sorted(checks, key=lambda check: not check[2])
+
+
+def _blocks(check_name: str, stored: bool | None) -> bool:
+    return stored if stored is not None else check_name in BLOCKING_CHECKS
 
 
 def failed_day_checks(root: DataRoot, day: date) -> tuple[tuple[str, str], ...] | None:
@@ -86,6 +108,9 @@ def format_summary(summaries: Sequence[DaySummary]) -> list[str]:
             f"{summary.local_date.isoformat():<10}  {summary.rows:>8,}  "
             f"{summary.completeness:>8.1%}  {len(summary.failed_supply_points):>6}  {checks}"
         )
+        if summary.blocking_checks:
+            blocked = ", ".join(summary.blocking_checks)
+            lines.append(f"{'':<10}  BLOCKED by {blocked}: no daily_consumption for this day")
         if summary.failed_supply_points:
             lines.append(f"{'':<10}  failed: {', '.join(summary.failed_supply_points)}")
     return lines

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 # 2: the fetch log's per-supply-point counters of what the fetch dropped, folded or rounded, and
-#    of the stored intervals its write removed.
+#    of the stored intervals its write removed; quality_results.outcome and .blocking.
 SCHEMA_VERSION = 2
 
 # Kraken serialises values as decimal strings with up to 18 fractional digits ("0E-18"); 38 digits
@@ -71,9 +71,15 @@ QUALITY_RESULTS_SCHEMA = pa.schema(
         pa.field("check_name", pa.string(), nullable=False),
         pa.field("supply_point_id", pa.string()),
         pa.field("passed", pa.bool_(), nullable=False),
-        pa.field("severity", pa.string(), nullable=False),  # "WARN" | "ERROR"
+        # "WARN" | "ERROR": the severity of the failure; on a passed row, the least a failure
+        # of the check has (never graver than the check's failures).
+        pa.field("severity", pa.string(), nullable=False),
         pa.field("detail", pa.string()),
         pa.field("evaluated_at", UTC_TIMESTAMP, nullable=False),
+        # Version 2, null in older files. "passed" | "failed", as `passed` says in words.
+        pa.field("outcome", pa.string()),
+        # Version 2: this failure stops daily_consumption for the day; false on passed rows.
+        pa.field("blocking", pa.bool_()),
     ]
 )
 

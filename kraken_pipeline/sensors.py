@@ -1,4 +1,5 @@
-"""Alert sensors, off by default: failed runs and failed blocking checks go to a webhook.
+"""The sensor that keeps derived days following `measurements` (on by default), and the alert
+sensors, off by default: failed runs and failed blocking checks go to a webhook.
 
 Dagster's own run-failure sensor watches the runs; a plain sensor reads the check evaluations
 stored since its cursor. Both post through alerts.py to KRAKEN_ALERT_WEBHOOK_URL, a secret that
@@ -13,6 +14,8 @@ from typing import Any
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckSeverity,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
     ConfigurableResource,
     DagsterEventType,
     DefaultSensorStatus,
@@ -43,6 +46,7 @@ from kraken_pipeline.partitions import partition_date
 from kraken_pipeline.schedules import range_days, range_label
 from kraken_pipeline.settings import PipelineSettings
 
+FOLLOW_SENSOR = "derived_days_follow_measurements"
 RUN_FAILURE_SENSOR = "alert_on_failed_runs"
 CHECK_FAILURE_SENSOR = "alert_on_failed_blocking_checks"
 # Evaluations read per tick: a year's backfill stores about 2,500; the rest wait for the next tick.
@@ -66,6 +70,24 @@ class AlertWebhookResource(ConfigurableResource):  # type: ignore[type-arg]
         """Post one message; the caller checks `url` first."""
         assert self.url is not None
         post_alert(self.url, message)
+
+
+def build_follow_sensor() -> AutomationConditionSensorDefinition:
+    """Evaluates the assets' automation conditions (daily_consumption follows measurements).
+
+    Running from the start, unlike Dagster's implicit default automation sensor: an operator who
+    repairs a day from the UI must not also have to know to turn a sensor on. It needs the
+    Dagster daemon (`dagster dev` and `kraken-pipeline ui` start one).
+    """
+    return AutomationConditionSensorDefinition(
+        FOLLOW_SENSOR,
+        target=AssetSelection.all(),
+        default_status=DefaultSensorStatus.RUNNING,
+        description=(
+            "Derives daily_consumption for the days whose measurements a run materialised "
+            "without it (a day, a range or a repair launched from the UI, the API or a sensor)."
+        ),
+    )
 
 
 def build_alert_sensors(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -10,12 +11,14 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
 from kraken_pipeline import storage
 from kraken_pipeline.emulator import Dataset, Emulator, Reading
 from kraken_pipeline.local_days import range_bounds
 from kraken_pipeline.market_ids import market_of
+from kraken_pipeline.partitions import partition_key
+from kraken_pipeline.pipeline import build_definitions
 from kraken_pipeline.runner import RunOutcome, run_range
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
@@ -23,6 +26,7 @@ from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
 EXAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "supply_points.example.csv"
 TIMEZONE = "Europe/London"
 Series = list[tuple[datetime, Decimal]]
+MEASUREMENTS = AssetKey("measurements")
 
 
 @dataclass
@@ -63,6 +67,21 @@ class PipelineHarness:
         if ops:
             run_config["ops"]["measurements"] = {"config": ops}
         return run_range(self.instance, self.settings, first, last, run_config=run_config)
+
+    def materialise(self, assets: Sequence[AssetKey], day: date) -> ExecuteInProcessResult:
+        """Materialise only these assets (and their checks) for one day, as the UI's Materialize
+        button does: Dagster's implicit asset job, not the measurements job."""
+        job = build_definitions(self.settings).resolve_implicit_global_asset_job_def()
+        as_of = {"as_of": self.emulator.now().isoformat()}
+        return job.execute_in_process(
+            instance=self.instance,
+            asset_selection=list(assets),
+            partition_key=partition_key(day),
+            run_config={"ops": {"measurements_quality": {"config": as_of}}}
+            if MEASUREMENTS in assets
+            else {},
+            raise_on_error=False,
+        )
 
     def elsewhere(self, root: Path) -> PipelineHarness:
         """The same pipeline writing to another data root (a reference run)."""

@@ -95,7 +95,8 @@ def outcomes_to_table(outcomes: Iterable[CheckOutcome], evaluated_at: datetime) 
     """QUALITY_RESULTS_SCHEMA rows: one day-level row per outcome, then one per shown offender.
 
     The day-level row (supply_point_id null) carries the summary; offender rows carry its detail
-    and the outcome's severity, so `WHERE supply_point_id IS NULL` gives one verdict per check.
+    and the outcome's severity, so `WHERE supply_point_id IS NULL` gives one verdict per check,
+    and `WHERE blocking` the failures that keep the day from daily_consumption.
     """
     rows: list[dict[str, object]] = []
     for outcome in outcomes:
@@ -103,6 +104,7 @@ def outcomes_to_table(outcomes: Iterable[CheckOutcome], evaluated_at: datetime) 
             "check_name": outcome.check_name,
             "severity": outcome.severity.value,
             "evaluated_at": evaluated_at,
+            "blocking": outcome.blocking,
         }
         rows.append(
             {
@@ -110,6 +112,7 @@ def outcomes_to_table(outcomes: Iterable[CheckOutcome], evaluated_at: datetime) 
                 "local_date": outcome.local_date,
                 "supply_point_id": None,
                 "passed": outcome.passed,
+                "outcome": "passed" if outcome.passed else "failed",
                 "detail": outcome.summary,
             }
         )
@@ -119,6 +122,7 @@ def outcomes_to_table(outcomes: Iterable[CheckOutcome], evaluated_at: datetime) 
                 "local_date": offender.local_date,
                 "supply_point_id": offender.supply_point_id,
                 "passed": False,
+                "outcome": "failed",
                 "detail": offender.detail,
             }
             for offender in outcome.offenders

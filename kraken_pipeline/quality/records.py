@@ -61,15 +61,16 @@ class Severity(StrEnum):
     ERROR = "ERROR"
 
 
-# The highest severity each rule can raise; a passing outcome carries it so the UI shows what
-# is at stake. Completeness and valid values may fail with WARN only (see their rules).
+# The severity every failure of a rule has at least, which a passing outcome carries: a passed row
+# never looks graver than a failed one of the same check. Completeness and valid values fail with
+# WARN, and with ERROR only below the floor past the publication lag / for impossible values.
 CHECK_SEVERITIES: Mapping[str, Severity] = MappingProxyType(
     {
         CHECK_UNIQUE_INTERVALS: Severity.ERROR,
         CHECK_ALIGNED_INTERVALS: Severity.ERROR,
-        CHECK_COMPLETENESS: Severity.ERROR,
+        CHECK_COMPLETENESS: Severity.WARN,
         CHECK_FETCH_FAILURES: Severity.ERROR,
-        CHECK_VALID_VALUES: Severity.ERROR,
+        CHECK_VALID_VALUES: Severity.WARN,
         CHECK_ONE_UNIT: Severity.ERROR,
         CHECK_ESTIMATES: Severity.WARN,
         CHECK_FRESHNESS: Severity.WARN,

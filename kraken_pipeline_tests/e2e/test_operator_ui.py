@@ -30,7 +30,7 @@ from kraken_pipeline_tests.e2e.browser import (
     wait_for_element,
     wait_for_texts,
 )
-from kraken_pipeline_tests.e2e.conftest import ARTIFACTS, RunningUI
+from kraken_pipeline_tests.e2e.conftest import ARTIFACTS, EXAMPLE_CSV, RunningUI
 from kraken_pipeline_tests.e2e.webserver_api import Backfill, RunFailedError
 
 pytestmark = pytest.mark.slow
@@ -136,7 +136,7 @@ def test_a_repair_naming_an_unknown_supply_point_fails_with_its_log_and_shows_as
 
     assert session.refusal is not None, "the repair naming an unknown supply point succeeded"
     assert UNKNOWN_SUPPLY_POINT in session.refusal
-    assert "not in the supply points file" in session.refusal
+    assert f"supply_point_ids {UNKNOWN_SUPPLY_POINT}: not in {EXAMPLE_CSV}" in session.refusal
     assert f"ERROR {MEASUREMENTS} " in session.refusal  # the step that failed
     assert refused in statuses.failed
     assert not storage.measurements_path(ui.data, ui.days.refused).exists()
