@@ -20,8 +20,8 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
 from kraken_pipeline import storage
-from kraken_pipeline.commands import rerun_command
 from kraken_pipeline.emulator import ClientGrant, Emulator, Fault
+from kraken_pipeline.run_endings import rerun_command
 from kraken_pipeline.runner import unwritable_directory
 from kraken_pipeline_tests.resilience.cli_support import (
     COMMAND_TIMEOUT,
