@@ -152,11 +152,15 @@ def _settings() -> PipelineSettings:
     metavar="ID",
     help="Re-run only this supply point (repeatable); the days' other rows are kept.",
 )
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Also print Dagster's own event lines (standard error)."
+)
 def run(
     start: datetime | None,
     end: datetime | None,
     days: int | None,
     supply_point_ids: tuple[str, ...],
+    verbose: bool,
 ) -> None:
     """Materialise a range of days through Dagster (default: the schedule's window).
 
@@ -178,7 +182,11 @@ def run(
         _exit_interrupted_before_the_run()
     first_and_last = _window(settings, start, end, days)
     status = run_command(
-        settings, *first_and_last, echo=click.echo, supply_point_ids=supply_point_ids
+        settings,
+        *first_and_last,
+        echo=click.echo,
+        supply_point_ids=supply_point_ids,
+        verbose=verbose,
     )
     sys.exit(status)
 

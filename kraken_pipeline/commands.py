@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,9 +15,15 @@ from kraken_pipeline.day_progress import LandedDays, watching_landed_days
 from kraken_pipeline.demo import KrakenTarget, kraken_target
 from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, DataRoot
 from kraken_pipeline.kraken import KrakenClient, KrakenError
-from kraken_pipeline.kraken.limits import application_key, describe, learned_limits_path
+from kraken_pipeline.kraken.limits import (
+    LimitsStore,
+    application_key,
+    describe,
+    learned_limits_path,
+)
 from kraken_pipeline.local_days import days_between
 from kraken_pipeline.process_group import call_in_own_group
+from kraken_pipeline.progress_display import live_bar, plain_lines
 from kraken_pipeline.report import DaySummary, example_query, format_summary, summarise
 from kraken_pipeline.resources import KrakenResource
 from kraken_pipeline.run_endings import (
@@ -44,8 +51,9 @@ EXIT_RUN_FAILED = 1  # the Dagster run failed (nothing landed, or a step broke)
 EXIT_BAD_INPUT = 2  # refused before anything ran: range, settings, CSV, credentials, paths
 EXIT_PARTIAL = 3  # the run landed the others; some supply point-days failed: re-run them
 # Dagster's console logger prints every event (failures with their stack traces) to standard
-# error; the command prints its own progress and outcome, so by default only CRITICAL passes.
+# error; the command prints its own progress and outcome, so only --verbose lets events through.
 QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+VERBOSE_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
 def run_command(
@@ -55,28 +63,29 @@ def run_command(
     *,
     echo: Echo,
     supply_point_ids: Sequence[str] = (),
+    verbose: bool = False,
 ) -> int:
     """Validate everything, then materialise first..last in one run and print a summary.
 
     `echo(text, err=False)` prints; errors go to standard error. `supply_point_ids` limits the
-    run to those supply points (a repair run: the days' other rows are kept). Ctrl-C stops the
-    run and names the days that did not land (EXIT_INTERRUPTED).
+    run to those supply points (a repair run: the days' other rows are kept). Progress shows as
+    days land; `verbose` adds Dagster's own event lines (standard error). Ctrl-C stops the run
+    and names the days that did not land (EXIT_INTERRUPTED).
     """
     try:
         check_range(first, last, settings)
     except ValueError as exc:
         echo(f"error: {exc}", err=True)
         return EXIT_BAD_INPUT
-    asked = RunRequest(first, last, tuple(supply_point_ids), settings.data_root)
+    asked = RunRequest(first, last, tuple(supply_point_ids), settings.data_root, verbose)
     landed = LandedDays(total_days=len(days_between(first, last)))
     try:
-        with watching_landed_days(landed, lambda _landed: None):
-            return _run(settings, asked, echo)
+        return _run(settings, asked, landed, echo)
     except KeyboardInterrupt:  # outside Dagster's execution, which reports it as `interrupted`
         return _interrupted(asked, landed, echo)
 
 
-def _run(settings: PipelineSettings, asked: RunRequest, echo: Echo) -> int:
+def _run(settings: PipelineSettings, asked: RunRequest, landed: LandedDays, echo: Echo) -> int:
     with kraken_target(settings) as target:
         echo(target.description)
         problem = _preflight(target, asked.supply_point_ids) or _unwritable(settings)
@@ -87,10 +96,11 @@ def _run(settings: PipelineSettings, asked: RunRequest, echo: Echo) -> int:
         echo(f"materialising {asked.first}..{asked.last} (Dagster instance: {home})")
         with persistent_instance(home) as instance:
             report_abandoned_runs(instance, echo)
-            config = _run_config(asked.supply_point_ids)
-            outcome = run_range(
-                instance, target.settings, asked.first, asked.last, run_config=config
-            )
+            config = _run_config(asked.supply_point_ids, asked.verbose)
+            with _showing_progress(landed, target.settings, echo):
+                outcome = run_range(
+                    instance, target.settings, asked.first, asked.last, run_config=config
+                )
         if outcome.interrupted:
             raise KeyboardInterrupt
         learned = _learned_limits(target.settings)
@@ -116,11 +126,34 @@ def _learned_limits(settings: PipelineSettings) -> list[str]:
     return describe(learned_limits_path(settings.data_root), key)
 
 
-def _run_config(supply_point_ids: Sequence[str]) -> dict[str, Any]:
+@contextmanager
+def _showing_progress(landed: LandedDays, settings: PipelineSettings, echo: Echo) -> Iterator[None]:
+    """Show days as they land: a live bar on a terminal, else one line per day."""
+    points = _points_per_node(settings)
+    if sys.stdout.isatty():
+        with (
+            live_bar(sys.stdout, landed.total_days, points) as show,
+            watching_landed_days(landed, show),
+        ):
+            yield
+    else:
+        with watching_landed_days(landed, plain_lines(echo, landed.total_days, points)):
+            yield
+
+
+def _points_per_node(settings: PipelineSettings) -> float | None:
+    """The dearest measured cost of a node, for a points estimate; None before any measurement."""
+    key = application_key(settings.api_url, os.environ.get("KRAKEN_CLIENT_ID", ""))
+    costs = LimitsStore(learned_limits_path(settings.data_root), key).current().points_per_node
+    return max(costs.values(), default=None)
+
+
+def _run_config(supply_point_ids: Sequence[str], verbose: bool) -> dict[str, Any]:
+    console = VERBOSE_CONSOLE if verbose else QUIET_CONSOLE
     if not supply_point_ids:
-        return QUIET_CONSOLE
+        return console
     ops = {"measurements": {"config": {"supply_point_ids": list(supply_point_ids)}}}
-    return {**QUIET_CONSOLE, "ops": ops}
+    return {**console, "ops": ops}
 
 
 @dataclass(frozen=True)
@@ -131,6 +164,7 @@ class RunRequest:
     last: date
     supply_point_ids: tuple[str, ...]
     root: DataRoot
+    verbose: bool = False
 
 
 def _finish(
