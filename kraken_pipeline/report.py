@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -84,14 +86,19 @@ EXAMPLE_SQL = (
 
 
 def example_query(root: DataRoot) -> str:
-    """A ready-to-paste command that queries the warehouse read-only."""
+    """A ready-to-paste command that queries the warehouse read-only, from any shell.
+
+    It names this interpreter by its absolute path: a bare `python` would be whichever one the
+    operator's shell finds, often one without duckdb (the venv not activated).
+    """
+    python = shlex.quote(sys.executable)
     if isinstance(root, S3Path):  # the connection must learn to read s3:// first
         return (
-            'python -c "from kraken_pipeline import warehouse; '
+            f'{python} -c "from kraken_pipeline import warehouse; '
             f"warehouse.connect('{root}').sql('{EXAMPLE_SQL}').show()\""
         )
     database = storage.warehouse_path(root)
     return (
-        f"python -c \"import duckdb; duckdb.connect('{database}', read_only=True)"
+        f"{python} -c \"import duckdb; duckdb.connect('{database}', read_only=True)"
         f".sql('{EXAMPLE_SQL}').show()\""
     )
