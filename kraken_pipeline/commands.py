@@ -275,6 +275,7 @@ def check_command(settings: PipelineSettings, *, echo: Echo) -> int:
     """Print the credentials check, one line per finding, and return its exit status."""
     from kraken_pipeline.kraken.diagnostics import check_from_env
 
+    _report_abandoned_runs_if_any(settings, echo)
     with kraken_target(settings) as target:
         echo(target.description)
         report = check_from_env(
@@ -283,3 +284,11 @@ def check_command(settings: PipelineSettings, *, echo: Echo) -> int:
     for line in report.lines:
         echo(f"{'ok  ' if line.ok else 'FAIL'}  {line.text}")
     return report.exit_code
+
+
+def _report_abandoned_runs_if_any(settings: PipelineSettings, echo: Echo) -> None:
+    """Mark failed, and name, the runs killed mid-run, where an instance exists (never made one)."""
+    home = dagster_home_path(settings)
+    if (home / "dagster.yaml").is_file():
+        with persistent_instance(home) as instance:
+            report_abandoned_runs(instance, echo)

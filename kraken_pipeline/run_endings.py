@@ -42,7 +42,9 @@ def interrupted_lines(
         f"interrupted: {len(done)} of {len(wanted)} day(s) landed"
         + (f" ({day_ranges(done)})" if done else "")
     ]
-    if not missing:
+    if not missing:  # stopped after the last day landed, before the checks and daily totals
+        lines.append("not finished: the checks and daily consumption of these days")
+        lines.append(f"re-run: {rerun_command(first, last, supply_point_ids)}")
         return lines
     if len(missing) <= DAYS_LISTED:
         lines += [f"not landed: {day}" for day in missing]

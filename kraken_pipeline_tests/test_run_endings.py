@@ -30,10 +30,18 @@ def test_many_days_not_landed_are_named_as_a_range() -> None:
     ]
 
 
-def test_nothing_landed_repeats_the_whole_range_and_everything_landed_needs_no_repair() -> None:
-    assert interrupted_lines(FIRST, LAST, [], [])[0] == "interrupted: 0 of 10 day(s) landed"
+def test_nothing_landed_repeats_the_whole_range() -> None:
+    lines = interrupted_lines(FIRST, LAST, [], [])
+
+    assert lines[0] == "interrupted: 0 of 10 day(s) landed"
+    assert lines[-1] == "re-run: kraken-pipeline run --start 2026-11-01 --end 2026-11-10"
+
+
+def test_every_day_landed_still_repeats_the_range_for_its_checks_and_daily_totals() -> None:
     assert interrupted_lines(FIRST, FIRST, [FIRST], []) == [
-        "interrupted: 1 of 1 day(s) landed (2026-11-01)"
+        "interrupted: 1 of 1 day(s) landed (2026-11-01)",
+        "not finished: the checks and daily consumption of these days",
+        "re-run: kraken-pipeline run --start 2026-11-01 --end 2026-11-01",
     ]
 
 
