@@ -25,7 +25,7 @@ def figures(landed: LandedDays, points_per_node: float | None) -> str:
     """Rows, requests and (where a request's cost was measured) points, so far."""
     text = f"{landed.rows:,} rows, {landed.requests:,} requests"
     if points_per_node is not None:
-        # Kraken charges per node served; rows are the nodes kept, so this is a lower bound.
+        # An estimate: Kraken charges per node served, at the cost per node measured earlier.
         text += f", ~{round(landed.rows * points_per_node):,} points"
     return text
 
