@@ -47,8 +47,13 @@ def test_ctrl_c_mid_run_names_the_days_not_landed_and_exits_130_without_a_traceb
 ) -> None:
     workspace = Workspace(tmp_path)
     started = workspace.start(FIRST, LAST, workspace.environment(kraken))
-    wait_until(lambda: storage.read_day(workspace.data, FIRST) is not None, started, "a first day")
-    # Requests sent from now on are held 2 s; the chunk being written lands meanwhile, so the
+    first_chunk_done = f"landed {FIRST + timedelta(days=6)} "  # its progress line, piped
+    wait_until(
+        lambda: first_chunk_done in started.stdout_path.read_text(encoding="utf-8"),
+        started,
+        "the first chunk",
+    )
+    # Requests sent from now on are held 2 s; a chunk being written lands meanwhile, so the
     # Ctrl-C a second later falls between days, not inside one.
     kraken.faults.add(Fault(kind="delay", delay_seconds=HELD_SECONDS, times=None))
     time.sleep(HELD_SECONDS / 2)
