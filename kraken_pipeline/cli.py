@@ -13,7 +13,7 @@ import warnings
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -156,11 +156,15 @@ def _settings(
     metavar="ID",
     help="Re-run only this supply point (repeatable); the days' other rows are kept.",
 )
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Also print Dagster's own event lines (standard error)."
+)
 def run(
     start: datetime | None,
     end: datetime | None,
     days: int | None,
     supply_point_ids: tuple[str, ...],
+    verbose: bool,
 ) -> None:
     """Materialise a range of days through Dagster (default: the schedule's window).
 
@@ -172,15 +176,31 @@ def run(
          or a data root / Dagster home that cannot be written
       3  the run landed the others, but some supply point-days failed;
          the last line is the command that re-runs exactly those
+      130  stopped by Ctrl-C: the days not landed and the command that
+         lands them are printed
     """
-    settings = _settings()
-    from kraken_pipeline.commands import run_command
-
+    try:
+        settings = _settings()
+        from kraken_pipeline.commands import run_command
+    except KeyboardInterrupt:
+        _exit_interrupted_before_the_run()
     first_and_last = _window(settings, start, end, days)
     status = run_command(
-        settings, *first_and_last, echo=click.echo, supply_point_ids=supply_point_ids
+        settings,
+        *first_and_last,
+        echo=click.echo,
+        supply_point_ids=supply_point_ids,
+        verbose=verbose,
     )
     sys.exit(status)
+
+
+def _exit_interrupted_before_the_run() -> NoReturn:
+    """Ctrl-C while the command was still loading: say so, without click's bare "Aborted!"."""
+    from kraken_pipeline.run_endings import EXIT_INTERRUPTED
+
+    click.echo("interrupted before the run started: nothing landed", err=True)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _window(

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kraken_pipeline.day_progress import LandedDays, watching_landed_days
 from kraken_pipeline.demo import KrakenTarget, kraken_target
 from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, DataRoot
 from kraken_pipeline.kraken import KrakenClient, KrakenError
-from kraken_pipeline.kraken.limits import application_key, describe, learned_limits_path
+from kraken_pipeline.kraken.limits import (
+    LimitsStore,
+    application_key,
+    describe,
+    learned_limits_path,
+)
 from kraken_pipeline.local_days import days_between
+from kraken_pipeline.process_group import call_in_own_group
+from kraken_pipeline.progress_display import live_bar, plain_lines
 from kraken_pipeline.report import (
     DaySummary,
     example_query,
@@ -24,7 +32,11 @@ from kraken_pipeline.report import (
     summarise,
 )
 from kraken_pipeline.resources import KrakenResource
-from kraken_pipeline.run_owner import fail_runs_of_dead_processes
+from kraken_pipeline.run_endings import (
+    EXIT_INTERRUPTED,
+    interrupted_lines,
+    report_abandoned_runs,
+)
 from kraken_pipeline.runner import (
     RunOutcome,
     check_range,
@@ -43,8 +55,10 @@ EXIT_OK = 0  # every requested supply point landed on every day
 EXIT_RUN_FAILED = 1  # the Dagster run failed (nothing landed, or a step broke)
 EXIT_BAD_INPUT = 2  # refused before anything ran: range, settings, CSV, credentials, paths
 EXIT_PARTIAL = 3  # the run landed the others; some supply point-days failed: re-run them
-# Show the pipeline's progress lines, not Dagster's step-by-step debug events.
-QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+# Dagster's console logger prints every event (failures with their stack traces) to standard
+# error; the command prints its own progress and outcome, so only --verbose lets events through.
+QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+VERBOSE_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
 def run_command(
@@ -54,41 +68,60 @@ def run_command(
     *,
     echo: Echo,
     supply_point_ids: Sequence[str] = (),
+    verbose: bool = False,
 ) -> int:
     """Validate everything, then materialise first..last in one run and print a summary.
 
     `echo(text, err=False)` prints; errors go to standard error. `supply_point_ids` limits the
-    run to those supply points (a repair run: the days' other rows are kept).
+    run to those supply points (a repair run: the days' other rows are kept). Progress shows as
+    days land; `verbose` adds Dagster's own event lines (standard error). Ctrl-C stops the run
+    and names the days that did not land (EXIT_INTERRUPTED).
     """
     try:
         check_range(first, last, settings)
     except ValueError as exc:
         echo(f"error: {exc}", err=True)
         return EXIT_BAD_INPUT
+    asked = RunRequest(first, last, tuple(supply_point_ids), settings.data_root, verbose)
+    landed = LandedDays(total_days=len(days_between(first, last)))
+    try:
+        return _run(settings, asked, landed, echo)
+    except KeyboardInterrupt:  # outside Dagster's execution, which reports it as `interrupted`
+        return _interrupted(asked, landed, echo)
+
+
+def _run(settings: PipelineSettings, asked: RunRequest, landed: LandedDays, echo: Echo) -> int:
     with kraken_target(settings) as target:
         echo(target.description)
-        problem = _preflight(target, supply_point_ids) or _unwritable(settings)
+        problem = _preflight(target, asked.supply_point_ids) or _unwritable(settings)
         if problem:
             echo(f"error: {problem}", err=True)
             return EXIT_BAD_INPUT
         home = dagster_home(settings)
-        echo(f"materialising {first}..{last} (Dagster instance: {home})")
+        echo(f"materialising {asked.first}..{asked.last} (Dagster instance: {home})")
         with persistent_instance(home) as instance:
-            for run_id in fail_runs_of_dead_processes(instance):
-                echo(
-                    f"run {run_id} was left started by a command that no longer runs: "
-                    "marked failed (its message in the UI says which days to re-run)"
+            report_abandoned_runs(instance, echo)
+            config = _run_config(asked.supply_point_ids, asked.verbose)
+            with _showing_progress(landed, target.settings, echo):
+                outcome = run_range(
+                    instance, target.settings, asked.first, asked.last, run_config=config
                 )
-            config = _run_config(supply_point_ids)
-            outcome = run_range(instance, target.settings, first, last, run_config=config)
+        if outcome.interrupted:
+            raise KeyboardInterrupt
         learned = _learned_limits(target.settings)
-    summaries = summarise(settings.data_root, days_between(first, last))
+    summaries = summarise(settings.data_root, days_between(asked.first, asked.last))
     for line in format_summary(summaries):
         echo(line)
     for line in learned:
         echo(line)
-    asked = RunRequest(first, last, tuple(supply_point_ids), settings.data_root)
     return _finish(outcome, summaries, asked, echo)
+
+
+def _interrupted(asked: RunRequest, landed: LandedDays, echo: Echo) -> int:
+    """Name what a Ctrl-C left undone and how to land it; the run is failed in Dagster."""
+    for line in interrupted_lines(asked.first, asked.last, landed.days, asked.supply_point_ids):
+        echo(line, err=True)
+    return EXIT_INTERRUPTED
 
 
 def _learned_limits(settings: PipelineSettings) -> list[str]:
@@ -98,11 +131,34 @@ def _learned_limits(settings: PipelineSettings) -> list[str]:
     return describe(learned_limits_path(settings.data_root), key)
 
 
-def _run_config(supply_point_ids: Sequence[str]) -> dict[str, Any]:
+@contextmanager
+def _showing_progress(landed: LandedDays, settings: PipelineSettings, echo: Echo) -> Iterator[None]:
+    """Show days as they land: a live bar on a terminal, else one line per day."""
+    points = _points_per_node(settings)
+    if sys.stdout.isatty():
+        with (
+            live_bar(sys.stdout, landed.total_days, points) as show,
+            watching_landed_days(landed, show),
+        ):
+            yield
+    else:
+        with watching_landed_days(landed, plain_lines(echo, landed.total_days, points)):
+            yield
+
+
+def _points_per_node(settings: PipelineSettings) -> float | None:
+    """The dearest measured cost of a node, for a points estimate; None before any measurement."""
+    key = application_key(settings.api_url, os.environ.get("KRAKEN_CLIENT_ID", ""))
+    costs = LimitsStore(learned_limits_path(settings.data_root), key).current().points_per_node
+    return max(costs.values(), default=None)
+
+
+def _run_config(supply_point_ids: Sequence[str], verbose: bool) -> dict[str, Any]:
+    console = VERBOSE_CONSOLE if verbose else QUIET_CONSOLE
     if not supply_point_ids:
-        return QUIET_CONSOLE
+        return console
     ops = {"measurements": {"config": {"supply_point_ids": list(supply_point_ids)}}}
-    return {**QUIET_CONSOLE, "ops": ops}
+    return {**console, "ops": ops}
 
 
 @dataclass(frozen=True)
@@ -113,6 +169,7 @@ class RunRequest:
     last: date
     supply_point_ids: tuple[str, ...]
     root: DataRoot
+    verbose: bool = False
 
 
 def _finish(
@@ -207,8 +264,8 @@ def ui_command(settings: PipelineSettings, port: int, *, echo: Echo) -> int:
         home = dagster_home(settings)
         # Dagster's webserver and daemon would create a new instance's tables themselves, racing
         # any `run` started meanwhile; opened here, under the lock runs take, they exist first.
-        with persistent_instance(home):
-            pass
+        with persistent_instance(home) as instance:
+            report_abandoned_runs(instance, echo)
         env = {
             **os.environ,
             "DAGSTER_HOME": str(home),
@@ -216,18 +273,14 @@ def ui_command(settings: PipelineSettings, port: int, *, echo: Echo) -> int:
         }
         command = [sys.executable, "-m", "dagster", "dev", "-m", "kraken_pipeline.definitions"]
         echo(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C stops it)")
-        try:
-            # Our own interpreter running Dagster's CLI with fixed arguments: nothing untrusted.
-            arguments = [*command, "-h", "127.0.0.1", "-p", str(port)]
-            return subprocess.call(arguments, env=env)  # noqa: S603
-        except KeyboardInterrupt:
-            return EXIT_OK
+        return call_in_own_group([*command, "-h", "127.0.0.1", "-p", str(port)], env)
 
 
 def check_command(settings: PipelineSettings, *, echo: Echo) -> int:
     """Print the credentials check, one line per finding, and return its exit status."""
     from kraken_pipeline.kraken.diagnostics import check_from_env
 
+    _report_abandoned_runs_if_any(settings, echo)
     with kraken_target(settings) as target:
         echo(target.description)
         report = check_from_env(
@@ -236,3 +289,11 @@ def check_command(settings: PipelineSettings, *, echo: Echo) -> int:
     for line in report.lines:
         echo(f"{'ok  ' if line.ok else 'FAIL'}  {line.text}")
     return report.exit_code
+
+
+def _report_abandoned_runs_if_any(settings: PipelineSettings, echo: Echo) -> None:
+    """Mark failed, and name, the runs killed mid-run, where an instance exists (never made one)."""
+    home = dagster_home_path(settings)
+    if (home / "dagster.yaml").is_file():
+        with persistent_instance(home) as instance:
+            report_abandoned_runs(instance, echo)

@@ -23,6 +23,11 @@ from kraken_pipeline.schema import FETCH_LOG_SCHEMA
 from kraken_pipeline.supply_points import SupplyPoint
 
 log = logging.getLogger(__name__)
+# The attribute of the log record `land_days` emits per landed day that carries its DayReport:
+# a command's progress display (day_progress.py) reads the report, never the message text.
+DAY_LANDED = "day_landed"
+# Beside it, the record of each chunk fetched carries how many HTTP requests the fetch took.
+CHUNK_REQUESTS = "chunk_requests"
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,17 @@ def land_days(
         start, end = range_bounds(chunk[0], chunk[-1], timezone)
         log.info("fetching %d supply points for %s..%s", len(wanted), chunk[0], chunk[-1])
         result = client.fetch_measurements(wanted, start, end)
+        log.info(
+            "fetched %s..%s in %d request(s)",
+            chunk[0],
+            chunk[-1],
+            result.requests,
+            extra={CHUNK_REQUESTS: result.requests},
+        )
         for day in chunk:
-            yield _land_day(root, day, result, wanted, timezone, only_supply_points)
+            report = _land_day(root, day, result, wanted, timezone, only_supply_points)
+            log.info("landed %s: %d rows", day, report.rows, extra={DAY_LANDED: report})
+            yield report
 
 
 def _select(

@@ -14,11 +14,17 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
 from kraken_pipeline.schedules import range_label
 
 OWNER_TAG = "kraken/process"
+# A run is created NOT_STARTED and reported STARTED moments later: a kill can land in either.
+UNFINISHED_STATUSES = [
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
 
 
 @dataclass(frozen=True)
@@ -61,10 +67,10 @@ def owner_tags() -> dict[str, str]:
     return {OWNER_TAG: RunOwner.this_process().tag}
 
 
-def fail_runs_of_dead_processes(instance: DagsterInstance) -> list[str]:
-    """Mark as failed the started runs whose executing process has ended; their run ids."""
+def fail_runs_of_dead_processes(instance: DagsterInstance) -> list[DagsterRun]:
+    """Mark as failed the unfinished runs whose executing process has ended; those runs."""
     failed = []
-    for run in instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED])):
+    for run in instance.get_runs(RunsFilter(statuses=UNFINISHED_STATUSES)):
         owner = RunOwner.parse(run.tags.get(OWNER_TAG, ""))
         if owner is None or not owner.is_gone():
             continue
@@ -77,7 +83,7 @@ def fail_runs_of_dead_processes(instance: DagsterInstance) -> list[str]:
                 f"whole; re-run {days} to land what it did not."
             ),
         )
-        failed.append(run.run_id)
+        failed.append(run)
     return failed
 
 

@@ -33,6 +33,7 @@ class RunOutcome:
     run_id: str
     success: bool
     failure: str | None
+    interrupted: bool = False  # stopped by Ctrl-C (SIGINT): Dagster marked the run failed
 
 
 # Dagster's telemetry would upload usage logs from the webserver; nothing here leaves the machine.
@@ -160,7 +161,26 @@ def run_range(
     failure = None
     if not result.success:
         failure = _first_failure(result.all_events) or "the run failed; see its logs in the UI"
-    return RunOutcome(run_id=result.run_id, success=result.success, failure=failure)
+    return RunOutcome(
+        run_id=result.run_id,
+        success=result.success,
+        failure=failure,
+        interrupted=_was_interrupted(result.all_events),
+    )
+
+
+# Dagster turns SIGINT during execution into this error in the step, then fails the run.
+INTERRUPTED_ERROR = "DagsterExecutionInterruptedError"
+
+
+def _was_interrupted(events: Sequence[DagsterEvent]) -> bool:
+    for event in events:
+        error = _failure_error(event)
+        if error is None and event.is_run_failure and event.job_failure_data is not None:
+            error = event.job_failure_data.error
+        if error is not None and (error.cls_name or "").endswith(INTERRUPTED_ERROR):
+            return True
+    return False
 
 
 FAILURE_LINES_SHOWN = 21

@@ -170,6 +170,7 @@ def test_the_example_duckdb_query_run_prints_works_as_printed(workspace: Workspa
 
     assert finished.returncode == 0, finished.output
     assert re.search(r"^2026-11-01\s+[\d,]+\s+[\d.]+%\s+0\s", finished.stdout, re.MULTILINE)
+    assert arguments[0] == sys.executable
     assert query.returncode == 0, query.stderr
     assert "2026-11-01" in query.stdout
     assert "house-import" in query.stdout

@@ -118,6 +118,19 @@ class Workspace:
         """The command run to its end."""
         return self.start(first, last, env).finish()
 
+    def command(self, *arguments: str, env: dict[str, str]) -> Finished:
+        """Any `kraken-pipeline` subcommand, run to its end."""
+        done = subprocess.run(
+            [sys.executable, "-m", "kraken_pipeline.cli", *arguments],
+            cwd=self.cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+        return Finished(done.returncode, done.stdout, done.stderr)
+
     def crash_marker(self, crash_at: str) -> Path:
         """The file crash_driver.py writes when the process stands at its crash point."""
         return self.cwd / f"crashed-at-{crash_at}"

@@ -9,7 +9,8 @@ the test then sends SIGKILL. The pipeline code runs unchanged. Crash points:
 
 - parquet-write: half of a day's measurements file is written to its temporary name;
 - mirror-publish: the warehouse refresh has hard-linked one file into the views' mirror;
-- views-transaction: the warehouse refresh is inside its DuckDB transaction, one view rewritten.
+- views-transaction: the warehouse refresh is inside its DuckDB transaction, one view rewritten;
+- run-created: Dagster has stored the run (NOT_STARTED) but not yet reported it started.
 """
 
 from __future__ import annotations
@@ -94,10 +95,23 @@ def arm_views_transaction(marker: Path) -> None:
     duckdb.connect = connect
 
 
+def arm_run_created(marker: Path) -> None:
+    from dagster import DagsterInstance
+
+    real_create_run = DagsterInstance.create_run_for_job
+
+    def create_then_stop(instance: DagsterInstance, *args: Any, **kwargs: Any) -> Any:
+        run = real_create_run(instance, *args, **kwargs)
+        stand_still(marker, run.run_id)
+
+    DagsterInstance.create_run_for_job = create_then_stop  # type: ignore[method-assign]
+
+
 CRASH_POINTS: dict[str, Callable[[Path], None]] = {
     "parquet-write": arm_parquet_write,
     "mirror-publish": arm_mirror_publish,
     "views-transaction": arm_views_transaction,
+    "run-created": arm_run_created,
 }
 
 

@@ -26,6 +26,7 @@ from kraken_pipeline_tests.resilience.cli_support import (
     SENTINEL_GRANT,
     SENTINEL_ID,
     SENTINEL_SECRET,
+    Finished,
     Started,
     Workspace,
     wait_until,
@@ -63,7 +64,7 @@ def all_day_digests(workspace: Workspace) -> dict[date, dict[str, str]]:
     return {day: day_digests(workspace.data, day) for day in days_between(FIRST, LAST)}
 
 
-def assert_repaired_by_the_next_run(kraken: Emulator, workspace: Workspace) -> None:
+def assert_repaired_by_the_next_run(kraken: Emulator, workspace: Workspace) -> Finished:
     env = workspace.environment(kraken)
 
     finished = workspace.run(FIRST, LAST, env)
@@ -80,6 +81,7 @@ def assert_repaired_by_the_next_run(kraken: Emulator, workspace: Workspace) -> N
         assert totals.fetchall()[0][0] > 0
     stored = [(day, landed(workspace.data, day).num_rows) for day in days_between(FIRST, LAST)]
     assert counted == stored
+    return finished
 
 
 def runs_oldest_first(workspace: Workspace) -> list[DagsterRun]:
@@ -113,15 +115,24 @@ def test_a_run_killed_while_fetching_leaves_the_days_as_they_were_and_the_next_r
     assert all_day_digests(workspace) == before
     assert run_statuses(workspace) == [DagsterRunStatus.STARTED]  # nothing else can tell
     kraken.faults.clear()
-    assert_repaired_by_the_next_run(kraken, workspace)
+    repaired = assert_repaired_by_the_next_run(kraken, workspace)
     # The next command marked the killed run failed, saying why and which days to re-run.
     killed, repair = runs_oldest_first(workspace)
     assert (killed.status, repair.status) == (DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS)
+    assert_reported_failed_with_its_days(workspace, killed, repaired)
+
+
+def assert_reported_failed_with_its_days(
+    workspace: Workspace, killed: DagsterRun, next_command: Finished
+) -> None:
+    """The killed run's failure says why and what to re-run, in Dagster and in the terminal."""
     with DagsterInstance.from_config(str(workspace.dagster_home)) as instance:
         failure = instance.all_logs(killed.run_id, of_type=DagsterEventType.RUN_FAILURE)
     message = failure[0].message
     assert "ended before the run did" in message
     assert f"re-run {FIRST}..{LAST}" in message
+    assert f"run {killed.run_id} FAILED" in next_command.stderr
+    assert f"re-run: kraken-pipeline run --start {FIRST} --end {LAST}" in next_command.stderr
 
 
 def test_a_run_killed_half_way_through_a_parquet_write_leaves_the_old_file_whole(
@@ -166,3 +177,19 @@ def test_a_run_killed_inside_the_warehouse_transaction_is_repaired_by_the_next_r
     for day in days_between(FIRST, LAST):
         assert storage.read_day(workspace.data, day) is not None, "landed before the refresh"
     assert_repaired_by_the_next_run(kraken, workspace)
+
+
+def test_a_run_killed_before_dagster_started_it_is_failed_and_named_by_the_next_command(
+    kraken: Emulator, workspace: Workspace
+) -> None:
+    started = crash(workspace, workspace.environment(kraken), "run-created")
+    started.kill()
+    assert run_statuses(workspace) == [DagsterRunStatus.NOT_STARTED]  # nothing else can tell
+
+    checked = workspace.command("check", env=workspace.environment(kraken))
+
+    [killed] = runs_oldest_first(workspace)
+    assert killed.status == DagsterRunStatus.FAILURE
+    assert_reported_failed_with_its_days(workspace, killed, checked)
+    repaired = assert_repaired_by_the_next_run(kraken, workspace)
+    assert killed.run_id not in repaired.output  # reported once, by the first command after it
