@@ -3,8 +3,8 @@
 Each test runs the real Dagster job against an emulator over loopback HTTP and misbehaves the
 way kraken_api.md says Kraken does in the field: 502s from the gateway, tokens expiring in the
 middle of a run, KT-CT-1199 bursts, the API restarting. Afterwards the landed data is exactly
-the emulator's (what a clean run gives), or the run failed naming the cause and the day's
-earlier files are byte for byte what they were.
+the emulator's (what a clean run gives), or the run failed naming the cause and the day, as
+an analyst reads it from the lake, is byte for byte what it was, no orphaned file left.
 """
 
 from __future__ import annotations
