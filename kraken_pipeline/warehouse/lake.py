@@ -114,7 +114,8 @@ def _prepare_local(lake: Lake, read_only: bool) -> None:
     if not catalog.exists():
         # Write-ahead logging, which the file keeps: readers are never blocked by a writer's
         # commit (a rollback journal locks them out meanwhile, and their query would fail).
-        with contextlib.closing(sqlite3.connect(catalog)) as database:
+        # The timeout waits out another process creating the same file at this moment.
+        with contextlib.closing(sqlite3.connect(catalog, timeout=30)) as database:
             database.execute("PRAGMA journal_mode = WAL")
 
 

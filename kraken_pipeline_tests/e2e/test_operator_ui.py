@@ -2,14 +2,15 @@
 
 Everything goes through the webserver's GraphQL API, the calls the UI's buttons make, against
 `kraken-pipeline ui` (webserver and daemon) in subprocesses; then a headless Chromium shows the
-asset's pages. What the UI reports is compared with what the runs wrote: the Parquet files, the
-quality results beside them and the DuckDB views. A run that fails unexpectedly fails the test
-with its event log.
+asset's pages. What the UI reports is compared with what the runs wrote to the lake, read as an
+analyst reads it (`warehouse.connect`): each day's rows, the lake snapshot that committed them,
+the quality results, and the Parquet files any other tool would read. A run that fails
+unexpectedly fails the test with its event log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from kraken_pipeline import storage
+from kraken_pipeline import storage, warehouse
 from kraken_pipeline.checks import DAY_CHECKS
 from kraken_pipeline.consumption import failed_blocking_checks
 from kraken_pipeline.quality import CHECK_FRESHNESS
@@ -32,17 +33,21 @@ from kraken_pipeline_tests.e2e.browser import (
 )
 from kraken_pipeline_tests.e2e.conftest import ARTIFACTS, EXAMPLE_CSV, RunningUI
 from kraken_pipeline_tests.e2e.webserver_api import Backfill, RunFailedError
+from kraken_pipeline_tests.lake_support import stored_days_of
 
 pytestmark = pytest.mark.slow
 
-PathOfDay = Callable[[Path, date], Path]
 MEASUREMENTS, DAILY_CONSUMPTION = "measurements", "daily_consumption"
 BOTH_ASSETS = [MEASUREMENTS, DAILY_CONSUMPTION]
 BACKFILL_TIMEOUT = 150  # the daemon looks for new backfills every 30 s
 RUN_TIMEOUT = 90
 UNKNOWN_SUPPLY_POINT = "no-such-meter"
 ROWS_LABEL = "rows"  # the metadata entry of a landed day that counts its stored rows
+SNAPSHOT_LABEL = "lake_snapshot"  # the metadata entry naming the lake snapshot of the day
 MEASUREMENTS_SQL = "SELECT * FROM measurements WHERE local_date BETWEEN ? AND ?"
+MEASUREMENTS_COUNT_SQL = "SELECT count(*) FROM measurements WHERE local_date = ?"
+# Time travel: the day as the materialisation's snapshot committed it.
+SNAPSHOT_COUNT_SQL = "SELECT count(*) FROM measurements AT (VERSION => ?) WHERE local_date = ?"
 DAILY_CONSUMPTION_SQL = "SELECT * FROM daily_consumption WHERE local_date BETWEEN ? AND ?"
 QUALITY_SQL = (
     "SELECT local_date, check_name, passed, severity, detail FROM quality_results "
@@ -79,16 +84,15 @@ def session(ui: RunningUI) -> OperatorSession:
 
 
 @pytest.fixture(scope="module")
-def warehouse(session: OperatorSession) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The analysts' warehouse, opened read-only as the README says."""
-    path = storage.warehouse_path(session.ui.data)
-    with duckdb.connect(str(path), read_only=True) as connection:
+def analyst(session: OperatorSession) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The lake, attached read-only as the README tells analysts to."""
+    with warehouse.connect(session.ui.data) as connection:
         yield connection
 
 
-def days_with_file(root: Path, path_of_day: PathOfDay, days: tuple[date, ...]) -> set[str]:
-    """Partition keys of those `days` that have a file at `path_of_day`."""
-    return {day.isoformat() for day in days if path_of_day(root, day).exists()}
+def stored_keys(root: Path, table: str, days: tuple[date, ...]) -> set[str]:
+    """Partition keys of those `days` that the lake table holds rows for."""
+    return {day.isoformat() for day in stored_days_of(root, table) & set(days)}
 
 
 def test_a_backfill_of_three_days_runs_as_one_run_over_the_range_and_succeeds(
@@ -103,7 +107,7 @@ def test_a_backfill_of_three_days_runs_as_one_run_over_the_range_and_succeeds(
     assert tags.items() >= range_tags(days[0], days[-1]).items()
 
 
-def test_rerunning_one_day_replaces_that_days_file_and_leaves_the_others(
+def test_rerunning_one_day_replaces_that_days_rows_and_leaves_the_others(
     session: OperatorSession,
 ) -> None:
     ui, rerun = session.ui, session.ui.days.rerun
@@ -139,10 +143,10 @@ def test_a_repair_naming_an_unknown_supply_point_fails_with_its_log_and_shows_as
     assert f"supply_point_ids {UNKNOWN_SUPPLY_POINT}: not in {EXAMPLE_CSV}" in session.refusal
     assert f"ERROR {MEASUREMENTS} " in session.refusal  # the step that failed
     assert refused in statuses.failed
-    assert not storage.measurements_path(ui.data, ui.days.refused).exists()
+    assert storage.read_day(ui.data, ui.days.refused) is None, "nothing of it was committed"
 
 
-def test_partition_statuses_in_the_ui_are_the_days_stored_on_disk(
+def test_partition_statuses_in_the_ui_are_the_days_stored_in_the_lake(
     session: OperatorSession,
 ) -> None:
     ui = session.ui
@@ -151,8 +155,8 @@ def test_partition_statuses_in_the_ui_are_the_days_stored_on_disk(
     consumption = ui.api.partition_statuses(DAILY_CONSUMPTION)
 
     every_day = ui.days.every_day
-    landed = days_with_file(ui.data, storage.measurements_path, every_day)
-    derived = days_with_file(ui.data, storage.daily_consumption_path, every_day)
+    landed = stored_keys(ui.data, MEASUREMENTS, every_day)
+    derived = stored_keys(ui.data, DAILY_CONSUMPTION, every_day)
     trusted = {
         day.isoformat() for day in ui.days.backfill if not failed_blocking_checks(ui.data, day)
     }
@@ -164,8 +168,8 @@ def test_partition_statuses_in_the_ui_are_the_days_stored_on_disk(
     assert not consumption.materializing
 
 
-def test_row_counts_in_the_ui_metadata_are_the_rows_of_each_parquet_file(
-    session: OperatorSession,
+def test_row_counts_and_snapshots_in_the_ui_metadata_are_the_lakes_commits_of_each_day(
+    session: OperatorSession, analyst: duckdb.DuckDBPyConnection
 ) -> None:
     ui = session.ui
     keys = [day.isoformat() for day in ui.days.backfill]
@@ -173,13 +177,20 @@ def test_row_counts_in_the_ui_metadata_are_the_rows_of_each_parquet_file(
     latest = ui.api.latest_materializations(MEASUREMENTS, keys)
 
     for day in ui.days.backfill:
-        rows = pq.read_metadata(storage.measurements_path(ui.data, day)).num_rows
-        assert rows > 0
-        assert latest[day.isoformat()].numbers[ROWS_LABEL] == rows, day
+        shown = latest[day.isoformat()].numbers
+        snapshot = shown[SNAPSHOT_LABEL]
+        [(message,)] = analyst.execute(
+            "SELECT commit_message FROM ducklake_snapshots(?) WHERE snapshot_id = ?",
+            [warehouse.ALIAS, snapshot],
+        ).fetchall()
+        [(then,)] = analyst.execute(SNAPSHOT_COUNT_SQL, [snapshot, day]).fetchall()
+        [(now,)] = analyst.execute(MEASUREMENTS_COUNT_SQL, [day]).fetchall()
+        assert message == f"measurements and fetch log of {day}", day
+        assert shown[ROWS_LABEL] == then == now > 0, day
 
 
 def test_each_days_check_results_in_the_ui_are_its_quality_results(
-    session: OperatorSession, warehouse: duckdb.DuckDBPyConnection
+    session: OperatorSession, analyst: duckdb.DuckDBPyConnection
 ) -> None:
     ui = session.ui
     days = ui.days.backfill
@@ -195,13 +206,13 @@ def test_each_days_check_results_in_the_ui_are_its_quality_results(
     for key, evaluation in shown.items():
         assert evaluation is not None, f"no {key[1]} result for {key[0]} in the UI"
         assert (evaluation.passed, evaluation.severity, evaluation.description) == stored[key]
-    queried = warehouse.execute(QUALITY_SQL, [days[0], days[-1]]).fetchall()
+    queried = analyst.execute(QUALITY_SQL, [days[0], days[-1]]).fetchall()
     assert {(d, n): (p, s, t) for d, n, p, s, t in queried} == stored
     assert ui.api.check_evaluation(MEASUREMENTS, CHECK_FRESHNESS, "") is not None
 
 
 def _day_verdicts(root: Path, days: tuple[date, ...]) -> dict[tuple[date, str], tuple[object, ...]]:
-    """(day, check) -> (passed, severity, summary) from the quality_results Parquet files."""
+    """(day, check) -> (passed, severity, summary) as the pipeline reads its quality results."""
     verdicts: dict[tuple[date, str], tuple[object, ...]] = {}
     for day in days:
         table = storage.read_quality_results(root, day)
@@ -213,32 +224,35 @@ def _day_verdicts(root: Path, days: tuple[date, ...]) -> dict[tuple[date, str], 
     return verdicts
 
 
-def test_the_duckdb_views_hold_exactly_the_rows_of_the_parquet_files(
-    session: OperatorSession, warehouse: duckdb.DuckDBPyConnection
+def test_the_lakes_parquet_files_hold_exactly_the_rows_analysts_query(
+    session: OperatorSession, analyst: duckdb.DuckDBPyConnection
 ) -> None:
+    """Every row is in plain Parquet (nothing inlined in the catalog, no pending deletes), so a
+    tool that reads the lake's current files, not its catalog, finds what DuckDB answers."""
     ui = session.ui
     first, last = ui.days.backfill[0], ui.days.backfill[-1]
 
-    measurements = warehouse.execute(MEASUREMENTS_SQL, [first, last]).fetchall()
-    consumption = warehouse.execute(DAILY_CONSUMPTION_SQL, [first, last]).fetchall()
+    measurements = analyst.execute(MEASUREMENTS_SQL, [first, last]).fetchall()
+    consumption = analyst.execute(DAILY_CONSUMPTION_SQL, [first, last]).fetchall()
 
     assert measurements
-    assert sorted(measurements) == _parquet_rows(
-        ui.data, storage.measurements_path, ui.days.backfill
-    )
-    assert sorted(consumption) == _parquet_rows(
-        ui.data, storage.daily_consumption_path, ui.days.backfill
-    )
+    assert sorted(measurements) == _parquet_rows(analyst, MEASUREMENTS, ui.days.backfill)
+    assert sorted(consumption) == _parquet_rows(analyst, DAILY_CONSUMPTION, ui.days.backfill)
 
 
 def _parquet_rows(
-    root: Path, path_of_day: PathOfDay, days: tuple[date, ...]
+    analyst: duckdb.DuckDBPyConnection, table: str, days: tuple[date, ...]
 ) -> list[tuple[object, ...]]:
+    """The rows of the days' current data files of `table`, read with pyarrow, not DuckDB."""
+    files = analyst.execute(
+        "SELECT data_file, delete_file FROM ducklake_list_files(?, ?)", [warehouse.ALIAS, table]
+    ).fetchall()
+    partitions = {f"local_date={day}" for day in days}
     rows: list[tuple[object, ...]] = []
-    for day in days:
-        path = path_of_day(root, day)
-        if path.exists():
-            rows.extend(tuple(row.values()) for row in pq.read_table(path).to_pylist())
+    for data_file, delete_file in files:
+        if Path(data_file).parent.name in partitions:
+            assert delete_file is None, f"{data_file} has rows deleted in {delete_file}"
+            rows.extend(tuple(row.values()) for row in pq.read_table(data_file).to_pylist())
     return sorted(rows)
 
 
@@ -264,7 +278,7 @@ def test_the_asset_page_shows_the_asset_its_checks_and_the_partitions_bar(
                 f"Materialized ({len(statuses.materialized)})",
                 f"Failed ({len(statuses.failed)})",
                 ROWS_LABEL,
-                str(storage.measurements_path(ui.data, ui.days.rerun)),
+                SNAPSHOT_LABEL,
             ],
         )
         bar = wait_for_element(browser, "[class*='PartitionStatusBar_partitionSpansContainer']")

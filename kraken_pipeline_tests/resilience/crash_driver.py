@@ -1,22 +1,23 @@
-"""`kraken-pipeline` with a crash point armed: the process stops there and waits to be killed.
+"""`kraken-pipeline run` with a crash point armed: the process stops there and waits to be killed.
 
     python crash_driver.py <crash point> <marker file> run --start ... --end ...
 
-Killing a process "during the Parquet write" by timing alone would be a race the test loses
-most of the time: the write takes milliseconds. So this driver wraps one library call (never
-the pipeline's own code) and, when the pipeline reaches it, writes the marker file and sleeps;
-the test then sends SIGKILL. The pipeline code runs unchanged. Crash points:
+Killing a process "inside a day's lake transaction" by timing alone would be a race the test
+loses most of the time: the commit takes milliseconds. So this driver wraps one library call
+(DuckDB's `execute`, never the pipeline's own code) and, when the pipeline reaches the chosen
+statement, writes the marker file and sleeps; the test then sends SIGKILL. The pipeline code
+runs unchanged. Each lake transaction names itself (its commit message) before its work, which
+is how the driver knows whose COMMIT is coming. Crash points:
 
-- parquet-write: half of a day's measurements file is written to its temporary name;
-- mirror-publish: the warehouse refresh has hard-linked one file into the views' mirror;
-- views-transaction: the warehouse refresh is inside its DuckDB transaction, one view rewritten;
+- day-commit: a measurements day's transaction is about to COMMIT: the day's old rows are
+  deleted and the new rows' Parquet file is written, none of it committed;
+- between-days: the first day's transaction has committed, the next day's has not begun;
+- views-commit: the transaction defining the analysts' views is about to COMMIT.
 - run-created: Dagster has stored the run (NOT_STARTED) but not yet reported it started.
 """
 
 from __future__ import annotations
 
-import io
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +25,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import duckdb
-import pyarrow.parquet as pq
+
+DAY_COMMIT_MESSAGE = "measurements and fetch log of "  # storage.write_day's, then the day
+VIEWS_COMMIT_MESSAGE = "defining the analysts' views"
+Stop = Callable[[str, bool], bool]  # (commit message, committed yet) -> stop here
 
 
 def stand_still(marker: Path, where: str) -> NoReturn:
@@ -34,65 +38,26 @@ def stand_still(marker: Path, where: str) -> NoReturn:
         time.sleep(60)
 
 
-def arm_parquet_write(marker: Path) -> None:
-    real_write = pq.write_table
+def arm_commit(marker: Path, stop_at: Stop) -> None:
+    """Stop the process at a lake transaction's COMMIT for which `stop_at` says so."""
+    real_execute = duckdb.DuckDBPyConnection.execute
+    messages: dict[int, str] = {}  # connection -> its open transaction's commit message
 
-    def write_half_then_stop(table: Any, where: Any, *args: Any, **kwargs: Any) -> None:
-        name = str(getattr(where, "name", where))
-        if Path(name).name.startswith(".measurements.parquet") and name.endswith(".tmp"):
-            whole = io.BytesIO()
-            real_write(table, whole, *args, **kwargs)
-            where.write(whole.getvalue()[: len(whole.getvalue()) // 2])
-            where.flush()
-            os.fsync(where.fileno())
-            stand_still(marker, name)
-        real_write(table, where, *args, **kwargs)
-
-    pq.write_table = write_half_then_stop
-
-
-def arm_mirror_publish(marker: Path) -> None:
-    real_link = os.link
-
-    def link_then_stop(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
-        real_link(source, target, *args, **kwargs)
-        if "_views" in Path(target).parts:
-            stand_still(marker, str(target))
-
-    os.link = link_then_stop  # type: ignore[assignment]  # same call, looser annotations
-
-
-class _StallingConnection:
-    """A DuckDB connection that stops the process after the first view is rewritten."""
-
-    def __init__(self, connection: duckdb.DuckDBPyConnection, marker: Path) -> None:
-        self._connection = connection
-        self._marker = marker
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._connection, name)
-
-    def __enter__(self) -> _StallingConnection:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._connection.close()
-
-    def execute(self, statement: str, *args: Any, **kwargs: Any) -> Any:
-        result = self._connection.execute(statement, *args, **kwargs)
-        if statement.lstrip().startswith("CREATE OR REPLACE VIEW"):
-            stand_still(self._marker, statement[:80])
+    def execute(self: duckdb.DuckDBPyConnection, query: object, *args: Any, **kwargs: Any) -> Any:
+        statement = str(query).strip().upper()
+        if statement.startswith("CALL DUCKLAKE_SET_COMMIT_MESSAGE") and args:
+            messages[id(self)] = str(list(args[0])[-1])
+        if statement != "COMMIT":
+            return real_execute(self, query, *args, **kwargs)  # type: ignore[arg-type]
+        message = messages.pop(id(self), "")
+        if stop_at(message, False):
+            stand_still(marker, f"before committing the {message}")
+        result = real_execute(self, query, *args, **kwargs)  # type: ignore[arg-type]
+        if stop_at(message, True):
+            stand_still(marker, f"after committing the {message}")
         return result
 
-
-def arm_views_transaction(marker: Path) -> None:
-    real_connect = duckdb.connect
-
-    def connect(*args: Any, **kwargs: Any) -> Any:
-        connection = real_connect(*args, **kwargs)
-        return connection if kwargs.get("read_only") else _StallingConnection(connection, marker)
-
-    duckdb.connect = connect
+    duckdb.DuckDBPyConnection.execute = execute  # type: ignore[method-assign]
 
 
 def arm_run_created(marker: Path) -> None:
@@ -107,10 +72,22 @@ def arm_run_created(marker: Path) -> None:
     DagsterInstance.create_run_for_job = create_then_stop  # type: ignore[method-assign]
 
 
+def day_commit(message: str, committed: bool) -> bool:
+    return message.startswith(DAY_COMMIT_MESSAGE) and not committed
+
+
+def after_first_day(message: str, committed: bool) -> bool:
+    return message.startswith(DAY_COMMIT_MESSAGE) and committed
+
+
+def views_commit(message: str, committed: bool) -> bool:
+    return message == VIEWS_COMMIT_MESSAGE and not committed
+
+
 CRASH_POINTS: dict[str, Callable[[Path], None]] = {
-    "parquet-write": arm_parquet_write,
-    "mirror-publish": arm_mirror_publish,
-    "views-transaction": arm_views_transaction,
+    "day-commit": lambda marker: arm_commit(marker, day_commit),
+    "between-days": lambda marker: arm_commit(marker, after_first_day),
+    "views-commit": lambda marker: arm_commit(marker, views_commit),
     "run-created": arm_run_created,
 }
 

@@ -1,10 +1,12 @@
 """Search everything the product writes or shows for a secret, in every form it could take.
 
-A secret can hide from a plain byte search: Parquet pages are zstd-compressed, DuckDB compresses
-its blocks, HTTP Basic credentials are base64. So each kind of store is opened the way its
-reader would and turned into text: Parquet files as rows and key-value metadata, the DuckDB
-file as every view, table and view definition, SQLite files (the Dagster instance) as a dump.
-Every file is also searched as raw bytes.
+A secret can hide from a plain byte search: the lake's Parquet pages are zstd-compressed, HTTP
+Basic credentials are base64. So each kind of store is opened the way its reader would and
+turned into text: Parquet files (the lake's data files) as rows and key-value metadata, SQLite
+files (the lake's catalog with its column statistics and commit messages, the Dagster instance)
+as a dump, and a lake as an analyst attaches it: every table's and view's rows, every view's
+definition, every snapshot's commit message. Every file is also searched as raw bytes (a
+catalog's write-ahead log included).
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
+
+from kraken_pipeline import warehouse
+from kraken_pipeline.warehouse import ALIAS
+from kraken_pipeline.warehouse.lake import CATALOG_FILE
 
 # Every HS256 JWT starts with this (base64 of '{"alg":"HS256"'): any token, even an unknown one.
 JWT_HEADER = "eyJhbGciOiJIUzI1Ni"
@@ -49,10 +54,10 @@ def stored_texts(root: Path) -> Texts:
         yield str(path), path.read_bytes().decode("latin-1")
         if path.suffix == ".parquet":
             yield from _parquet_texts(path)
-        elif path.suffix == ".duckdb":
-            yield from _duckdb_texts(path)
         elif _is_sqlite(path):
             yield from _sqlite_texts(path)
+        if path.name == CATALOG_FILE:
+            yield from _lake_texts(path.parent)
 
 
 def _parquet_texts(path: Path) -> Texts:
@@ -62,15 +67,21 @@ def _parquet_texts(path: Path) -> Texts:
     yield f"{path} (rows)", str(parquet.read().to_pylist())
 
 
-def _duckdb_texts(path: Path) -> Texts:
-    with duckdb.connect(str(path), read_only=True) as db:
-        definitions = db.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal")
-        yield f"{path} (view definitions)", str(definitions.fetchall())
-        names = db.execute("SELECT table_name FROM information_schema.tables").fetchall()
+def _lake_texts(root: Path) -> Texts:
+    with warehouse.connect(root) as db:
+        snapshots = db.execute("SELECT * FROM ducklake_snapshots(?)", [ALIAS]).fetchall()
+        yield f"{root} (lake snapshots)", str(snapshots)
+        views = db.execute(
+            "SELECT view_name, sql FROM duckdb_views() WHERE database_name = ?", [ALIAS]
+        ).fetchall()
+        yield f"{root} (view definitions)", str(views)
+        names = db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [ALIAS]
+        ).fetchall()
         for (name,) in names:
             quoted = '"' + name.replace('"', '""') + '"'
-            rows = db.execute(f"SELECT * FROM {quoted}").fetchall()  # noqa: S608 - our names
-            yield f"{path} ({name})", str(rows)
+            rows = db.execute(f"SELECT * FROM {quoted}").fetchall()  # noqa: S608 - its names
+            yield f"{root} (lake {name})", str(rows)
 
 
 def _is_sqlite(path: Path) -> bool:

@@ -2,8 +2,8 @@
 
 The job runs in process (as `kraken-pipeline run` does, through runner.run_range) against an
 emulator over loopback HTTP. What a run left behind is judged against the emulator's ground
-truth, so "equal to a clean run" needs no second run, and against file digests, so "intact"
-means byte for byte.
+truth, so "equal to a clean run" needs no second run, and against digests of what an analyst
+reads of a day (the lake's Parquet files for it and its rows), so "intact" means byte for byte.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from kraken_pipeline import storage
+from kraken_pipeline import storage, warehouse
 from kraken_pipeline.emulator import Emulator
 from kraken_pipeline.local_days import days_between
 from kraken_pipeline.supply_points import SupplyPoint
+from kraken_pipeline.warehouse import lake
 from kraken_pipeline_tests.pipeline_support import (
     EXAMPLE_CSV,
     TIMEZONE,
@@ -31,6 +32,7 @@ from kraken_pipeline_tests.pipeline_support import (
 # The in-process pipeline is the one the other pipeline tests use; these names read better here.
 Pipeline = PipelineHarness
 stored_series = stored_values
+DAY_TABLES = ("measurements", "fetch_log")  # replaced together, in one commit per day
 __all__ = ["EXAMPLE_CSV", "TIMEZONE", "Pipeline", "Series", "expected_series", "stored_series"]
 
 
@@ -67,24 +69,38 @@ def without_fetch_times(table: pa.Table) -> pa.Table:
     return table.drop_columns(["fetched_at"])
 
 
-def digests(root: Path) -> dict[str, str]:
-    """sha256 of every file under root, by relative path: equal digests mean untouched files."""
-    return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
-
-
 def day_digests(root: Path, day: date) -> dict[str, str]:
-    """Digests of the files a reader sees for one landed day (measurements and fetch log).
+    """What an analyst reads of one landed day, byte for byte: equal means the day is untouched.
 
-    Hidden names (the lock file, a killed writer's temporary file) are no reader's business.
+    For the measurements and the fetch log: the sha256 of every Parquet file the lake's latest
+    snapshot reads for the day (by path), and of the day's rows as the analyst's query answers
+    them (fetched_at included, so even an identical re-fetch counts as a change).
     """
-    directory = storage.measurements_path(root, day).parent
-    return {name: digest for name, digest in digests(directory).items() if name[0] != "."}
+    found: dict[str, str] = {}
+    with warehouse.connect(root) as connection:
+        for table in DAY_TABLES:
+            of_the_day = f"FROM {table} WHERE local_date = ?"  # our table names, no input
+            files = connection.execute(f"SELECT DISTINCT filename {of_the_day}", [day])
+            for (name,) in sorted(files.fetchall()):
+                found[str(Path(name).relative_to(root))] = _sha256(Path(name).read_bytes())
+            rows = connection.execute(f"SELECT * {of_the_day} ORDER BY ALL", [day]).fetchall()
+            found[f"{table} rows"] = _sha256(repr(rows).encode())
+    return found
 
 
-def temporary_files(root: Path) -> list[Path]:
-    """Temporary files a writer left behind (storage and warehouse write `.<name>.<hex>.tmp`)."""
-    return sorted(root.rglob(".*.tmp"))
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def orphaned_files(root: Path) -> list[Path]:
+    """Data files under the lake that no snapshot references (a killed writer's, never read).
+
+    DuckLake's own dry run of its orphan clean-up names them: its notion, not ours.
+    """
+    with lake.session(root) as connection:
+        rows = connection.execute(
+            "SELECT path FROM ducklake_delete_orphaned_files"
+            "(?, dry_run => true, cleanup_all => true)",
+            [lake.ALIAS],
+        ).fetchall()
+    return sorted(Path(path) for (path,) in rows)

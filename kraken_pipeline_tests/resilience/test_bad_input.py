@@ -163,7 +163,7 @@ def test_thirty_thousand_supply_points_load_quickly_and_reach_the_warehouse_inta
     points = load_supply_points(path)
     loading = time.monotonic() - started
     storage.write_supply_points(root, points)
-    storage.ensure_warehouse(root, "Europe/London")
+    warehouse.ensure_warehouse(root, "Europe/London")
 
     assert len(points) == 30_000
     assert loading < 5

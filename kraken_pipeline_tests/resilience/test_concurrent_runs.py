@@ -3,11 +3,12 @@
 Two processes share one data root and one Dagster instance. To make a mix detectable, each
 reads its own emulator with different data: every day shared by both runs must hold exactly one
 emulator's data, never a blend, and what was derived from it (daily consumption) must agree
-with the file it was derived from. What makes this safe is parquet_files.py's per-directory fcntl
-lock (writers of one day's files take turns, a day's measurements and fetch log are replaced
-together) and the atomic replace of every file; the warehouse refresh takes DuckDB's own file
-lock and defers to whoever holds it. On a brand-new install the two also open Dagster's instance
-at once, which runner.persistent_instance serialises (Dagster's SQLite table creation races).
+with the measurements it was derived from. What makes this safe is the lake: a day's
+measurements and fetch log are replaced in one DuckLake transaction, and a transaction that
+finds another writer's commit ahead of it (a DuckLake conflict, or SQLite's lock on the
+catalog) is done again whole on the new snapshot by lake.commit. On a brand-new install the two
+also open Dagster's instance at once, which runner.persistent_instance serialises (Dagster's
+SQLite table creation races), and create the lake's catalog at once, which must not fail either.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow.parquet as pq
+import pyarrow as pa
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
@@ -41,15 +43,15 @@ from kraken_pipeline.local_days import days_between
 from kraken_pipeline.runner import dagster_home, persistent_instance
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import load_supply_points
+from kraken_pipeline_tests.lake_support import lake_rows
 from kraken_pipeline_tests.resilience.cli_support import SENTINEL_GRANT, Workspace
 from kraken_pipeline_tests.resilience.support import (
     EXAMPLE_CSV,
-    TIMEZONE,
     Pipeline,
     expected_series,
     landed,
+    orphaned_files,
     stored_series,
-    temporary_files,
 )
 
 RUN_A = (date(2026, 11, 3), date(2026, 11, 8))
@@ -59,6 +61,7 @@ POINTS = load_supply_points(EXAMPLE_CSV)
 DAY = date(2026, 11, 10)
 FIRST_ANSWER_HELD = 4.0  # seconds; more than two `kraken-pipeline run` start-ups differ by
 FRESH_INSTALLS = 4  # measured without the lock: 6 of 8 fresh installs failed
+FRESH_LAKES = 8  # measured: 2 of 10 new lakes failed one of two processes
 PROCESS_TIMEOUT = 60
 
 
@@ -106,12 +109,11 @@ def source_of(table_day: date, root: Path, emulators: dict[str, Emulator]) -> st
 
 
 def assert_consumption_agrees_with_measurements(root: Path, day: date) -> None:
-    """Each day's derived totals are the sums of the measurements file as it stands."""
+    """Each day's derived totals are the sums of the day's measurements as they stand."""
     measurements = storage.read_day(root, day)
-    consumption = storage.daily_consumption_path(root, day)
     assert measurements is not None, day
-    assert consumption.is_file(), day
-    rows = pq.read_table(consumption).to_pylist()
+    rows = lake_rows(root, "daily_consumption", day)
+    assert rows, f"{day} has no daily consumption"
     totals = {row["supply_point_id"]: row["total"] for row in rows}
     for point in POINTS:
         values = [value for _start, value in stored_series(measurements, point.supply_point_id)]
@@ -159,6 +161,37 @@ def test_two_commands_opening_a_brand_new_instance_at_once_both_succeed(tmp_path
         assert [outcomes.get(timeout=1) for _ in processes] == ["opened", "opened"]
 
 
+def open_lake(root: str, together: Barrier, outcomes: Queue[str]) -> None:
+    """In a process of its own: the first write to the lake in `root`, once all are ready."""
+    try:
+        together.wait()
+        storage.write_supply_points(Path(root), POINTS)
+        outcomes.put("opened")
+    except Exception as error:  # what the operator would see as the run's failure
+        outcomes.put(f"{type(error).__name__}: ...{str(error)[-240:]}")  # the cause is last
+
+
+@pytest.mark.slow
+def test_two_runs_writing_a_brand_new_lake_at_once_both_succeed(tmp_path: Path) -> None:
+    # Each round is a new data root: one process creates the catalog's tables as the other
+    # opens it, and SQLite tells the second at once that the catalog is locked.
+    context = multiprocessing.get_context("spawn")
+    for round_number in range(FRESH_LAKES):
+        root = tmp_path / f"install-{round_number}" / "data"
+        together, outcomes = context.Barrier(2), context.Queue()
+        processes = [
+            context.Process(target=open_lake, args=(str(root), together, outcomes))
+            for _ in range(2)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=PROCESS_TIMEOUT)
+
+        assert [outcomes.get(timeout=1) for _ in processes] == ["opened", "opened"]
+        assert len(lake_rows(root, "supply_points")) == len(POINTS)
+
+
 @pytest.mark.slow
 def test_two_overlapping_runs_at_once_leave_every_day_whole_from_one_run_and_consistent(
     start_emulator: Callable[..., Emulator], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -199,22 +232,22 @@ def test_two_overlapping_runs_at_once_leave_every_day_whole_from_one_run_and_con
         else:
             assert source is not None, f"{day} blends both runs' data"
         assert_consumption_agrees_with_measurements(workspace.data, day)
-    # Mirror leftovers of overlapping refreshes are proven (deterministically) by the next test.
-    data_files = [p for p in temporary_files(workspace.data) if "_views" not in p.parts]
-    assert data_files == []
+    assert orphaned_files(workspace.data) == []
     monkeypatch.setenv("DAGSTER_HOME", str(workspace.dagster_home))
     with DagsterInstance.get() as instance:
         statuses = [run.status for run in instance.get_runs()]
     assert statuses == [DagsterRunStatus.SUCCESS, DagsterRunStatus.SUCCESS]
 
 
-def test_two_warehouse_refreshes_that_overlap_leave_no_temporary_links_in_the_mirror(
+def test_a_days_commit_that_meets_another_commit_of_the_day_is_done_again_and_lands_whole(
     emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A refresh decides what to publish, then takes DuckDB's lock and publishes it.
+    """The deterministic case of the test above: two writers of one day, the later one wins.
 
-    Here a second refresh publishes everything in between (as another run's would): the
-    first must not leave temporary links behind when it finds its work already done.
+    The first writer is held inside its transaction (the day's rows deleted and inserted,
+    COMMIT next) while a second writer commits the same day. The first's commit then meets the
+    second's: done again on the new snapshot, the day ends as the first's rows and fetch log,
+    whole, never a blend of the two and never a failed run.
     """
     monkeypatch.setenv("KRAKEN_CLIENT_ID", DEMO_CLIENT_ID)
     monkeypatch.setenv("KRAKEN_CLIENT_SECRET", DEMO_CLIENT_SECRET)
@@ -222,25 +255,72 @@ def test_two_warehouse_refreshes_that_overlap_leave_no_temporary_links_in_the_mi
     assert pipeline.run(DAY, DAY).success
     fetch_log = storage.read_fetch_log(pipeline.root, DAY)
     assert fetch_log is not None
-    storage.write_day(pipeline.root, DAY, landed(pipeline.root, DAY), fetch_log)  # new inodes
-    first_may_connect = threading.Event()
-    first_wants_to_connect = threading.Event()
-    real_connect = duckdb.connect
+    measurements = landed(pipeline.root, DAY)
+    held = held_at_its_first_commit(monkeypatch, "first")
+    failures: list[BaseException] = []
 
-    def connect_when_allowed(*args: Any, **kwargs: Any) -> duckdb.DuckDBPyConnection:
-        if not kwargs.get("read_only") and threading.current_thread().name == "first":
-            first_wants_to_connect.set()
-            first_may_connect.wait(timeout=30)
-        return real_connect(*args, **kwargs)
+    def first_writer() -> None:
+        try:
+            storage.write_day(pipeline.root, DAY, *fetched_at(FIRST_WRITE, measurements, fetch_log))
+        except BaseException as error:  # the run's failure, reported below
+            failures.append(error)
 
-    monkeypatch.setattr(duckdb, "connect", connect_when_allowed)
-    first = threading.Thread(
-        target=storage.ensure_warehouse, args=(pipeline.root, TIMEZONE), name="first"
-    )
+    first = threading.Thread(target=first_writer, name="first")
     first.start()
-    assert first_wants_to_connect.wait(timeout=30)
-    storage.ensure_warehouse(pipeline.root, TIMEZONE)  # the other run's refresh
-    first_may_connect.set()
-    first.join(timeout=30)
+    assert held.at_commit.wait(timeout=30), "the first writer never reached its commit"
+    storage.write_day(pipeline.root, DAY, *fetched_at(SECOND_WRITE, measurements, fetch_log))
+    held.may_commit.set()
+    first.join(timeout=60)
 
-    assert temporary_files(pipeline.root) == []
+    assert failures == []
+    assert held.commits > 1, "the first writer's commit should have met the second's"
+    for table in ("measurements", "fetch_log"):
+        rows = lake_rows(pipeline.root, table, DAY)
+        expected = measurements if table == "measurements" else fetch_log
+        assert len(rows) == expected.num_rows, table
+        assert {row["fetched_at"] for row in rows} == {FIRST_WRITE}, table
+    assert orphaned_files(pipeline.root) == []
+
+
+FIRST_WRITE = datetime(2026, 11, 11, 8, tzinfo=UTC)
+SECOND_WRITE = datetime(2026, 11, 11, 9, tzinfo=UTC)
+
+
+def fetched_at(when: datetime, *tables: pa.Table) -> tuple[pa.Table, ...]:
+    """The tables as if fetched at `when`: one writer's version of the day."""
+    return tuple(
+        table.set_column(
+            table.schema.get_field_index("fetched_at"),
+            table.schema.field("fetched_at"),
+            pa.array([when] * table.num_rows, table.schema.field("fetched_at").type),
+        )
+        for table in tables
+    )
+
+
+@dataclass
+class HeldCommit:
+    """A thread's lake commits: held at the first until `may_commit`, counted."""
+
+    at_commit: threading.Event = field(default_factory=threading.Event)
+    may_commit: threading.Event = field(default_factory=threading.Event)
+    commits: int = 0
+
+
+def held_at_its_first_commit(monkeypatch: pytest.MonkeyPatch, thread_name: str) -> HeldCommit:
+    """Hold the named thread's first COMMIT (DuckDB's call, not ours) until released."""
+    held = HeldCommit()
+    real_execute = duckdb.DuckDBPyConnection.execute
+
+    def execute(self: duckdb.DuckDBPyConnection, query: object, *args: Any, **kwargs: Any) -> Any:
+        if (
+            str(query).strip().upper() == "COMMIT"
+            and threading.current_thread().name == thread_name
+        ):
+            held.commits += 1
+            held.at_commit.set()
+            held.may_commit.wait(timeout=30)
+        return real_execute(self, query, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(duckdb.DuckDBPyConnection, "execute", execute)
+    return held

@@ -1,12 +1,13 @@
 """`kraken-pipeline run` killed with SIGKILL mid-run: what it leaves is whole, the next run repairs.
 
 Each test lands two days, then starts the command in a separate process against the emulator,
-kills it (SIGKILL: no handler, no cleanup) at one moment (while fetching, half-way through
-writing a day's Parquet file, while publishing files to the warehouse's mirror, inside the
-warehouse's DuckDB transaction) and checks what a reader finds: the earlier files, whole. Then
-it runs the command again and checks that everything is repaired: the emulator's data, no
-temporary file left, and DuckDB views that answer. Crash points other than the fetch are held
-by crash_driver.py, which wraps one library call so the kill never races the write.
+kills it (SIGKILL: no handler, no cleanup) at one moment (while fetching, inside a day's lake
+transaction with the day's new Parquet files written but not committed, between two days'
+commits, inside the transaction defining the analysts' views) and checks what an analyst reads:
+the days as they were, byte for byte, or as a whole new commit. Then it runs the command again
+and checks that everything is repaired: the emulator's data, no new orphaned file, and views
+that answer. Crash points other than the fetch are held by crash_driver.py, which wraps DuckDB's
+`execute` so the kill never races the commit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus
@@ -36,7 +38,7 @@ from kraken_pipeline_tests.resilience.support import (
     assert_days_hold_the_emulators_data,
     day_digests,
     landed,
-    temporary_files,
+    orphaned_files,
 )
 
 FIRST, LAST = date(2026, 11, 9), date(2026, 11, 10)
@@ -66,13 +68,14 @@ def all_day_digests(workspace: Workspace) -> dict[date, dict[str, str]]:
 
 def assert_repaired_by_the_next_run(kraken: Emulator, workspace: Workspace) -> Finished:
     env = workspace.environment(kraken)
+    killed_runs_files = orphaned_files(workspace.data)
 
     finished = workspace.run(FIRST, LAST, env)
 
     assert finished.returncode == 0, finished.output[-3000:]
     points = Pipeline(kraken, workspace.data).supply_points()
     assert_days_hold_the_emulators_data(workspace.data, kraken, points, FIRST, LAST)
-    assert temporary_files(workspace.data) == []
+    assert set(orphaned_files(workspace.data)) <= set(killed_runs_files), "the repair's own"
     with warehouse.connect(workspace.data) as db:
         counted = db.execute(
             "SELECT local_date, count(*) FROM measurements GROUP BY local_date ORDER BY 1"
@@ -135,47 +138,62 @@ def assert_reported_failed_with_its_days(
     assert f"re-run: kraken-pipeline run --start {FIRST} --end {LAST}" in next_command.stderr
 
 
-def test_a_run_killed_half_way_through_a_parquet_write_leaves_the_old_file_whole(
+def stopped_day(workspace: Workspace, crash_at: str) -> date:
+    """The day whose commit the crash point stopped at (the marker ends with it)."""
+    where = workspace.crash_marker(crash_at).read_text(encoding="utf-8")
+    return date.fromisoformat(where.rsplit(" ", 1)[-1])
+
+
+def test_a_run_killed_inside_a_days_transaction_leaves_the_old_day_whole_and_the_next_run_lands_it(
     kraken: Emulator, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     land_first(kraken, workspace, monkeypatch)
     before = all_day_digests(workspace)
 
-    started = crash(workspace, workspace.environment(kraken), "parquet-write")
-    half_written = Path(workspace.crash_marker("parquet-write").read_text(encoding="utf-8"))
+    started = crash(workspace, workspace.environment(kraken), "day-commit")
     started.kill()
 
-    assert half_written.exists(), "the crash point should leave a half-written temporary file"
-    with pytest.raises(Exception, match=r"(?i)parquet|magic|footer|size"):
-        pq.read_table(half_written)
+    day = stopped_day(workspace, "day-commit")
+    written = orphaned_files(workspace.data)
+    # The kill came after the day's new files were written in full, only their commit missing.
+    assert {(path.parent.parent.name, path.parent.name) for path in written} == {
+        ("measurements", f"local_date={day}"),
+        ("fetch_log", f"local_date={day}"),
+    }
+    [new_measurements] = [path for path in written if path.parent.parent.name == "measurements"]
+    assert pq.read_metadata(new_measurements).num_rows == landed(workspace.data, day).num_rows
     assert all_day_digests(workspace) == before
-    for day in days_between(FIRST, LAST):
-        assert storage.read_day(workspace.data, day) is not None
     assert_repaired_by_the_next_run(kraken, workspace)
-    assert not half_written.exists()
 
 
-def test_a_run_killed_while_publishing_to_the_warehouse_mirror_is_repaired_by_the_next_run(
+def test_a_run_killed_between_two_days_commits_leaves_one_day_new_and_one_old_each_whole(
     kraken: Emulator, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     land_first(kraken, workspace, monkeypatch)
+    before = all_day_digests(workspace)
 
-    started = crash(workspace, workspace.environment(kraken), "mirror-publish")
+    started = crash(workspace, workspace.environment(kraken), "between-days")
     started.kill()
 
-    with warehouse.connect(workspace.data) as db:
-        assert db.execute("SELECT count(*) FROM measurements").fetchall()[0][0] > 0
+    committed = stopped_day(workspace, "between-days")
+    after = all_day_digests(workspace)
+    assert [day for day in after if after[day] != before[day]] == [committed]
+    points = Pipeline(kraken, workspace.data).supply_points()
+    assert_days_hold_the_emulators_data(workspace.data, kraken, points, committed, committed)
+    assert orphaned_files(workspace.data) == []
     assert_repaired_by_the_next_run(kraken, workspace)
 
 
-def test_a_run_killed_inside_the_warehouse_transaction_is_repaired_by_the_next_run(
+def test_a_run_killed_inside_the_views_transaction_is_repaired_by_the_next_run(
     kraken: Emulator, workspace: Workspace
 ) -> None:
-    started = crash(workspace, workspace.environment(kraken), "views-transaction")
+    started = crash(workspace, workspace.environment(kraken), "views-commit")
     started.kill()
 
     for day in days_between(FIRST, LAST):
-        assert storage.read_day(workspace.data, day) is not None, "landed before the refresh"
+        assert storage.read_day(workspace.data, day) is not None, "landed before the views"
+    with warehouse.connect(workspace.data) as db, pytest.raises(duckdb.CatalogException):
+        db.execute("SELECT count(*) FROM daily_totals")  # no half-defined views
     assert_repaired_by_the_next_run(kraken, workspace)
 
 

@@ -3,8 +3,8 @@
 Each test runs the real Dagster job against an emulator over loopback HTTP and misbehaves the
 way kraken_api.md says Kraken does in the field: 502s from the gateway, tokens expiring in the
 middle of a run, KT-CT-1199 bursts, the API restarting. Afterwards the landed data is exactly
-the emulator's (what a clean run gives), or the run failed naming the cause and the day's
-earlier files are byte for byte what they were.
+the emulator's (what a clean run gives), or the run failed naming the cause and the day, as
+an analyst reads it from the lake, is byte for byte what it was, no orphaned file left.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from kraken_pipeline_tests.resilience.support import (
     Pipeline,
     assert_days_hold_the_emulators_data,
     day_digests,
-    temporary_files,
+    orphaned_files,
     without_fetch_times,
 )
 
@@ -109,7 +109,7 @@ def test_rate_limiting_that_outlasts_the_deadline_fails_the_run_naming_it_and_ke
     assert "deadline" in (outcome.failure or "")
     assert time.monotonic() - started < 20, "the run should give up at its deadline"
     assert day_digests(pipeline.root, day) == before
-    assert temporary_files(pipeline.root) == []
+    assert orphaned_files(pipeline.root) == []
 
 
 @pytest.mark.slow
@@ -138,4 +138,4 @@ def test_the_api_restarting_mid_run_on_the_same_port_still_lands_every_day_exact
     assert_days_hold_the_emulators_data(
         pipeline.root, second, pipeline.supply_points(), FIRST, LAST
     )
-    assert temporary_files(pipeline.root) == []
+    assert orphaned_files(pipeline.root) == []

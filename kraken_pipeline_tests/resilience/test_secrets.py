@@ -4,9 +4,10 @@ An emulator knows a client whose secret is a sentinel and remembers every token 
 `kraken-pipeline run` (succeeding and failing) and `kraken-pipeline check` run as an operator
 runs them, with a persistent Dagster instance. Then everything is searched, decoded the way its
 reader opens it (leak_search.py): what the commands printed, every file of the data root and of
-the Dagster instance (event logs, compute logs, run storage), the Parquet rows and metadata,
-the DuckDB warehouse, the run config and events, and what the Dagster UI's GraphQL API answers
-about the runs and the resources. Not one hit for the secret, a token or even a JWT header.
+the Dagster instance (event logs, compute logs, run storage), the lake's Parquet rows and
+metadata, its catalog.sqlite (statistics, commit messages) and the lake as an analyst attaches
+it, the run config and events, and what the Dagster UI's GraphQL API answers about the runs and
+the resources. Not one hit for the secret, a token or even a JWT header.
 """
 
 from __future__ import annotations
@@ -18,13 +19,18 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance
 from dagster._serdes import serialize_value
 
+from kraken_pipeline import storage
 from kraken_pipeline.emulator import Emulator, Fault
+from kraken_pipeline.supply_points import load_supply_points
+from kraken_pipeline.warehouse import lake
+from kraken_pipeline.warehouse.lake import CATALOG_FILE
 from kraken_pipeline_tests.kraken.loopback import recording_server
 from kraken_pipeline_tests.resilience.cli_support import (
     SENTINEL_GRANT,
@@ -35,6 +41,7 @@ from kraken_pipeline_tests.resilience.cli_support import (
 )
 from kraken_pipeline_tests.resilience.dagster_views import as_text, ui_answers
 from kraken_pipeline_tests.resilience.leak_search import leaks, needles, stored_texts
+from kraken_pipeline_tests.resilience.support import EXAMPLE_CSV
 
 DAY = date(2026, 11, 10)
 
@@ -80,9 +87,15 @@ def test_no_secret_or_token_appears_anywhere_after_good_failing_and_check_runs(
         (f"{name} output", done.output) for name, done in _commands(succeeded, failed, checked)
     ]
     instance = dagster_texts(workspace.dagster_home)
+    stored = list(stored_texts(workspace.cwd))
     assert leaks(printed, secrets) == []
-    assert leaks(stored_texts(workspace.cwd), secrets) == []
+    assert leaks(stored, secrets) == []
     assert leaks(instance, secrets) == []
+    # The search saw into the lake: its catalog, its data files and its tables as analysts read.
+    searched = [where for where, _text in stored]
+    assert any(where.endswith(f"{CATALOG_FILE} (SQL dump)") for where in searched), searched
+    assert any(where.endswith(".parquet (rows)") for where in searched), searched
+    assert any(where.endswith("(lake measurements)") for where in searched), searched
     # The search saw the failure: its message names the client id (which is no secret).
     named = leaks(instance, {"client id": SENTINEL_ID})
     assert any(found.startswith("client id in run ") for found in named), named
@@ -127,25 +140,55 @@ def test_the_ui_shows_the_secret_as_an_environment_variable_name_only(
     assert SENTINEL_SECRET not in as_text(data)
 
 
-@pytest.mark.parametrize("store", ["parquet rows", "parquet metadata", "basic credentials"])
+PLANTED_STORES = ["parquet rows", "parquet metadata", "basic credentials", "lake rows", "catalog"]
+
+
+@pytest.mark.parametrize("store", PLANTED_STORES)
 def test_the_search_finds_a_planted_secret_in_each_kind_of_store(
     tmp_path: Path, store: str
 ) -> None:
     """The empty results above mean something only if the search can see into each store."""
     secrets = needles(SENTINEL_ID, SENTINEL_SECRET, ["aaa.bbb.ccc-signature"])
-    table = pa.table({"x": ["harmless"] * 1000})
-    if store == "parquet rows":
-        table = pa.table({"x": ["harmless"] * 999 + [f"token ccc-signature {SENTINEL_SECRET}"]})
-    elif store == "parquet metadata":
-        table = table.replace_schema_metadata({"note": SENTINEL_SECRET})
+    if store in ("lake rows", "catalog"):
+        plant_in_a_lake(tmp_path / "data", store)
     else:
-        basic = base64.b64encode(f"{SENTINEL_ID}:{SENTINEL_SECRET}".encode()).decode()
-        table = pa.table({"x": ["harmless"] * 999 + [f"Authorization: Basic {basic}"]})
-    pq.write_table(table, tmp_path / "planted.parquet", compression="zstd")
+        pq.write_table(planted_table(store), tmp_path / "planted.parquet", compression="zstd")
 
     found = leaks(stored_texts(tmp_path), secrets)
 
     assert found, f"the search did not see into {store}"
+
+
+def planted_table(store: str) -> pa.Table:
+    """A thousand harmless rows hiding a secret in one row or in the file's metadata."""
+    if store == "parquet rows":
+        return pa.table({"x": ["harmless"] * 999 + [f"token ccc-signature {SENTINEL_SECRET}"]})
+    if store == "parquet metadata":
+        return pa.table({"x": ["harmless"] * 1000}).replace_schema_metadata(
+            {"note": SENTINEL_SECRET}
+        )
+    basic = base64.b64encode(f"{SENTINEL_ID}:{SENTINEL_SECRET}".encode()).decode()
+    return pa.table({"x": ["harmless"] * 999 + [f"Authorization: Basic {basic}"]})
+
+
+def plant_in_a_lake(root: Path, store: str) -> None:
+    """A data root's lake with a secret in a table's rows, or only in its catalog.
+
+    The catalog case writes the secret reversed into the rows and as the commit message, so
+    only the catalog (its snapshot changes) holds it the right way round.
+    """
+    storage.write_supply_points(root, load_supply_points(EXAMPLE_CSV))
+    text = SENTINEL_SECRET if store == "lake rows" else SENTINEL_SECRET[::-1]
+
+    def plant(connection: duckdb.DuckDBPyConnection) -> None:
+        connection.execute("CREATE TABLE planted (note VARCHAR)")
+        connection.execute(
+            "INSERT INTO planted SELECT CASE WHEN i = 999 THEN ? ELSE 'harmless' END "
+            "FROM range(1000) AS r(i)",
+            [text],
+        )
+
+    lake.commit(root, plant, SENTINEL_SECRET if store == "catalog" else "harmless")
 
 
 URL_PASSWORD = "URLPASS-d41d8cd9"
