@@ -112,11 +112,26 @@ def _prepare_local(lake: Lake, read_only: bool) -> None:
     if not lake.data_path.startswith("s3://"):
         Path(lake.data_path).mkdir(parents=True, exist_ok=True)
     if not catalog.exists():
-        # Write-ahead logging, which the file keeps: readers are never blocked by a writer's
-        # commit (a rollback journal locks them out meanwhile, and their query would fail).
-        # The timeout waits out another process creating the same file at this moment.
-        with contextlib.closing(sqlite3.connect(catalog, timeout=30)) as database:
-            database.execute("PRAGMA journal_mode = WAL")
+        _create_catalog_file(catalog)
+
+
+def _create_catalog_file(catalog: Path) -> None:
+    """An empty SQLite file in write-ahead-log mode, made by exactly one process.
+
+    WAL, which the file keeps, lets readers query while a writer commits (a rollback journal
+    would lock them out, and their query would fail). The mode cannot be changed while another
+    process has the file open, so the file is made aside and linked into place: whichever
+    process links first made the catalog; the others find it.
+    """
+    aside = catalog.with_name(f".{catalog.name}.{os.getpid()}.new")
+    with contextlib.closing(sqlite3.connect(aside)) as database:
+        database.execute("PRAGMA journal_mode = WAL")
+    try:
+        os.link(aside, catalog)
+    except FileExistsError:
+        pass  # another process made it first
+    finally:
+        aside.unlink()
 
 
 def open_connection(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
