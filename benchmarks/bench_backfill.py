@@ -18,7 +18,7 @@ run is printed, so the reader can see what it cost.
 
 Where the time goes is measured inside the run by timing the plain functions the assets call:
 the client's fetch (HTTP, JSON and parse: `KrakenClient.fetch_measurements`), the writes
-(`storage.write_day`, quality results, daily consumption, the warehouse views), the quality
+(`storage.write_day`, quality results, daily consumption, the lake's views), the quality
 rules (`quality.evaluate_day`) and the derivation (`consumption.daily_consumption`). Everything
 else in the run's wall time is orchestration: Dagster's steps, events and their storage (SQLite,
 or with --postgres-server also the production profile's PostgreSQL). Within it, the instance's
@@ -71,11 +71,11 @@ PHASES: dict[str, tuple[tuple[str, str], ...]] = {
     "fetch (HTTP + JSON + parse)": (
         ("kraken_pipeline.kraken.client", "KrakenClient.fetch_measurements"),
     ),
-    "write (Parquet, views)": (
+    "write (lake commits, views)": (
         ("kraken_pipeline.storage", "write_day"),
         ("kraken_pipeline.storage", "write_quality_results"),
         ("kraken_pipeline.storage", "write_daily_consumption"),
-        ("kraken_pipeline.storage", "ensure_warehouse"),
+        ("kraken_pipeline.warehouse", "ensure_warehouse"),
     ),
     "quality rules": (("kraken_pipeline.quality", "evaluate_day"),),
     "daily consumption": (("kraken_pipeline.consumption", "daily_consumption"),),
