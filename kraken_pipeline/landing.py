@@ -133,7 +133,7 @@ def _land_day(
     replaced = {point.supply_point_id for point in supply_points} - kept
     counts = _DayCounts(
         _rows_per_supply_point(table),
-        _intervals_removed(storage.read_day(root, day), table, replaced),
+        _intervals_removed(storage.stored_intervals(root, day), table, replaced),
     )
     fetch_log = _fetch_log(day, result, supply_points, timezone, counts)
     # A refused re-fetch must not erase what an earlier run landed for that supply point.
@@ -189,15 +189,13 @@ def _rows_per_supply_point(table: pa.Table) -> dict[str, int]:
     )
 
 
-def _intervals_removed(
-    stored: pa.Table | None, new: pa.Table, replaced: set[str]
-) -> dict[str, int]:
+def _intervals_removed(stored: pa.Table, new: pa.Table, replaced: set[str]) -> dict[str, int]:
     """Per supply point in `replaced`: stored intervals that the new rows no longer hold.
 
-    Read before the write, outside its lock: a writer racing on the same day could put this
-    count (a warning's input) off, never the rows that are written.
+    Read before the day's transaction: a writer racing on the same day could put this count (a
+    warning's input) off, never the rows that are written.
     """
-    if stored is None or not replaced:
+    if not stored.num_rows or not replaced:
         return {}
     keys = ["supply_point_id", "interval_start"]
     ids = pa.array(sorted(replaced), pa.string())

@@ -38,12 +38,18 @@ __all__ = [
     "read_fetch_log",
     "read_quality_results",
     "stored_days",
+    "stored_intervals",
     "supply_points_table",
     "write_daily_consumption",
     "write_day",
     "write_quality_results",
     "write_supply_points",
 ]
+
+
+_INTERVAL_KEYS = pa.schema(
+    [MEASUREMENTS.schema.field("supply_point_id"), MEASUREMENTS.schema.field("interval_start")]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +254,16 @@ def read_day(root: DataRoot, local_date: date) -> pa.Table | None:
     if table is None and _day_was_written(root, local_date):
         return MEASUREMENTS.schema.empty_table()
     return table
+
+
+def stored_intervals(root: DataRoot, local_date: date) -> pa.Table:
+    """The (supply_point_id, interval_start) keys a local day holds, without the other columns."""
+    stored = _query(
+        root,
+        "SELECT supply_point_id, interval_start FROM measurements WHERE local_date = ?",
+        [local_date],
+    )
+    return conform(stored, _INTERVAL_KEYS, "stored intervals")
 
 
 def read_fetch_log(root: DataRoot, local_date: date) -> pa.Table | None:
