@@ -60,17 +60,7 @@ def summarise(root: DataRoot, days: Sequence[date]) -> list[DaySummary]:
 
 def _failed_checks(root: DataRoot, day: date) -> list[tuple[str, str, bool]]:
     """(name, severity, blocking) of the day's failed checks, blocking ones first."""
-    results = storage.read_quality_results(root, day)
-    if results is None:
-        return []
-    day_level = results.filter(
-        pc.and_(pc.is_null(results["supply_point_id"]), pc.invert(results["passed"]))
-    ).to_pylist()
-    checks = [
-        # Files written before schema version 2 have no blocking column: the rule decides.
-        (row["check_name"], row["severity"], _blocks(row["check_name"], row["blocking"]))
-        for row in day_level
-    ]
+    checks = failed_day_checks(root, day) or ()
     return sorted(checks, key=lambda check: not check[2])
 
 
@@ -78,16 +68,18 @@ def _blocks(check_name: str, stored: bool | None) -> bool:
     return stored if stored is not None else check_name in BLOCKING_CHECKS
 
 
-def failed_day_checks(root: DataRoot, day: date) -> tuple[tuple[str, str], ...] | None:
-    """(check name, severity) of each check the day last failed; None when it was never checked."""
+def failed_day_checks(root: DataRoot, day: date) -> tuple[tuple[str, str, bool], ...] | None:
+    """(name, severity, blocking) of each check the day last failed; None when never checked."""
     results = storage.read_quality_results(root, day)
     if results is None:
         return None
     day_level = results.filter(
         pc.and_(pc.is_null(results["supply_point_id"]), pc.invert(results["passed"]))
-    )
+    ).to_pylist()
     return tuple(
-        zip(day_level["check_name"].to_pylist(), day_level["severity"].to_pylist(), strict=True)
+        # Results written before schema version 2 have no blocking column: the rule decides.
+        (row["check_name"], row["severity"], _blocks(row["check_name"], row["blocking"]))
+        for row in day_level
     )
 
 

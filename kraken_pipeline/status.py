@@ -105,7 +105,7 @@ def _check_problem(root: DataRoot, day: date) -> tuple[str, ...]:
     failed = failed_day_checks(root, day)
     if failed is None:
         return ("never checked",)
-    blocking = [name for name, _severity in failed if name in quality.BLOCKING_CHECKS]
+    blocking = [name for name, _severity, blocks in failed if blocks]
     return (f"blocking check(s) failed: {', '.join(blocking)}",) if blocking else ()
 
 

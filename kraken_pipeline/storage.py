@@ -103,10 +103,6 @@ def _prepared(
 # --- writes ------------------------------------------------------------------------------------
 
 
-def _ids(values: Collection[str]) -> list[str]:
-    return sorted(values)
-
-
 def _replace(
     connection: duckdb.DuckDBPyConnection,
     target: Table,
@@ -145,7 +141,7 @@ def write_day(
     if isinstance(only_supply_points, str):
         raise TypeError("only_supply_points is a collection of ids, not one id")
     only = None if only_supply_points is None else frozenset(only_supply_points)
-    keep = _ids(keep_stored_rows_of)
+    keep = sorted(keep_stored_rows_of)
     new_rows = _prepared(measurements, MEASUREMENTS, local_date, only)
     new_rows = new_rows.filter(
         pc.invert(pc.is_in(new_rows["supply_point_id"], pa.array(keep, pa.string())))
@@ -156,7 +152,7 @@ def write_day(
     scope, scope_parameters = "local_date = ?", list[object]([local_date])
     if only is not None:
         scope += " AND list_contains(?, supply_point_id)"
-        scope_parameters.append(_ids(only))
+        scope_parameters.append(sorted(only))
     ensure_tables(root)
 
     def replace_day(connection: duckdb.DuckDBPyConnection) -> int:

@@ -9,8 +9,6 @@ driven through the command against an emulator on loopback.
 from __future__ import annotations
 
 import shlex
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,7 +22,6 @@ from kraken_pipeline.emulator import ClientGrant, Emulator, Fault
 from kraken_pipeline.report import rerun_command
 from kraken_pipeline.runner import unwritable_directory
 from kraken_pipeline_tests.resilience.cli_support import (
-    COMMAND_TIMEOUT,
     SENTINEL_GRANT,
     SENTINEL_SECRET,
     Finished,
@@ -62,16 +59,7 @@ def run_command_line(workspace: Workspace, command: str, env: dict[str, str]) ->
     """A printed `kraken-pipeline ...` line run as printed (the module stands for the script)."""
     arguments = shlex.split(command)
     assert arguments[0] == "kraken-pipeline"
-    done = subprocess.run(
-        [sys.executable, "-m", "kraken_pipeline.cli", *arguments[1:]],
-        cwd=workspace.cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
-    return Finished(done.returncode, done.stdout, done.stderr)
+    return workspace.command(*arguments[1:], env=env)
 
 
 def run_statuses() -> list[DagsterRunStatus]:

@@ -30,6 +30,7 @@ from kraken_pipeline import filesystems
 from kraken_pipeline.filesystems import DataRoot, DataRootError
 from kraken_pipeline.warehouse import extensions
 from kraken_pipeline.warehouse.s3 import s3_secret_statement
+from kraken_pipeline.warehouse.tables import literal
 
 log = logging.getLogger(__name__)
 
@@ -87,21 +88,16 @@ def lake_of(root: DataRoot, environ: Mapping[str, str] | None = None) -> Lake:
     return Lake(f"sqlite:{catalog_file}", data_path)
 
 
-def _literal(text: str) -> str:
-    """A SQL string literal (ATTACH and DDL take no parameters, so the quoting is done here)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _attach_statement(lake: Lake, read_only: bool) -> str:
     options = [
-        f"DATA_PATH {_literal(lake.data_path)}",
+        f"DATA_PATH {literal(lake.data_path)}",
         "OVERRIDE_DATA_PATH true",
         # Every row goes to Parquet, not into the catalog: any Parquet reader can then read them.
         "DATA_INLINING_ROW_LIMIT 0",
     ]
     if read_only:
         options.insert(0, "READ_ONLY")
-    return f"ATTACH {_literal('ducklake:' + lake.catalog)} AS {ALIAS} ({', '.join(options)})"
+    return f"ATTACH {literal('ducklake:' + lake.catalog)} AS {ALIAS} ({', '.join(options)})"
 
 
 def _prepare_local(lake: Lake, read_only: bool) -> None:

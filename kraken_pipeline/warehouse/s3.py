@@ -12,12 +12,9 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from kraken_pipeline.filesystems import DataRootError
+from kraken_pipeline.warehouse.tables import literal
 
 _KEY_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def s3_secret_statement(environ: Mapping[str, str] | None = None) -> str:
@@ -45,9 +42,9 @@ def s3_secret_statement(environ: Mapping[str, str] | None = None) -> str:
         options["URL_STYLE"] = "path"
         options["USE_SSL"] = "true" if parts.scheme == "https" else "false"
     if env.get("AWS_CA_BUNDLE"):
-        settings = f"SET ca_cert_file = {_literal(env['AWS_CA_BUNDLE'])}; "
+        settings = f"SET ca_cert_file = {literal(env['AWS_CA_BUNDLE'])}; "
     body = ", ".join(
-        f"{name} {value if name in {'TYPE', 'USE_SSL'} else _literal(value)}"
+        f"{name} {value if name in {'TYPE', 'USE_SSL'} else literal(value)}"
         for name, value in options.items()
     )
     return f"{settings}CREATE OR REPLACE TEMPORARY SECRET kraken_s3 ({body})"
