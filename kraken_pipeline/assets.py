@@ -1,5 +1,6 @@
 """The `measurements` asset: one run lands a range of local days, chunk by chunk."""
 
+import enum
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from pydantic import Field
+from pydantic import Field, create_model
 
 from kraken_pipeline import storage, warehouse
 from kraken_pipeline.consumption import derive_daily_consumption, failed_blocking_checks
@@ -27,6 +28,10 @@ from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPoi
 from kraken_pipeline.supply_points import SupplyPoint
 
 GROUP = "kraken"
+MEASUREMENTS_KEY = "measurements"
+# Up to this many supply points the launchpad offers the file's ids as a list to pick from and
+# refuses any other before a run exists; a larger file's ids are checked when the run starts.
+LISTED_SUPPLY_POINTS_LIMIT = 20_000
 # Dagster pools (concurrency keys) an instance may limit: the steps that call Kraken, and the
 # steps that write only a day's derived files.
 KRAKEN_API_POOL = "kraken_api"
@@ -57,25 +62,43 @@ class MeasurementsConfig(Config):
     )
 
 
+def measurements_config(supply_point_ids: Sequence[str], path: str) -> type[MeasurementsConfig]:
+    """The run options, with `supply_point_ids` limited to the ids of the supply points file.
+
+    Dagster validates run config against the config schema before it creates a run, so a typo
+    in a repair is refused in the launchpad (or a sensor's request) and no day turns red. With
+    no ids, or more than LISTED_SUPPLY_POINTS_LIMIT, any string passes and the step refuses
+    unknown ids before it fetches.
+    """
+    if not supply_point_ids or len(supply_point_ids) > LISTED_SUPPLY_POINTS_LIMIT:
+        return MeasurementsConfig
+    # A str enum, so the chosen ids compare and hash as the plain strings they are.
+    pairs = [(supply_point_id, supply_point_id) for supply_point_id in supply_point_ids]
+    choices = enum.StrEnum("SupplyPointId", pairs)  # type: ignore[misc]
+    listed: type[MeasurementsConfig] = create_model(
+        "MeasurementsConfig",
+        __base__=MeasurementsConfig,
+        supply_point_ids=(
+            list[choices],
+            Field(
+                default=[],
+                description=(
+                    "Repair only these supply points (ids of the supply_point_id column of "
+                    f"{path}); the day's other rows are kept. Empty: all."
+                ),
+            ),
+        ),
+    )
+    return listed
+
+
 def build_measurements_asset(
     partitions: DailyPartitionsDefinition,
     backfill_policy: BackfillPolicy = SINGLE_RUN,
+    config_class: type[MeasurementsConfig] = MeasurementsConfig,
 ) -> AssetsDefinition:
-    """The measurements asset over the given daily partitions."""
+    """The measurements asset over the given daily partitions, configured by `config_class`."""
 
-    @asset(
-        name="measurements",
-        partitions_def=partitions,
-        backfill_policy=backfill_policy,
-        # Caps how many steps talk to Kraken at once across runs when the instance sets pool
-        # limits (deploy/dagster.yaml); unlimited on the default single-machine instance.
-        pool=KRAKEN_API_POOL,
-        group_name=GROUP,
-        description=MEASUREMENTS_DESCRIPTION,
-        kinds={"parquet", "duckdb"},
-        owners=["team:data-engineering"],
-        tags={"source": "kraken"},
-    )
     def measurements(
         context: AssetExecutionContext,
         config: MeasurementsConfig,
@@ -85,31 +108,34 @@ def build_measurements_asset(
     ) -> Iterator[Any]:
         days = [partition_date(key) for key in context.partition_keys]
         points = supply_points.load()
-        only = set(config.supply_point_ids) or None
+        only = {str(supply_point_id) for supply_point_id in config.supply_point_ids} or None
         refuse_unknown_supply_points(only, points, supply_points.path)
         root = storage_root.root
         landed = RunLanded()
-        try:
-            with kraken.client(config.deadline_seconds or None) as client:
-                for report in land_days(
-                    client,
-                    root,
-                    days,
-                    points,
-                    kraken.timezone,
-                    chunk_days=config.chunk_days,
-                    only_supply_points=only,
-                ):
-                    metadata = day_metadata(report)
-                    if only is not None:
-                        metadata.update(whole_day_metadata(root, report.local_date, only))
-                    landed.add(report, metadata)
-                    _warn_if_short(context, report)
-        except BaseException:
-            # The step's output records its days only when the step ends well; the days written
-            # before a failure or a termination are recorded here, so they show as landed.
-            yield from landed.materializations()
-            raise
+        with kraken.client(config.deadline_seconds or None) as client:
+            for report in land_days(
+                client,
+                root,
+                days,
+                points,
+                kraken.timezone,
+                chunk_days=config.chunk_days,
+                only_supply_points=only,
+            ):
+                metadata = day_metadata(report)
+                if only is not None:
+                    metadata.update(whole_day_metadata(root, report.local_date, only))
+                landed.add(report, metadata)
+                _warn_if_short(context, report)
+                # Recorded the moment the day is committed: the UI fills in during a long run, and
+                # a run that breaks later leaves this day landed. The step's output records every
+                # day again at its end (Dagster has no per-partition output), with the same
+                # metadata, so the latest record of a day is always its whole story.
+                yield AssetMaterialization(
+                    asset_key=MEASUREMENTS_KEY,
+                    partition=partition_key(report.local_date),
+                    metadata=metadata,
+                )
         for key, metadata in landed.metadata.items():
             context.add_asset_metadata(metadata, partition_key=key)
         context.log.info(
@@ -125,7 +151,23 @@ def build_measurements_asset(
         landed.raise_if_nothing_landed()
         yield MaterializeResult()
 
-    return measurements
+    # Dagster reads the config schema from this annotation, which must be the class built for
+    # this deployment's supply points (a decorator would read the static one).
+    measurements.__annotations__["config"] = config_class
+    decorate = asset(
+        name=MEASUREMENTS_KEY,
+        partitions_def=partitions,
+        backfill_policy=backfill_policy,
+        # Caps how many steps talk to Kraken at once across runs when the instance sets pool
+        # limits (deploy/dagster.yaml); unlimited on the default single-machine instance.
+        pool=KRAKEN_API_POOL,
+        group_name=GROUP,
+        description=MEASUREMENTS_DESCRIPTION,
+        kinds={"parquet", "duckdb"},
+        owners=["team:data-engineering"],
+        tags={"source": "kraken"},
+    )
+    return decorate(measurements)
 
 
 def refuse_unknown_supply_points(
@@ -175,11 +217,6 @@ class RunLanded:
         self.failures.extend(
             (day, f"{o.supply_point_id}: {o.error_message}") for o in report.failures
         )
-
-    def materializations(self) -> Iterator[AssetMaterialization]:
-        """One materialisation per written day, for a step that will not reach its output."""
-        for key, metadata in self.metadata.items():
-            yield AssetMaterialization(asset_key="measurements", partition=key, metadata=metadata)
 
     def raise_if_nothing_landed(self) -> None:
         """Fail the step (red in the UI) when every requested supply point failed on every day."""

@@ -17,8 +17,10 @@ from dagster import (
 from kraken_pipeline.alerts import WEBHOOK_VARIABLE
 from kraken_pipeline.assets import (
     SINGLE_RUN,
+    MeasurementsConfig,
     build_daily_consumption_asset,
     build_measurements_asset,
+    measurements_config,
 )
 from kraken_pipeline.bad_days import build_bad_days_sensor
 from kraken_pipeline.checks import build_quality_checks
@@ -29,6 +31,7 @@ from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPoi
 from kraken_pipeline.schedules import build_daily_schedule
 from kraken_pipeline.sensors import AlertWebhookResource, build_alert_sensors, build_follow_sensor
 from kraken_pipeline.settings import PipelineSettings
+from kraken_pipeline.supply_points import SupplyPointsError, load_supply_points
 
 MEASUREMENTS_JOB = "measurements_job"
 
@@ -46,7 +49,9 @@ def build_definitions(
     """
     partitions = daily_partitions(settings.partitions_start, settings.timezone)
     policy = backfill_policy or SINGLE_RUN
-    measurements = build_measurements_asset(partitions, backfill_policy=policy)
+    measurements = build_measurements_asset(
+        partitions, backfill_policy=policy, config_class=_measurements_config(settings)
+    )
     daily_consumption = build_daily_consumption_asset(
         partitions, settings.timezone, backfill_policy=policy
     )
@@ -96,3 +101,17 @@ def build_definitions(
             ),
         },
     )
+
+
+def _measurements_config(settings: PipelineSettings) -> type[MeasurementsConfig]:
+    """Run options whose supply_point_ids the launchpad checks against the supply points file.
+
+    A file that cannot be read yet does not stop the location loading: its ids are then checked
+    when a run starts, which names the file's problem.
+    """
+    path = settings.supply_points_path
+    try:
+        points = load_supply_points(path, settings.market)
+    except SupplyPointsError:
+        return MeasurementsConfig
+    return measurements_config([point.supply_point_id for point in points], str(path))

@@ -27,6 +27,7 @@ from dagster import (
 from kraken_pipeline.alerts import AlertDeliveryError
 from kraken_pipeline.emulator import Fault
 from kraken_pipeline.pipeline import build_definitions
+from kraken_pipeline.runner import RunOutcome
 from kraken_pipeline.sensors import (
     CHECK_FAILURE_SENSOR,
     RUN_FAILURE_SENSOR,
@@ -35,7 +36,10 @@ from kraken_pipeline.sensors import (
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 
+FORBIDDEN = "KT-CT-1111"  # the application may not read the property
 DAY = date(2026, 11, 10)  # past the publication lag at the emulator's clock
+# What the sensor's tick shows in the UI when there was nothing to post.
+NOTHING_FAILED = "no blocking check failed since the last tick"
 
 
 @dataclass
@@ -112,18 +116,26 @@ def spoil_one_unit(harness: PipelineHarness) -> None:
     assert "one_unit_per_series" in str(outcome.failure)
 
 
+def fail_every_fetch(harness: PipelineHarness) -> RunOutcome:
+    """Run DAY while Kraken refuses every property: the run fails, naming the refusal."""
+    harness.emulator.faults.add(Fault(kind="kraken_error", code=FORBIDDEN, times=None))
+    outcome = harness.run(DAY, DAY)
+    assert not outcome.success
+    return outcome
+
+
 def test_a_failed_run_is_posted_with_its_days_why_and_the_command_to_rerun_them(
     harness: PipelineHarness, receiver: Receiver
 ) -> None:
-    outcome = harness.run(DAY, DAY, supply_point_ids=["no-such-point"])
-    assert not outcome.success
+    outcome = fail_every_fetch(harness)
 
     post_run_failure(harness, outcome.run_id, receiver.url)
 
     (text,) = receiver.texts()
     assert outcome.run_id in text
     assert "2026-11-10..2026-11-10" in text
-    assert "no-such-point" in text
+    assert "every requested supply point failed" in text
+    assert FORBIDDEN in text
     assert "kraken-pipeline run --start 2026-11-10 --end 2026-11-10" in text
 
 
@@ -141,6 +153,7 @@ def test_a_failed_blocking_check_is_posted_once_naming_day_check_and_supply_poin
     assert "supply points: " in text
     assert "kraken-pipeline run --start 2026-11-10 --end 2026-11-10" in text
     assert isinstance(again, SkipReason)
+    assert again.skip_message == NOTHING_FAILED
 
 
 def test_a_clean_run_posts_nothing(harness: PipelineHarness, receiver: Receiver) -> None:
@@ -151,6 +164,7 @@ def test_a_clean_run_posts_nothing(harness: PipelineHarness, receiver: Receiver)
 
     assert receiver.bodies == []
     assert isinstance(result, SkipReason)
+    assert result.skip_message == NOTHING_FAILED
 
 
 def test_a_sensor_turned_on_late_does_not_post_the_history(
@@ -183,7 +197,7 @@ def test_a_refused_post_fails_the_tick_and_is_posted_again_at_the_next(
 def test_without_a_webhook_the_sensors_skip_naming_the_variable(
     harness: PipelineHarness, receiver: Receiver
 ) -> None:
-    outcome = harness.run(DAY, DAY, supply_point_ids=["no-such-point"])
+    outcome = fail_every_fetch(harness)
 
     check_result, _ = tick(harness, None, None)
     run_result = post_run_failure(harness, outcome.run_id, None)

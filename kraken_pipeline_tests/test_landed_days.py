@@ -1,25 +1,47 @@
-"""A range run records each day it wrote, even when the run breaks before its end."""
+"""A range run records each day as it lands, even when the run breaks before its end.
+
+Each day is recorded twice by a run that ends well: once when its lake commit is done, and
+again by the step's output, which Dagster records for every day of the step at its end.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from dagster import AssetKey, AssetRecordsFilter
+from dagster import AssetKey, AssetRecordsFilter, EventLogRecord
 
-from kraken_pipeline import storage
+from kraken_pipeline import storage, warehouse
 from kraken_pipeline.partitions import partition_key
+from kraken_pipeline.warehouse.lake import ALIAS
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 
 FIRST, BROKEN, LAST = date(2026, 11, 9), date(2026, 11, 10), date(2026, 11, 11)
 MEASUREMENTS = AssetKey("measurements")
 
 
-def _materialisations(harness: PipelineHarness, day: date) -> int:
+def _materialisations(harness: PipelineHarness, day: date) -> list[EventLogRecord]:
+    """The day's materialisations, oldest first."""
     records = harness.instance.fetch_materializations(
         AssetRecordsFilter(asset_key=MEASUREMENTS, asset_partitions=[partition_key(day)]),
         limit=10,
     ).records
-    return len(records)
+    return sorted(records, key=lambda record: record.storage_id)
+
+
+def _metadata(record: EventLogRecord) -> dict[str, Any]:
+    materialization = record.asset_materialization
+    assert materialization is not None
+    return {name: entry.value for name, entry in materialization.metadata.items()}
+
+
+def _commit_times(harness: PipelineHarness) -> dict[int, datetime]:
+    """When each lake snapshot was committed, by snapshot id."""
+    with warehouse.connect(harness.root) as lake:
+        rows = lake.execute(
+            "SELECT snapshot_id, snapshot_time FROM ducklake_snapshots(?)", [ALIAS]
+        ).fetchall()
+    return dict(rows)
 
 
 def test_a_run_broken_on_a_day_leaves_the_days_written_before_it_materialised(
@@ -39,8 +61,24 @@ def test_a_run_broken_on_a_day_leaves_the_days_written_before_it_materialised(
     assert storage.read_day(harness.root, LAST) is None
 
 
-def test_a_run_that_ends_well_records_each_day_once(harness: PipelineHarness) -> None:
+def test_a_run_records_each_day_before_it_commits_the_next(harness: PipelineHarness) -> None:
     outcome = harness.run(FIRST, LAST)
 
     assert outcome.success, outcome.failure
-    assert [_materialisations(harness, day) for day in (FIRST, BROKEN, LAST)] == [1, 1, 1]
+    records = {day: _materialisations(harness, day) for day in (FIRST, BROKEN, LAST)}
+    committed = _commit_times(harness)
+    for day, next_day in ((FIRST, BROKEN), (BROKEN, LAST)):
+        first_record = records[day][0]
+        next_commit = committed[_metadata(records[next_day][0])["lake_snapshot"]]
+        assert first_record.timestamp <= next_commit.timestamp(), (day, next_day)
+
+
+def test_a_days_records_in_one_run_carry_the_same_figures_as_its_stored_rows(
+    harness: PipelineHarness,
+) -> None:
+    assert harness.run(FIRST, LAST).success
+
+    for day in (FIRST, BROKEN, LAST):
+        as_landed, at_the_end = (_metadata(record) for record in _materialisations(harness, day))
+        assert as_landed == at_the_end
+        assert at_the_end["rows"] == harness.day(day).num_rows > 0

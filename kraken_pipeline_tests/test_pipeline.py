@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pyarrow.compute as pc
 from dagster import AssetKey
 
-from kraken_pipeline import storage, warehouse
+from kraken_pipeline import warehouse
 from kraken_pipeline.local_days import expected_interval_count
 from kraken_pipeline_tests.pipeline_support import (
     PipelineHarness,
@@ -91,18 +91,6 @@ def test_a_repair_run_for_one_supply_point_leaves_the_others_untouched(
     repaired = after.filter(pc.equal(after["supply_point_id"], "house-gas"))
     assert repaired.num_rows == 48
     assert pc.min(repaired["fetched_at"]).as_py() > pc.max(before["fetched_at"]).as_py()
-
-
-def test_a_repair_run_naming_an_unknown_supply_point_fails_and_writes_nothing(
-    harness: PipelineHarness,
-) -> None:
-    day = date(2026, 11, 10)
-
-    outcome = harness.run(day, day, supply_point_ids=["no-such-meter"])
-
-    assert not outcome.success
-    assert "no-such-meter" in (outcome.failure or "")
-    assert storage.read_day(harness.root, day) is None
 
 
 def test_a_property_the_application_may_not_read_fails_only_its_supply_points(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterInvalidConfigError
 
 from kraken_pipeline import storage, warehouse
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
@@ -197,16 +197,16 @@ def test_thirty_thousand_bad_lines_give_a_bounded_message_that_names_the_first_o
 
 
 @pytest.mark.parametrize("case", ["sql", "path-traversal", "glob"])
-def test_a_repair_run_naming_a_hostile_id_fails_naming_it_and_keeps_the_day(
+def test_a_repair_run_naming_a_hostile_id_is_refused_naming_it_and_keeps_the_day(
     pipeline: Pipeline, case: str
 ) -> None:
     assert pipeline.run(DAY, DAY).success
     before = day_digests(pipeline.root, DAY)
 
-    outcome = pipeline.run(DAY, DAY, supply_point_ids=[HOSTILE_IDS[case]])
+    with pytest.raises(DagsterInvalidConfigError) as refused:
+        pipeline.run(DAY, DAY, supply_point_ids=[HOSTILE_IDS[case]])
 
-    assert not outcome.success
-    assert HOSTILE_IDS[case] in (outcome.failure or "")
+    assert f"got {HOSTILE_IDS[case]}" in str(refused.value)
     assert day_digests(pipeline.root, DAY) == before
 
 
