@@ -69,12 +69,14 @@ def test_the_window_never_starts_before_the_first_partition() -> None:
     assert request.tags[RANGE_START] == "2026-11-18"
 
 
-def test_before_the_first_complete_day_the_schedule_skips_with_a_reason() -> None:
+def test_before_the_first_complete_day_the_schedule_skips_naming_the_first_day() -> None:
     settings = PipelineSettings(partitions_start=date(2026, 11, 20))
 
     result = evaluate(settings, datetime(2026, 11, 20, 7, tzinfo=UTC))
 
+    # What the tick shows in the UI: why nothing ran, and from which day runs will start.
     assert isinstance(result, SkipReason)
+    assert "no complete day since 2026-11-20" in str(result.skip_message)
 
 
 @pytest.mark.parametrize(("at", "days"), [(time(6, 30), 3), (time(9, 0), 7)])
@@ -89,4 +91,4 @@ def test_the_schedule_time_and_window_are_configurable(at: time, days: int) -> N
     request = evaluate(settings, datetime(2026, 11, 20, 12, tzinfo=UTC))
     assert isinstance(request, RunRequest)
     assert request.tags[RANGE_START] == f"2026-11-{19 - days + 1:02d}"
-    assert defs.resolve_job_def(MEASUREMENTS_JOB) is not None
+    assert schedule.job_name == MEASUREMENTS_JOB
