@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from dagster import DagsterInstance, DagsterRunStatus
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from kraken_pipeline import storage
 from kraken_pipeline.emulator import Emulator, Fault
@@ -76,7 +76,10 @@ def test_ctrl_c_mid_run_names_the_days_not_landed_and_exits_130_without_a_traceb
     assert f"re-run: kraken-pipeline run --start {first_missing} --end {LAST}" in finished.stderr
     with DagsterInstance.from_config(str(workspace.dagster_home)) as instance:
         [run] = instance.get_runs()
+        materialised = instance.get_materialized_partitions(AssetKey("measurements"))
     assert run.status == DagsterRunStatus.FAILURE  # Dagster's own record of the interruption
+    # The UI shows the landed days green, the others failed with the run.
+    assert materialised == {day.isoformat() for day in landed}
 
 
 def session_processes(session: int) -> list[int]:
