@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -49,7 +50,7 @@ class OperatorDays:
         return cls(
             backfill=backfill,
             rerun=backfill[1],
-            refused=today - timedelta(days=3),
+            refused=backfill[2],  # a landed day: the refused repair must leave it as it was
             partitions_start=today - timedelta(days=PARTITION_DAYS),
         )
 
@@ -76,18 +77,34 @@ def ui(kraken: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
     """`kraken-pipeline ui` on a free loopback port; its log is kept under artifacts/."""
     workdir = tmp_path_factory.mktemp("operator")
     days = OperatorDays.before(datetime.now(ZoneInfo(TIMEZONE)).date())
-    environment = ui_environment(workdir, kraken, days.partitions_start)
+    with operator_ui(workdir, kraken, days.partitions_start) as (deployment, api, data):
+        yield RunningUI(deployment, api, data, days)
+
+
+@contextmanager
+def operator_ui(
+    workdir: Path,
+    kraken: Emulator,
+    partitions_start: date,
+    supply_points: Path = EXAMPLE_CSV,
+    log_name: str = "dagster-ui.log",
+) -> Iterator[tuple[DagsterDeployment, DagsterWebserver, Path]]:
+    """The UI over `supply_points`, a client of its API and its data root; the UI's log is
+    copied to artifacts/`log_name` when it stops."""
+    environment = ui_environment(workdir, kraken, partitions_start, supply_points)
     with running_ui(workdir, environment) as deployment:
         api = DagsterWebserver(deployment.graphql_url)
         try:
-            yield RunningUI(deployment, api, Path(environment["KRAKEN_PIPELINE_DATA"]), days)
+            yield deployment, api, Path(environment["KRAKEN_PIPELINE_DATA"])
         finally:
             api.close()
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            (ARTIFACTS / "dagster-ui.log").write_bytes(deployment.log_path.read_bytes())
+            (ARTIFACTS / log_name).write_bytes(deployment.log_path.read_bytes())
 
 
-def ui_environment(workdir: Path, kraken: Emulator, partitions_start: date) -> dict[str, str]:
+def ui_environment(
+    workdir: Path, kraken: Emulator, partitions_start: date, supply_points: Path = EXAMPLE_CSV
+) -> dict[str, str]:
     """What an operator sets for a real Kraken, pointing at the emulator; nothing inherited."""
     return {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.defpath]),
@@ -98,7 +115,7 @@ def ui_environment(workdir: Path, kraken: Emulator, partitions_start: date) -> d
         "KRAKEN_CLIENT_SECRET": DEMO_CLIENT_SECRET,
         "KRAKEN_AUTH_URL": kraken.token_url,
         "KRAKEN_API_URL": kraken.graphql_url,
-        "KRAKEN_SUPPLY_POINTS": str(EXAMPLE_CSV),
+        "KRAKEN_SUPPLY_POINTS": str(supply_points),
         "KRAKEN_TIMEZONE": TIMEZONE,
         "KRAKEN_PIPELINE_START_DATE": partitions_start.isoformat(),
     }

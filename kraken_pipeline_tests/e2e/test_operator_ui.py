@@ -4,8 +4,9 @@ Everything goes through the webserver's GraphQL API, the calls the UI's buttons 
 `kraken-pipeline ui` (webserver and daemon) in subprocesses; then a headless Chromium shows the
 asset's pages. What the UI reports is compared with what the runs wrote to the lake, read as an
 analyst reads it (`warehouse.connect`): each day's rows, the lake snapshot that committed them,
-the quality results, and the Parquet files any other tool would read. A run that fails
-unexpectedly fails the test with its event log.
+the quality results, and the Parquet files any other tool would read. A repair naming a supply
+point the file does not hold is refused by the launch itself, so no run exists and the day stays
+as it was. A run that fails unexpectedly fails the test with its event log.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -31,8 +33,8 @@ from kraken_pipeline_tests.e2e.browser import (
     wait_for_element,
     wait_for_texts,
 )
-from kraken_pipeline_tests.e2e.conftest import ARTIFACTS, EXAMPLE_CSV, RunningUI
-from kraken_pipeline_tests.e2e.webserver_api import Backfill, RunFailedError
+from kraken_pipeline_tests.e2e.conftest import ARTIFACTS, RunningUI
+from kraken_pipeline_tests.e2e.webserver_api import Backfill, LaunchOutcome
 from kraken_pipeline_tests.lake_support import stored_days_of
 
 pytestmark = pytest.mark.slow
@@ -42,6 +44,7 @@ BOTH_ASSETS = [MEASUREMENTS, DAILY_CONSUMPTION]
 BACKFILL_TIMEOUT = 150  # the daemon looks for new backfills every 30 s
 RUN_TIMEOUT = 90
 UNKNOWN_SUPPLY_POINT = "no-such-meter"
+REFUSED_CONFIG = "RunConfigValidationInvalid"  # what the launch answers for run config it rejects
 ROWS_LABEL = "rows"  # the metadata entry of a landed day that counts its stored rows
 SNAPSHOT_LABEL = "lake_snapshot"  # the metadata entry naming the lake snapshot of the day
 MEASUREMENTS_SQL = "SELECT * FROM measurements WHERE local_date BETWEEN ? AND ?"
@@ -62,7 +65,8 @@ class OperatorSession:
     ui: RunningUI
     backfill: Backfill
     rerun_id: str
-    refusal: str | None  # what the failed repair run raised, with its event log
+    refusal: LaunchOutcome  # the answer to the repair naming an unknown supply point
+    refused_day: pa.Table | None  # that day's rows in the lake just before it was asked for
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +79,11 @@ def session(ui: RunningUI) -> OperatorSession:
     rerun_id = api.launch_run(BOTH_ASSETS, days.rerun.isoformat())
     api.require_success(rerun_id, RUN_TIMEOUT)
     repair = {"ops": {MEASUREMENTS: {"config": {"supply_point_ids": [UNKNOWN_SUPPLY_POINT]}}}}
-    refused_id = api.launch_run(BOTH_ASSETS, days.refused.isoformat(), run_config=repair)
-    try:
-        api.require_success(refused_id, RUN_TIMEOUT)
-    except RunFailedError as failure:
-        return OperatorSession(ui, backfill, rerun_id, refusal=str(failure))
-    return OperatorSession(ui, backfill, rerun_id, refusal=None)
+    refused_day = storage.read_day(ui.data, days.refused)
+    refusal = api.attempt_run(BOTH_ASSETS, days.refused.isoformat(), run_config=repair)
+    if refusal.run_id is not None:  # launched after all: let it end, so the tests see its day
+        api.wait_for_run(refusal.run_id, RUN_TIMEOUT)
+    return OperatorSession(ui, backfill, rerun_id, refusal, refused_day)
 
 
 @pytest.fixture(scope="module")
@@ -131,19 +134,33 @@ def _fetched_at(root: Path, day: date) -> tuple[datetime, datetime]:
     return min(column), max(column)
 
 
-def test_a_repair_naming_an_unknown_supply_point_fails_with_its_log_and_shows_as_failed(
+def test_a_repair_naming_an_unknown_supply_point_is_refused_before_any_run_exists(
     session: OperatorSession,
 ) -> None:
-    ui, refused = session.ui, session.ui.days.refused.isoformat()
+    ui, refusal = session.ui, session.refusal
+
+    runs = ui.api.runs()
+
+    assert refusal.typename == REFUSED_CONFIG, refusal
+    assert refusal.run_id is None
+    assert any(UNKNOWN_SUPPLY_POINT in message for message in refusal.messages), refusal.messages
+    assert [run.run_id for run in runs if UNKNOWN_SUPPLY_POINT in run.run_config_yaml] == []
+
+
+def test_the_refused_repair_leaves_its_day_landed_and_its_rows_as_they_were(
+    session: OperatorSession,
+) -> None:
+    ui, refused = session.ui, session.ui.days.refused
 
     statuses = ui.api.partition_statuses(MEASUREMENTS)
+    rows = storage.read_day(ui.data, refused)
 
-    assert session.refusal is not None, "the repair naming an unknown supply point succeeded"
-    assert UNKNOWN_SUPPLY_POINT in session.refusal
-    assert f"supply_point_ids {UNKNOWN_SUPPLY_POINT}: not in {EXAMPLE_CSV}" in session.refusal
-    assert f"ERROR {MEASUREMENTS} " in session.refusal  # the step that failed
-    assert refused in statuses.failed
-    assert storage.read_day(ui.data, ui.days.refused) is None, "nothing of it was committed"
+    assert session.refused_day is not None
+    assert session.refused_day.num_rows > 0
+    assert rows is not None
+    assert rows.equals(session.refused_day)
+    assert refused.isoformat() in statuses.materialized
+    assert refused.isoformat() not in statuses.failed
 
 
 def test_partition_statuses_in_the_ui_are_the_days_stored_in_the_lake(
@@ -162,7 +179,7 @@ def test_partition_statuses_in_the_ui_are_the_days_stored_in_the_lake(
     }
     assert landed == {day.isoformat() for day in ui.days.backfill}
     assert measurements.materialized == landed
-    assert measurements.failed == {ui.days.refused.isoformat()}
+    assert not measurements.failed
     assert consumption.materialized == derived == trusted
     assert not measurements.materializing
     assert not consumption.materializing

@@ -8,10 +8,10 @@ failing test says why without opening the UI.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -25,8 +25,11 @@ FINISHED_BACKFILL = frozenset(
 )
 ASSET_JOB = "__ASSET_JOB"  # the job the UI's Materialize button launches
 PARTITION_TAG = "dagster/partition"
+SENSOR_TAG = "dagster/sensor_name"  # on every run a sensor requested, tick previews included
+LAUNCHED = "LaunchRunSuccess"
 QUIET_LEVELS = frozenset({"DEBUG"})  # step bookkeeping; the failure is in INFO and up
 STACK_FRAMES = 6  # of the innermost error: where it was raised, not Dagster's machinery
+Polled = TypeVar("Polled")
 
 
 class RunFailedError(AssertionError):
@@ -41,6 +44,26 @@ class Backfill:
     status: str
     run_ids: tuple[str, ...]
     run_tags: tuple[Mapping[str, str], ...]
+    partition_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LaunchOutcome:
+    """What the webserver answered to a launch: a run, or why none was created."""
+
+    typename: str  # LaunchRunSuccess, RunConfigValidationInvalid, PythonError...
+    run_id: str | None
+    messages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run as the Runs page lists it: status, tags and the run config it was launched with."""
+
+    run_id: str
+    status: str
+    tags: Mapping[str, str]
+    run_config_yaml: str
 
 
 @dataclass(frozen=True)
@@ -121,6 +144,18 @@ class DagsterWebserver:
         run_config: Mapping[str, Any] | None = None,
     ) -> str:
         """Materialise one partition of these assets (with their checks) in one run."""
+        launched = self.attempt_run(assets, partition, run_config)
+        if launched.typename != LAUNCHED or launched.run_id is None:
+            raise RuntimeError(f"run refused: {launched}")
+        return launched.run_id
+
+    def attempt_run(
+        self,
+        assets: Sequence[str],
+        partition: str,
+        run_config: Mapping[str, Any] | None = None,
+    ) -> LaunchOutcome:
+        """Ask for the run the launchpad's Materialize button asks for; refusals are answers."""
         location, repository = self.repository()
         params = {
             "selector": {
@@ -134,9 +169,12 @@ class DagsterWebserver:
             "executionMetadata": {"tags": [{"key": PARTITION_TAG, "value": partition}]},
         }
         launched = self.execute(documents.LAUNCH_RUN, {"params": params})["launchRun"]
-        if launched["__typename"] != "LaunchRunSuccess":
-            raise RuntimeError(f"run refused: {launched}")
-        return str(launched["run"]["id"])
+        errors = launched.get("errors") or ([launched] if "message" in launched else [])
+        return LaunchOutcome(
+            typename=str(launched["__typename"]),
+            run_id=str(launched["run"]["id"]) if launched.get("run") else None,
+            messages=tuple(str(error["message"]) for error in errors),
+        )
 
     def wait_for_run(self, run_id: str, timeout: float) -> str:
         """The run's final status; a run still going after `timeout` seconds fails with its log."""
@@ -183,6 +221,33 @@ class DagsterWebserver:
             status=str(backfill["status"]),
             run_ids=tuple(str(run["id"]) for run in runs),
             run_tags=tuple({tag["key"]: tag["value"] for tag in run["tags"]} for run in runs),
+            partition_names=tuple(backfill["partitionNames"] or ()),
+        )
+
+    def runs(self, tags: Mapping[str, str] | None = None) -> list[RunSummary]:
+        """The instance's runs, newest first, optionally only those carrying all of `tags`."""
+        run_filter = {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
+        answer = self.execute(documents.RUNS, {"filter": run_filter})["runsOrError"]
+        return [
+            RunSummary(
+                run_id=str(run["id"]),
+                status=str(run["status"]),
+                tags={tag["key"]: tag["value"] for tag in run["tags"]},
+                run_config_yaml=str(run["runConfigYaml"]),
+            )
+            for run in answer["results"]
+        ]
+
+    def wait_for_materialized(
+        self, asset: str, partitions: Iterable[str], timeout: float
+    ) -> PartitionStatuses:
+        """The asset's statuses once every one of `partitions` shows materialized."""
+        wanted = frozenset(partitions)
+        return wait_until(
+            lambda: self.partition_statuses(asset),
+            lambda statuses: wanted <= statuses.materialized,
+            timeout,
+            f"{asset} partitions {sorted(wanted)} materialized",
         )
 
     def run_log(self, run_id: str) -> str:
@@ -248,6 +313,21 @@ class DagsterWebserver:
             }
             latest[event["partition"]] = Materialization(str(event["runId"]), numbers)
         return latest
+
+
+def wait_until(
+    read: Callable[[], Polled], done: Callable[[Polled], bool], timeout: float, what: str
+) -> Polled:
+    """What `read` returns once `done` holds for it; after `timeout` seconds, fail naming `what`
+    and the last value read."""
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not done(value):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"no {what} after {timeout} s; last seen: {value}")
+        time.sleep(POLL_SECONDS)
+        value = read()
+    return value
 
 
 def _error_lines(error: Mapping[str, Any]) -> list[str]:

@@ -50,6 +50,7 @@ query Backfill($backfillId: String!) {
     ... on PartitionBackfill {
       status
       error { message }
+      partitionNames
       runs { id status tags { key value } }
     }
   }
@@ -106,6 +107,14 @@ query Materializations($assetKey: AssetKeyInput!, $partitions: [String!]) {
         metadataEntries { label ... on IntMetadataEntry { intValue } }
       }
     }
+  }
+}
+"""
+
+RUNS = """
+query Runs($filter: RunsFilter) {
+  runsOrError(filter: $filter, limit: 500) {
+    ... on Runs { results { id status runConfigYaml tags { key value } } }
   }
 }
 """
