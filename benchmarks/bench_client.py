@@ -7,7 +7,11 @@
 by the untimed warm-up, and reports points spent and points per node beside its own bound.
 
 (a) naive: one supply point and one day per request, `first: 100`, sequentially, as community
-    tools do; (b) KrakenClient with its default settings (or the given aliases per request).
+    tools do; (b) KrakenClient with its default settings (or the given aliases per request), as
+    an application's first run: it measures what a new request shape costs (rateLimitInfo
+    readings, a few extra requests); (b2) the same as a later run, which reads those costs and
+    the limits from the file the untimed warm-up wrote (as the pipeline keeps them in
+    data/_state/kraken_limits.json).
 Both run in the same process against one emulator, which runs in a process of its own as a real
 Kraken would (its CPU is not the client's). The naive client first makes one small warm-up call
 so that it does not pay the emulator's one-time costs (validating a new document, first data).
@@ -22,16 +26,22 @@ and charged as every request is. So (b) measures the client and the latency, not
 rendering. The naive client is measured as before: its requests are all different, so only its
 warm-up day could come from the cache, and its time is dominated by its sequential latencies.
 
-The lower bound is `minimum requests x latency / concurrency` (issue 3). The minimum counts one
-token request plus the measurement requests no client can do without: every node once, at the
-largest page the emulator accepts, with as many aliases per request as the complexity limit
-allows for the fields the data contract needs (queries.ALIAS_COMPLEXITY).
+The lower bound (issue 3, restated in issue 18 item 6) counts the token first:
 
-Two more lines explain the distance to the bound; neither changes it. The token must be minted
-before any measurement request, so no client goes below one latency for the token plus
-ceil(measurement requests / concurrency) latencies (the "latency floor"). And every answer's
-CPU in the emulator process (measured from /proc, on Linux) adds to the latency: the emulator
-is one Python process, so concurrent answers share one core, where a real Kraken has many.
+    bound = (1 + ceil((minimum requests - 1) / concurrency)) x latency
+
+The minimum counts one token request plus the measurement requests no client can do without:
+every node once, at the largest page the emulator accepts, with as many aliases per request as
+the complexity limit allows for the fields the data contract needs (queries.ALIAS_COMPLEXITY).
+The token must be minted before any measurement request can go, so it is one round trip on its
+own; the other requests then go `concurrency` at a time, each round one latency. (The first
+statement, `minimum requests x latency / concurrency`, let the token overlap the requests it
+authorises, and so was unreachable by construction; it is still printed, for comparison with
+earlier figures.) Goal: time / bound <= 1.3.
+
+One more line explains the distance to the bound without changing it: every answer's CPU in
+the emulator process (measured from /proc, on Linux) adds to the latency: the emulator is one
+Python process, so concurrent answers share one core, where a real Kraken has many.
 """
 
 from __future__ import annotations
@@ -237,24 +247,28 @@ def main() -> None:
         f"{options.latency_ms} ms latency per answer"
     )
     aliases = options.properties_per_request
-    with emulator_process(options.series, options.latency_ms, cache_answers=True) as server:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        emulator_process(options.series, options.latency_ms, cache_answers=True) as server,
+    ):
         naive = run_naive(server, points, days)
         report("(a) naive: sequential, day by day, first 100", naive)
         ours = run_client(server, points, days, aliases)
         report(f"(b) KrakenClient ({aliases or 'default'} properties/request)", ours)
-    if naive.rows != ours.rows:
-        raise SystemExit(f"row counts differ: naive {naive.rows}, client {ours.rows}")
-    print_ratios(naive, ours, minimum_requests(points, days), options.latency_ms)
+        later = run_client(server, points, days, aliases, str(Path(scratch) / "limits.json"))
+        report("(b2) the same, costs learned by a run before", later)
+    if not naive.rows == ours.rows == later.rows:
+        raise SystemExit(f"row counts differ: naive {naive.rows}, client {ours.rows}, {later.rows}")
+    minimum = minimum_requests(points, days)
+    print_ratios(naive, ours, minimum, options.latency_ms)
+    print_bound("(b2) against the same bound", later, minimum, options.latency_ms)
     strict = run_strictest(options.series, options.latency_ms, points, days, aliases)
     report("(c) KrakenClient on the strictest profile", strict)
     if strict.rows != ours.rows:
         raise SystemExit(f"row counts differ: lenient {ours.rows}, strictest {strict.rows}")
     config = dataclasses.replace(EmulatorConfig(), **profile_overrides("strictest"))
     minimum = minimum_requests(points, days, config)
-    concurrency = KrakenSettings("x", Secret("x")).concurrency
-    bound = minimum * options.latency_ms / 1000 / concurrency
-    print(f"strictest lower bound: {minimum} requests x {options.latency_ms} ms / {concurrency}")
-    print(f"  = {bound:.3f} s; time / bound: {strict.seconds / bound:6.2f}")
+    print_bound("strictest lower bound", strict, minimum, options.latency_ms)
 
 
 def run_strictest(
@@ -269,18 +283,33 @@ def run_strictest(
         return run_client(server, points, days, aliases, str(Path(scratch) / "limits.json"))
 
 
-def print_ratios(naive: Run, ours: Run, minimum: int, latency_ms: int) -> None:
+def latency_bound(minimum: int, latency_ms: int, concurrency: int) -> float:
+    """Seconds no client can beat: the token, then the other requests `concurrency` at a time."""
+    return (1 + math.ceil((minimum - 1) / concurrency)) * latency_ms / 1000
+
+
+def print_bound(label: str, run: Run, minimum: int, latency_ms: int) -> None:
+    """The bound with the token first, how it is made, and the run's time against it."""
     concurrency = KrakenSettings("x", Secret("x")).concurrency
-    bound = minimum * latency_ms / 1000 / concurrency
     rounds = math.ceil((minimum - 1) / concurrency)
-    floor = (1 + rounds) * latency_ms / 1000
-    print(f"lower bound: {minimum} requests x {latency_ms} ms / {concurrency} = {bound:.3f} s")
+    bound = latency_bound(minimum, latency_ms, concurrency)
+    first_statement = minimum * latency_ms / 1000 / concurrency
     print(
-        f"latency floor (token first, then {minimum - 1} requests {concurrency} at a time): "
-        f"(1 + {rounds}) x {latency_ms} ms = {floor:.3f} s = {floor / bound:.2f} x bound"
+        f"{label}: {minimum} requests = 1 token + {minimum - 1} measurement requests; "
+        f"the token first, then {concurrency} at a time:\n"
+        f"  (1 + ceil({minimum - 1} / {concurrency})) x {latency_ms} ms = (1 + {rounds}) x "
+        f"{latency_ms} ms = {bound:.3f} s"
     )
-    print(f"speed-up over naive:   {naive.seconds / ours.seconds:6.1f}x  (target >= 20x)")
-    print(f"time / lower bound:    {ours.seconds / bound:6.2f}   (target <= 1.3)")
+    print(
+        f"  time / bound:          {run.seconds / bound:6.2f}   (goal <= 1.3; against the first "
+        f"statement {minimum} x {latency_ms} ms / {concurrency} = {first_statement:.3f} s: "
+        f"{run.seconds / first_statement:.2f})"
+    )
+
+
+def print_ratios(naive: Run, ours: Run, minimum: int, latency_ms: int) -> None:
+    print(f"speed-up over naive:   {naive.seconds / ours.seconds:6.1f}x  (goal >= 20x)")
+    print_bound("lower bound", ours, minimum, latency_ms)
 
 
 if __name__ == "__main__":
