@@ -1,6 +1,6 @@
 """Alerts for the operator: failed runs and failed blocking checks as Slack-compatible messages.
 
-Plain code (no Dagster): the sensors in sensors.py gather what failed and call these functions.
+Plain code (no Dagster): the sensors in defs/sensors.py gather what failed and call these functions.
 A message is `{"text": ...}` with the same text as one mrkdwn block, which Slack, Mattermost and
 other Slack-compatible webhooks all render.
 """

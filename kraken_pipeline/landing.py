@@ -24,7 +24,7 @@ from kraken_pipeline.supply_points import SupplyPoint
 
 log = logging.getLogger(__name__)
 # The attribute of the log record `land_days` emits per landed day that carries its DayReport:
-# a command's progress display (day_progress.py) reads the report, never the message text.
+# a command's progress display (cli/day_progress.py) reads the report, never the message text.
 DAY_LANDED = "day_landed"
 # Beside it, the record of each chunk fetched carries how many HTTP requests the fetch took.
 CHUNK_REQUESTS = "chunk_requests"

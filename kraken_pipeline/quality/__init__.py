@@ -1,6 +1,6 @@
 """Pure data-quality rules over one local day of measurements (no Dagster here).
 
-checks.py surfaces these as Dagster asset checks; storage persists `outcomes_to_table` as the
+defs/checks.py surfaces these as Dagster asset checks; storage persists `outcomes_to_table` as the
 `quality_results` view. Each rule is a public function that can be called and tested alone;
 `evaluate_day` runs every per-day rule in a stable order.
 

@@ -1,6 +1,6 @@
 """The vocabulary of the data-quality rules: check names, severities, config and result records.
 
-Everything here is plain data, so the Dagster layer (checks.py) and the persisted
+Everything here is plain data, so the Dagster layer (defs/checks.py) and the persisted
 `quality_results` table can both be built from the same outcome without re-deciding anything.
 """
 

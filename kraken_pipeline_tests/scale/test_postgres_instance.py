@@ -32,9 +32,9 @@ import psycopg2
 import pytest
 
 from kraken_pipeline import storage
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB
+from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, Fault
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB
-from kraken_pipeline.schedules import range_tags
 from kraken_pipeline.supply_points import load_supply_points
 from kraken_pipeline_tests.e2e.dagster_processes import free_port
 from kraken_pipeline_tests.pipeline_support import EXAMPLE_CSV, TIMEZONE, expected_readings

@@ -21,10 +21,10 @@ from pydantic import Field, create_model
 
 from kraken_pipeline import storage, warehouse
 from kraken_pipeline.consumption import derive_daily_consumption, failed_blocking_checks
-from kraken_pipeline.day_metadata import day_metadata, whole_day_metadata
+from kraken_pipeline.defs.day_metadata import day_metadata, whole_day_metadata
+from kraken_pipeline.defs.partitions import partition_date, partition_key
+from kraken_pipeline.defs.resources import KrakenResource, StorageResource, SupplyPointsResource
 from kraken_pipeline.landing import DayReport, land_days
-from kraken_pipeline.partitions import partition_date, partition_key
-from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
 from kraken_pipeline.supply_points import SupplyPoint
 
 GROUP = "kraken"

@@ -23,13 +23,11 @@ from dagster import (
     SkipReason,
     sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 
 from kraken_pipeline import storage
-from kraken_pipeline.resources import StorageResource
-from kraken_pipeline.schedules import range_tags
+from kraken_pipeline.defs.dagster_internals import UnresolvedAssetJobDefinition
+from kraken_pipeline.defs.resources import StorageResource
+from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.status import DayStatus, day_status, status_days
 

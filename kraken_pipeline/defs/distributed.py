@@ -1,13 +1,13 @@
 """The scale-out code location: backfills split into runs whose steps run on Celery workers.
 
-Serve `defs` like the default location (`dagster-webserver -m kraken_pipeline.distributed` with
-`dagster-daemon run -m kraken_pipeline.distributed`) and start workers with
-`celery -A kraken_pipeline.distributed worker`. Runs and workers find the broker in
+Serve `defs` like the default location (`dagster-webserver -m kraken_pipeline.defs.distributed` with
+`dagster-daemon run -m kraken_pipeline.defs.distributed`) and start workers with
+`celery -A kraken_pipeline.defs.distributed worker`. Runs and workers find the broker in
 KRAKEN_CELERY_BROKER (it may hold a password, so it never enters run config or code), share one
 persistent Dagster instance (DAGSTER_HOME; Postgres in production, deploy/dagster.yaml) and need
 the same KRAKEN_* variables, because workers rebuild the job from this module. A backfill from
 the UI is cut by the assets' BackfillPolicy into runs of KRAKEN_BACKFILL_DAYS_PER_RUN days;
-`backfill` (and `python -m kraken_pipeline.distributed`) makes the same cut without a daemon.
+`backfill` (and `python -m kraken_pipeline.defs.distributed`) makes the same cut without a daemon.
 """
 
 import os
@@ -37,16 +37,14 @@ from dagster import (
     multiple_process_executor_requirements,
     reconstructable,
 )
-from dagster._core.execution.retries import RetryMode
-from dagster._core.instance.ref import InstanceRef
 from dagster_celery.executor import CeleryExecutor
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_task
-from dagster_shared.error import SerializableErrorInfo
 
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline.runner import RunOutcome, check_range
-from kraken_pipeline.schedules import range_tags
+from kraken_pipeline.cli.runner import RunOutcome, check_range
+from kraken_pipeline.defs.dagster_internals import InstanceRef, RetryMode, SerializableErrorInfo
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
+from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.settings import PipelineSettings, SettingsError
 
 # As in definitions.py: the preview/beta features are used on purpose.
@@ -150,7 +148,7 @@ def measurements_job() -> JobDefinition:
     return defs.resolve_job_def(MEASUREMENTS_JOB)
 
 
-# The workers' Celery app (`celery -A kraken_pipeline.distributed worker`) with the executor's
+# The workers' Celery app (`celery -A kraken_pipeline.defs.distributed worker`) with the executor's
 # settings and dagster-celery's step task. Its broker is checked when a worker starts, so the
 # code location itself loads without one.
 _worker_broker = os.environ.get(BROKER_ENV)
@@ -264,7 +262,7 @@ def main(first: Any, last: Any, parallel_runs: int) -> None:
 
 if __name__ == "__main__":
     # The command of the imported module, not of this `__main__` copy: run processes and
-    # workers must find the job as kraken_pipeline.distributed.
-    from kraken_pipeline.distributed import main as backfill_command
+    # workers must find the job as kraken_pipeline.defs.distributed.
+    from kraken_pipeline.defs.distributed import main as backfill_command
 
     backfill_command()

@@ -28,9 +28,6 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 from pydantic import Field
 
 from kraken_pipeline import quality
@@ -42,8 +39,9 @@ from kraken_pipeline.alerts import (
     repair_command,
     run_failure_message,
 )
-from kraken_pipeline.partitions import partition_date
-from kraken_pipeline.schedules import range_days, range_label
+from kraken_pipeline.defs.dagster_internals import UnresolvedAssetJobDefinition
+from kraken_pipeline.defs.partitions import partition_date
+from kraken_pipeline.defs.schedules import range_days, range_label
 from kraken_pipeline.settings import PipelineSettings
 
 FOLLOW_SENSOR = "derived_days_follow_measurements"

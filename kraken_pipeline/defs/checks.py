@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
@@ -28,17 +29,14 @@ from dagster import (
     Output,
     multi_asset_check,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluation,
-    AssetCheckEvaluationTargetMaterializationData,
-)
 from pydantic import Field
 
 from kraken_pipeline import quality, storage, warehouse
+from kraken_pipeline.defs.dagster_internals import AssetCheckEvaluationTargetMaterializationData
+from kraken_pipeline.defs.partitions import partition_date, partition_key
+from kraken_pipeline.defs.resources import StorageResource, SupplyPointsResource
 from kraken_pipeline.filesystems import DataRoot
 from kraken_pipeline.local_days import local_date_of
-from kraken_pipeline.partitions import partition_date, partition_key
-from kraken_pipeline.resources import StorageResource, SupplyPointsResource
 from kraken_pipeline.supply_points import SupplyPoint
 
 MEASUREMENTS = AssetKey("measurements")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
-from kraken_pipeline.schedules import range_label
+from kraken_pipeline.defs.schedules import range_label
 
 OWNER_TAG = "kraken/process"
 # A run is created NOT_STARTED and reported STARTED moments later: a kill can land in either.

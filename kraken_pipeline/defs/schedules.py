@@ -13,17 +13,15 @@ from dagster import (
     SkipReason,
     schedule,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
-from dagster._core.storage.tags import (
+
+from kraken_pipeline.defs.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
     PRIORITY_TAG,
+    UnresolvedAssetJobDefinition,
 )
-
-from kraken_pipeline.partitions import partition_date, partition_key, trailing_days
+from kraken_pipeline.defs.partitions import partition_date, partition_key, trailing_days
 from kraken_pipeline.settings import PipelineSettings
 
 SCHEDULE_NAME = "daily_measurements"

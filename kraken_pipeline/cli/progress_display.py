@@ -16,7 +16,7 @@ from typing import IO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from kraken_pipeline.day_progress import LandedDays
+from kraken_pipeline.cli.day_progress import LandedDays
 
 ShowDay = Callable[[LandedDays], None]
 

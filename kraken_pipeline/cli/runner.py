@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from dagster import DagsterEvent, DagsterInstance, Definitions
-from dagster_shared.error import SerializableErrorInfo
 
+from kraken_pipeline.cli.run_owner import owner_tags
+from kraken_pipeline.defs.dagster_internals import SerializableErrorInfo
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
+from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.filesystems import DataRoot, local_directory
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline.run_owner import owner_tags
-from kraken_pipeline.schedules import range_tags
 from kraken_pipeline.settings import PipelineSettings
 
 
