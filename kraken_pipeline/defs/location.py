@@ -108,14 +108,11 @@ def build_definitions(
 
 
 def _measurements_config(settings: PipelineSettings) -> type[MeasurementsConfig]:
-    """Run options whose supply_point_ids the launchpad checks against the supply points file.
-
-    A file that cannot be read yet does not stop the location loading: its ids are then checked
-    when a run starts, which names the file's problem.
-    """
+    """Run options whose supply_point_ids the launchpad checks against the supply points file."""
     path = settings.supply_points_path
     try:
         points = load_supply_points(path, settings.market)
     except SupplyPointsError:
+        # The location still loads; a run checks the ids when it starts, naming the file's problem.
         return MeasurementsConfig
     return measurements_config([point.supply_point_id for point in points], str(path))

@@ -7,9 +7,9 @@ copied into DAGSTER_HOME unchanged and pointed at the test's database through it
 variables, so a broken shipped file fails here. What landed is read back from PostgreSQL with
 psycopg2, not through Dagster, the way an operator's own tooling would see it.
 
-Runs use the in-process executor only to keep the test short: a step subprocess costs about 4 s
-on the CI machine, and every instance feature checked here (queue, pools, retries, storage)
-works the same with either executor.
+Runs use the in-process executor only to keep the test short (a step subprocess costs seconds
+of start-up); every instance feature checked here (queue, pools, retries, storage) works the
+same with either executor.
 """
 
 import json
