@@ -34,10 +34,15 @@ browser:
 services:
 	bash scripts/ensure_services.sh
 
+## Ruff (lint and format, including the rule that only defs/ and cli/ import dagster), mypy, and
+## Dagster's own check that the code location loads (on a throwaway instance, telemetry off).
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	home=$$(mktemp -d) && printf 'telemetry:\n  enabled: false\n' > $$home/dagster.yaml && \
+		PATH="$(CURDIR)/$(BIN):$$PATH" DAGSTER_HOME=$$home $(BIN)/dg check defs; \
+		status=$$?; rm -rf $$home; exit $$status
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

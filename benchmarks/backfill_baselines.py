@@ -1,6 +1,6 @@
 """The two baselines bench_backfill.py sets beside our run: Dagster alone, and our work alone.
 
-`bare_definitions` is a job of the same shape as ours (kraken_pipeline.pipeline) that does no
+`bare_definitions` is a job of the same shape as ours (kraken_pipeline.defs.location) that does no
 work: assets of the same names, daily partitions, single-run backfill policy, pools and
 automation condition, and a check step with our check specs, emitting per day what ours emits
 (see `measurements`, `measurements_quality` and `daily_consumption` below), with metadata made
@@ -9,7 +9,7 @@ and size. Run through `runner.run_range` like ours, it is the floor Dagster sets
 that many days: launching, steps, events and their storage.
 
 `land_plainly` is our own work for the same days with no Dagster at all: what the three steps
-of a run call (kraken_pipeline.assets, checks), in their order, with the same client settings.
+of a run call (kraken_pipeline.defs.assets, checks), in their order, with the same client settings.
 """
 
 # No `from __future__ import annotations`: Dagster reads the context parameters' annotations.
@@ -34,14 +34,15 @@ from dagster import (
 )
 
 from kraken_pipeline import quality, storage, warehouse
-from kraken_pipeline.assets import (
+from kraken_pipeline.consumption import derive_daily_consumption, failed_blocking_checks
+from kraken_pipeline.defs.assets import (
     DAY_WRITER_POOL,
     FOLLOWS_MEASUREMENTS,
     GROUP,
     KRAKEN_API_POOL,
     SINGLE_RUN,
 )
-from kraken_pipeline.checks import (
+from kraken_pipeline.defs.checks import (
     DAY_CHECKS,
     MEASUREMENTS,
     QualityRunConfig,
@@ -52,14 +53,13 @@ from kraken_pipeline.checks import (
     newest_complete_day,
     outcome_metadata,
 )
-from kraken_pipeline.consumption import derive_daily_consumption, failed_blocking_checks
-from kraken_pipeline.day_metadata import day_metadata
+from kraken_pipeline.defs.day_metadata import day_metadata
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB
+from kraken_pipeline.defs.partitions import daily_partitions, partition_date
+from kraken_pipeline.defs.resources import KrakenResource
 from kraken_pipeline.kraken.limits import learned_limits_path
 from kraken_pipeline.landing import DayReport, SeriesTotal, land_days
 from kraken_pipeline.local_days import days_between, local_date_of
-from kraken_pipeline.partitions import daily_partitions, partition_date
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB
-from kraken_pipeline.resources import KrakenResource
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import load_supply_points
 

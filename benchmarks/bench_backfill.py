@@ -85,11 +85,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backfill_baselines import bare_definitions, land_plainly
 from emulator_process import CLOCK, EmulatorProcess, cpu_between, emulator_process
 
-from kraken_pipeline.commands import QUIET_CONSOLE
+from kraken_pipeline.cli.commands import QUIET_CONSOLE
+from kraken_pipeline.defs.resources import KrakenResource
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from kraken_pipeline.emulator.dataset import synthetic_dataset, write_supply_points_csv
 from kraken_pipeline.local_days import days_between, range_bounds
-from kraken_pipeline.resources import KrakenResource
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
 
@@ -269,7 +269,7 @@ def _run_through_dagster(
     chunk_days: int | None = None,
 ) -> tuple[float, int, bool, EventStorageClock]:
     """`run_range` on a fresh persistent instance: wall time, runs, success, events stored."""
-    from kraken_pipeline.runner import dagster_home, persistent_instance, run_range
+    from kraken_pipeline.cli.runner import dagster_home, persistent_instance, run_range
 
     home = dagster_home(settings)
     if postgres_url:

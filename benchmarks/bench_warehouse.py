@@ -49,12 +49,12 @@ import pyarrow as pa
 from dagster import BetaWarning, DagsterInstance, PreviewWarning
 
 from kraken_pipeline import quality, storage, warehouse
+from kraken_pipeline.cli.runner import run_range
 from kraken_pipeline.consumption import daily_consumption
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, EmulatorConfig
 from kraken_pipeline.emulator.dataset import Dataset, synthetic_dataset, write_supply_points_csv
 from kraken_pipeline.emulator.loadshapes import KWH_PER_M3, mean_powers
 from kraken_pipeline.local_days import day_bounds, days_between, expected_interval_count
-from kraken_pipeline.runner import run_range
 from kraken_pipeline.schema import FETCH_LOG_SCHEMA, MEASUREMENTS_SCHEMA, VALUE_TYPE
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points

@@ -1,8 +1,6 @@
 """Alerts for the operator: failed runs and failed blocking checks as Slack-compatible messages.
 
-Plain code (no Dagster): the sensors in sensors.py gather what failed and call these functions.
-A message is `{"text": ...}` with the same text as one mrkdwn block, which Slack, Mattermost and
-other Slack-compatible webhooks all render.
+Plain code: the sensors in defs/sensors.py gather what failed and call these functions.
 """
 
 from __future__ import annotations
@@ -87,6 +85,7 @@ def post_alert(url: str, message: dict[str, Any]) -> None:
 
 def _message(lines: list[str]) -> dict[str, Any]:
     text = redact("\n".join(lines))
+    # The same text as one mrkdwn block: Slack, Mattermost and other compatible webhooks render it.
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 

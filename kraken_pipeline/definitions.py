@@ -7,11 +7,11 @@ import warnings
 
 from dagster import BetaWarning, PreviewWarning
 
-from kraken_pipeline.pipeline import build_definitions
+from kraken_pipeline.defs.location import build_definitions
 from kraken_pipeline.settings import PipelineSettings
 
 # Partitioned asset checks and single-run backfills are preview/beta features used on purpose
-# (see checks.py); without this every code server and run worker repeats the warnings.
+# (see defs/checks.py); without this every code server and run worker repeats the warnings.
 warnings.filterwarnings("ignore", category=PreviewWarning)
 warnings.filterwarnings("ignore", category=BetaWarning)
 

@@ -1,13 +1,7 @@
 """Where the data root lives: a local directory (a `Path`) or an S3 prefix (an `S3Path`).
 
-`KRAKEN_PIPELINE_DATA` is a directory or `s3://bucket/prefix` (AWS S3 or any S3-compatible
-server). The lake's files are read and written by DuckDB (its httpfs extension for S3,
-warehouse/s3.py); this module parses the root, says where this machine keeps the root's local
-state, and checks before a run that an S3 root's bucket answers, through s3fs (botocore), so
-that a wrong bucket or endpoint is named before anything is fetched. Credentials and the server
-come from the standard AWS environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for
-an S3-compatible server, AWS_CA_BUNDLE for a private CA. Nothing here stores or prints them.
+Parses the root, says where this machine keeps the root's local state, and checks before a run
+that an S3 root's bucket answers. Credentials come from the standard AWS environment.
 """
 
 from __future__ import annotations

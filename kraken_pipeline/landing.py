@@ -24,7 +24,7 @@ from kraken_pipeline.supply_points import SupplyPoint
 
 log = logging.getLogger(__name__)
 # The attribute of the log record `land_days` emits per landed day that carries its DayReport:
-# a command's progress display (day_progress.py) reads the report, never the message text.
+# a command's progress display (cli/day_progress.py) reads the report, never the message text.
 DAY_LANDED = "day_landed"
 # Beside it, the record of each chunk fetched carries how many HTTP requests the fetch took.
 CHUNK_REQUESTS = "chunk_requests"
@@ -190,11 +190,9 @@ def _rows_per_supply_point(table: pa.Table) -> dict[str, int]:
 
 
 def _intervals_removed(stored: pa.Table, new: pa.Table, replaced: set[str]) -> dict[str, int]:
-    """Per supply point in `replaced`: stored intervals that the new rows no longer hold.
-
-    Read before the day's transaction: a writer racing on the same day could put this count (a
-    warning's input) off, never the rows that are written.
-    """
+    """Per supply point in `replaced`: stored intervals that the new rows no longer hold."""
+    # Read before the day's transaction: a racing writer could put this warning's count off,
+    # never the rows that are written.
     if not stored.num_rows or not replaced:
         return {}
     keys = ["supply_point_id", "interval_start"]

@@ -1,24 +1,7 @@
 """Market supply point ids of every Kraken market, and the market a deployment is in.
 
-Each market has its own meter point ids. Where the format (and a check digit) is published, it
-is validated; where none is published, the id is accepted as given, letters and digits only, and
-the rule below says so:
-
-- GB: MPAN core, 13 digits with the distributors' check digit; MPRN, 6 to 10 digits.
-- DE: MaLo-ID, 11 digits, the last the BDEW check digit (odd places plus twice the even places,
-  completed to a multiple of 10); MeLo-ID, "DE" + 11 digits (operator, postcode) + 20 letters or
-  digits. Both commodities.
-- JP: SPIN (supply point identification number), 22 digits; no check digit is published. Gas:
-  accepted as given.
-- ES: CUPS, "ES" + 16 digits + 2 control letters (the 16 digits modulo 529, as two letters of
-  TRWAGMYFPDXBNJZSQVHLCKE), optionally 2 more characters (a border point). Both commodities.
-- FR: PRM (electricity), 14 digits; PCE (gas), 14 digits or "GI" + 6 digits. No check digit.
-- NZ: ICP, 15 characters: 10 digits, 2 letters (the network), 3 check characters (not
-  recomputed here: their algorithm is the registry's). Both commodities.
-- AU: NMI (electricity) and MIRN (gas), 10 letters or digits (no I or O), optionally followed by
-  the AEMO checksum digit, which is then verified.
-- US: ESI ID (electricity, ERCOT), 17 to 22 digits. Gas: accepted as given.
-- OTHER: a Kraken in a market not listed: every id accepted as given.
+Where a market publishes its id format (and a check digit) it is validated; where none is
+published the id is accepted as given, letters and digits only.
 """
 
 from __future__ import annotations
@@ -145,6 +128,7 @@ def _de(_utility: str, market_id: str) -> str | None:
 
 
 def _jp(utility: str, market_id: str) -> str | None:
+    # No check digit is published for a SPIN, and no gas id format: gas ids are taken as given.
     if utility != "electricity" or _SPIN.fullmatch(market_id):
         return None
     return "a SPIN (22 digits)"
@@ -166,6 +150,7 @@ def _fr(utility: str, market_id: str) -> str | None:
 
 
 def _nz(_utility: str, market_id: str) -> str | None:
+    # The 3 check characters are the registry's algorithm: not recomputed here.
     if _ICP.fullmatch(market_id):
         return None
     return "an ICP (10 digits, 2 capital letters, 3 check characters)"

@@ -48,11 +48,8 @@ FETCH_LOG_SCHEMA = pa.schema(
         pa.field("error_code", pa.string()),
         pa.field("error_message", pa.string()),
         pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
-        # Since schema version 2; null in fetch logs written before. Like `requests`, they count
-        # the whole fetch that landed the day, which covers a chunk of consecutive days: nodes
-        # dropped outside the window or of no series asked for (counted on every supply point of
-        # the property's request), identical duplicates folded into one row, values rounded to
-        # 18 decimal places.
+        # Since schema version 2 (null before). Like `requests`, they count the whole fetch that
+        # landed the day, which covers a chunk of days; their meaning: warehouse/comments.py.
         pa.field("nodes_outside_window", pa.int64()),
         pa.field("nodes_unmatched", pa.int64()),
         pa.field("duplicates_folded", pa.int64()),

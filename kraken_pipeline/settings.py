@@ -45,9 +45,8 @@ class PipelineSettings:
     page_size: int = 1000
     concurrency: int = 4
     ca_bundle: str | None = None
-    # Where the points budget shared by every process lives (host:port, never the URL, which
-    # may hold a password: the resource reads KRAKEN_RATE_BUDGET_URL as an EnvVar); None: each
-    # process keeps its own budget.
+    # The shared points budget's host:port (None: a budget per process); never the URL, which may
+    # hold a password: the resource reads KRAKEN_RATE_BUDGET_URL as an EnvVar.
     rate_budget_address: str | None = None
     # Which market supply point ids are valid: KRAKEN_MARKET, else the tenant zone's market.
     market: Market = Market.GB

@@ -1,10 +1,6 @@
 """What `kraken-pipeline status` reports: the recent local days that need action, and their fix.
 
-Read from what the runs stored (fetch logs and quality results), without Dagster, so it answers
-in a moment on any machine that sees the data root. A day needs action when nothing is stored,
-a fetch failed, a blocking check failed or it was never checked, or it is still incomplete once
-past the publication lag; an incomplete or missing day inside the lag is pending, as the
-completeness check treats it.
+Read from what the runs stored (fetch logs and quality results), without Dagster.
 """
 
 from __future__ import annotations

@@ -1,10 +1,4 @@
-"""The pipeline's reads and writes of the lake: a day's rows replaced in one transaction.
-
-A day's measurements and fetch log are replaced together (delete and insert in one commit), so
-readers see the old day or the new one, never a mix, and a killed run leaves the old day. A
-repair of some supply points replaces only their rows; a supply point whose fetch failed keeps
-the rows it had. Every table is conformed to its contract before it is written.
-"""
+"""The pipeline's reads and writes of the lake: a day's rows replaced in one transaction."""
 
 from __future__ import annotations
 

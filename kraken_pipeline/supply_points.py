@@ -1,8 +1,7 @@
 """The supply point model and the loader/validator of the supply points CSV.
 
 A supply point is one metered series: a meter point on a Kraken property, read in one direction
-at one frequency. The CSV is the operator's list of what to fetch; it is validated whole before
-anything runs, so a typo never lands half a day.
+at one frequency. The CSV is validated whole before anything runs.
 """
 
 from __future__ import annotations

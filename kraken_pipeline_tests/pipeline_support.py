@@ -14,12 +14,12 @@ import pyarrow.compute as pc
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
 from kraken_pipeline import storage
+from kraken_pipeline.cli.runner import RunOutcome, run_range
+from kraken_pipeline.defs.location import build_definitions
+from kraken_pipeline.defs.partitions import partition_key
 from kraken_pipeline.emulator import Dataset, Emulator, Reading
 from kraken_pipeline.local_days import range_bounds
 from kraken_pipeline.market_ids import market_of
-from kraken_pipeline.partitions import partition_key
-from kraken_pipeline.pipeline import build_definitions
-from kraken_pipeline.runner import RunOutcome, run_range
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
 

@@ -25,14 +25,14 @@ from dagster import (
 )
 
 from kraken_pipeline.alerts import AlertDeliveryError
-from kraken_pipeline.emulator import Fault
-from kraken_pipeline.pipeline import build_definitions
-from kraken_pipeline.runner import RunOutcome
-from kraken_pipeline.sensors import (
+from kraken_pipeline.cli.runner import RunOutcome
+from kraken_pipeline.defs.location import build_definitions
+from kraken_pipeline.defs.sensors import (
     CHECK_FAILURE_SENSOR,
     RUN_FAILURE_SENSOR,
     AlertWebhookResource,
 )
+from kraken_pipeline.emulator import Fault
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 

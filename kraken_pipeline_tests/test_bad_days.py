@@ -10,11 +10,11 @@ from datetime import date
 
 from dagster import RunRequest, SkipReason, build_sensor_context
 
-from kraken_pipeline.bad_days import PROBLEM_TAG, SENSOR_NAME
+from kraken_pipeline.defs.bad_days import PROBLEM_TAG, SENSOR_NAME
+from kraken_pipeline.defs.location import build_definitions
+from kraken_pipeline.defs.resources import StorageResource
+from kraken_pipeline.defs.schedules import range_days
 from kraken_pipeline.emulator import Fault
-from kraken_pipeline.pipeline import build_definitions
-from kraken_pipeline.resources import StorageResource
-from kraken_pipeline.schedules import range_days
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 from kraken_pipeline_tests.test_status import HOUSE, days_ago, land, live
 

@@ -26,8 +26,8 @@ from dagster._core.definitions.automation_tick_evaluation_context import (
 )
 from dagster._core.definitions.events import AssetKeyPartitionKey
 
-from kraken_pipeline.pipeline import build_definitions
-from kraken_pipeline.schedules import SCHEDULE_NAME
+from kraken_pipeline.defs.location import build_definitions
+from kraken_pipeline.defs.schedules import SCHEDULE_NAME
 from kraken_pipeline.settings import PipelineSettings
 
 MEASUREMENTS = AssetKey("measurements")

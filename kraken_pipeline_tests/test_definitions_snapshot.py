@@ -31,7 +31,7 @@ from dagster._core.snap.snap_to_yaml import default_values_yaml_from_type_snap
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from kraken_pipeline.pipeline import build_definitions
+from kraken_pipeline.defs.location import build_definitions
 from kraken_pipeline.settings import PipelineSettings
 
 # A fixed, small supply points file: run config that lists its ids stays the same whatever the

@@ -17,9 +17,9 @@ from dagster import (
     evaluate_automation_conditions,
 )
 
-from kraken_pipeline.partitions import partition_key
-from kraken_pipeline.pipeline import build_definitions
-from kraken_pipeline.sensors import FOLLOW_SENSOR
+from kraken_pipeline.defs.location import build_definitions
+from kraken_pipeline.defs.partitions import partition_key
+from kraken_pipeline.defs.sensors import FOLLOW_SENSOR
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 

@@ -18,9 +18,9 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
 from kraken_pipeline import storage
+from kraken_pipeline.cli.runner import unwritable_directory
 from kraken_pipeline.emulator import ClientGrant, Emulator, Fault
 from kraken_pipeline.report import rerun_command
-from kraken_pipeline.runner import unwritable_directory
 from kraken_pipeline_tests.resilience.cli_support import (
     SENTINEL_GRANT,
     SENTINEL_SECRET,

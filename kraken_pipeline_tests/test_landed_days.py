@@ -12,7 +12,7 @@ from typing import Any
 from dagster import AssetKey, AssetRecordsFilter, EventLogRecord
 
 from kraken_pipeline import storage, warehouse
-from kraken_pipeline.partitions import partition_key
+from kraken_pipeline.defs.partitions import partition_key
 from kraken_pipeline.warehouse.lake import ALIAS
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 

@@ -6,9 +6,9 @@ import io
 import re
 from datetime import date
 
-from kraken_pipeline.day_progress import LandedDays, watching_landed_days
+from kraken_pipeline.cli.day_progress import LandedDays, watching_landed_days
+from kraken_pipeline.cli.progress_display import live_bar, plain_lines
 from kraken_pipeline.local_days import days_between
-from kraken_pipeline.progress_display import live_bar, plain_lines
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 9)  # two chunks: seven days, then two

@@ -30,10 +30,10 @@ from dagster import (
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from kraken_pipeline import quality, storage
-from kraken_pipeline.checks import DAY_CHECKS, newest_complete_day
+from kraken_pipeline.cli.runner import RunOutcome, run_range
+from kraken_pipeline.defs.checks import DAY_CHECKS, newest_complete_day
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.emulator import Dataset, Emulator, demo_dataset
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline.runner import RunOutcome, run_range
 from kraken_pipeline.schema import FETCH_LOG_SCHEMA, MEASUREMENTS_SCHEMA
 from kraken_pipeline_tests.lake_support import plant_measurements
 from kraken_pipeline_tests.pipeline_support import EXAMPLE_CSV, PipelineHarness

@@ -24,8 +24,8 @@ from dagster import (
 from dagster._core.event_api import PartitionKeyFilter
 
 from kraken_pipeline import quality, warehouse
-from kraken_pipeline.checks import DAY_CHECKS
-from kraken_pipeline.pipeline import build_definitions
+from kraken_pipeline.defs.checks import DAY_CHECKS
+from kraken_pipeline.defs.location import build_definitions
 from kraken_pipeline_tests.lake_support import lake_rows
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 from kraken_pipeline_tests.test_quality_checks import (

@@ -7,8 +7,8 @@ from typing import Any
 
 from dagster import Definitions, define_asset_job
 
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline.runner import run_range
+from kraken_pipeline.cli.runner import run_range
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 from kraken_pipeline_tests.test_quality_checks import (
     CHECK_STEP,

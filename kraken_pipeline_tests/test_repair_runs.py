@@ -16,14 +16,14 @@ import pytest
 from dagster import AssetKey, AssetRecordsFilter, DagsterInvalidConfigError, EventLogRecord
 from dagster._core.snap.snap_to_yaml import default_values_yaml_from_type_snap
 
-from kraken_pipeline.assets import (
+from kraken_pipeline.cli.runner import run_range
+from kraken_pipeline.defs.assets import (
     LISTED_SUPPLY_POINTS_LIMIT,
     MeasurementsConfig,
     measurements_config,
 )
-from kraken_pipeline.partitions import partition_key
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline.runner import run_range
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
+from kraken_pipeline.defs.partitions import partition_key
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 

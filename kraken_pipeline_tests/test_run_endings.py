@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from kraken_pipeline.run_endings import day_ranges, interrupted_lines
+from kraken_pipeline.cli.run_endings import day_ranges, interrupted_lines
 
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 10)
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from kraken_pipeline.run_owner import OWNER_TAG, RunOwner, owner_tags
+from kraken_pipeline.cli.run_owner import OWNER_TAG, RunOwner, owner_tags
 
 
 def test_the_running_process_is_not_gone() -> None:

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, time
 import pytest
 from dagster import RunRequest, SkipReason, build_schedule_context
 
-from kraken_pipeline.partitions import trailing_days
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline.schedules import SCHEDULE_NAME, range_tags
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
+from kraken_pipeline.defs.partitions import trailing_days
+from kraken_pipeline.defs.schedules import SCHEDULE_NAME, range_tags
 from kraken_pipeline.settings import PipelineSettings
 
 RANGE_START = "dagster/asset_partition_range_start"

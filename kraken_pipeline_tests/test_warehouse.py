@@ -22,8 +22,8 @@ import pytest
 from dagster import ExecuteInProcessResult, materialize
 
 from kraken_pipeline import storage, warehouse
-from kraken_pipeline.lake_upkeep import lake_maintenance
-from kraken_pipeline.resources import StorageResource
+from kraken_pipeline.defs.lake_upkeep import lake_maintenance
+from kraken_pipeline.defs.resources import StorageResource
 from kraken_pipeline.schema import MEASUREMENTS_SCHEMA
 from kraken_pipeline.supply_points import load_supply_points
 from kraken_pipeline.warehouse import lake

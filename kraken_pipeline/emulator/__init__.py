@@ -1,18 +1,7 @@
 """A faithful local Kraken: an OAuth auth server and the GraphQL measurements API.
 
-It is the target of the tests, the embedded default of the main command when no credentials are
-set, and a way to try the pipeline without a Kraken. Start one with `kraken-pipeline emulator`
-or in Python:
-
-    with Emulator() as emulator:
-        requests.post(emulator.token_url, data={"grant_type": "client_credentials",
-                      "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET})
-
-Modules: config (what it serves), runtime (the Emulator), server (HTTP), auth_server (/token/),
-graphql_api + resolvers + projection (/v1/graphql/), measurements + connection (windows,
-filters, paging), complexity + ratelimit (KT-CT-1188/1189/1199), faults + oddities (scripted
-failures and odd payloads), control (/_emulator/), tls (HTTPS with a given certificate),
-dataset + loadshapes (the data).
+The target of the tests, the embedded default of the main command when no credentials are set,
+and a way to try the pipeline without a Kraken (`kraken-pipeline emulator`, or `Emulator()`).
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
 """An opt-in fast path (EmulatorConfig.cache_answers): a clean GraphQL answer is rendered once.
 
-A benchmark repeats the same requests against an emulator that is one Python process, where
-rendering tens of thousands of measurement nodes costs more CPU than the client under test
-spends on anything. With the cache, a repeated request costs parsing, admission and a lookup.
-
-Only the rendering is skipped. The endpoint authenticates, checks the limits and charges the
-points allowance before it asks the cache, and the server applies transport and odd-payload
-faults around whatever answer it gets, so all of these behave as without the cache. The key is
-the exact request body, the client id (what the grant may see; never the token) and the
-emulator's `now`, which decides what is published or restated and where an open window ends:
-when the clock moves, the cache empties. An answer is kept only when it carries no error, when
-no fault that changes rendering was armed as it began, and when no fault fired while it was
-rendered; while a rendering fault is armed, every request is rendered (and consumes it) as usual.
+Only the rendering is skipped: authentication, limits, points and transport faults behave as
+without the cache.
 """
 
 from __future__ import annotations
@@ -67,8 +57,10 @@ class AnswerCache:
     def answer(self, body: bytes, client_id: str, now: datetime, render: Render) -> Answer:
         """The kept answer to an admitted request, or `render`'s (kept when it may be)."""
         state = self._state
+        # While a rendering fault is armed, every request is rendered (and consumes it) as usual.
         if any(fault.kind in _RENDERING_FAULTS for fault in state.faults.pending()):
             return render(state)[0]
+        # The client id decides what the grant may see (never the token); `now`, what is published.
         key = (body, client_id)
         kept = self._get(key, now)
         if kept is not None:

@@ -39,13 +39,11 @@ def html_answer(status: int, title: str, *headers: tuple[str, str]) -> Answer:
 class RawJsonSlots:
     """JSON texts written ahead of time, spliced into an answer in place of placeholder strings.
 
-    The measurement fast path writes a page's edges as JSON text; the answer around it is
-    serialised with `json`, which cannot embed raw text, so a placeholder string stands in for
-    the edges and is replaced after serialisation. A per-request nonce keeps a placeholder from
-    colliding with any string a client could make the emulator echo.
+    `json` cannot embed raw text, so the fast path's edges stand in as placeholders until `dumps`.
     """
 
     def __init__(self) -> None:
+        # Per request: a placeholder never collides with a string a client made the emulator echo.
         self._nonce = secrets.token_hex(8)
         self._texts: dict[str, str] = {}
 

@@ -1,9 +1,6 @@
 """POST /token/: the OAuth 2.0 client-credentials grant, as Kraken's auth server answers it.
 
-Client authentication by form fields (client_secret_post) or HTTP Basic (client_secret_basic).
-Errors follow RFC 6749 §5.2: a missing field is 400 `invalid_request` with an
-`error_description`, another grant type 400 `unsupported_grant_type`, an unknown client or wrong
-secret 401 `invalid_client`.
+Client authentication by form fields or HTTP Basic; errors as RFC 6749 §5.2 words them.
 """
 
 from __future__ import annotations

@@ -1,20 +1,7 @@
 """What a query costs: its complexity (KT-CT-1188 and rate-limit points) and its nodes (KT-CT-1189).
 
-Kraken does not publish its complexity formula, so the emulator uses one simple enough for a
-client to stay under the limit of 200 by construction:
-
-- every field selected in the operation costs 1, counted once per place it appears after
-  fragments are expanded (a fragment spread twice counts twice; each alias counts);
-- a `measurements` field, being a connection, costs CONNECTION_COST (10) more;
-- `__typename` and introspection (`__schema`, `__type` and all below them) cost nothing.
-
-The query of kraken_api.md §5 costs 32: 1 property + 1 id + 11 measurements + 3 pageInfo
-(hasNextPage, endCursor) + 1 edges + 1 node + 3 (value, unit, readAt) + 3 (startAt, endAt,
-durationInSeconds) + 1 metaData + 1 utilityFilters + 4 electricity + 2 gas filter fields. Six
-aliased copies of its `property` field cost 192 (allowed); seven cost 224 (KT-CT-1188).
-
-Nodes: the sum over every `measurements` field of its `first` (else `last`, else the default
-page size, which is the emulator's max_page_size), taken from literals or variables.
+Kraken publishes no formula; the emulator's (docs/architecture.md, "The emulator") lets a
+client stay under the limit of 200 by construction.
 """
 
 from __future__ import annotations
@@ -52,7 +39,9 @@ def fields_of(selection_set: SelectionSetNode, fragments: Fragments) -> Iterator
 
 
 def complexity(selection_set: SelectionSetNode, fragments: Fragments) -> int:
-    """The complexity of a selection set under the rule in the module docstring."""
+    """The complexity of a selection set: 1 per field selected (after fragments are expanded),
+    CONNECTION_COST more per `measurements`, nothing for `__typename` and introspection.
+    """
     total = 0
     for field in fields_of(selection_set, fragments):
         name = field.name.value

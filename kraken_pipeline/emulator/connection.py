@@ -1,9 +1,7 @@
 """Relay pagination over the series of one `measurements` connection.
 
-The connection lists its series one after the other, each in time order. A cursor is opaque
-base64 text naming a position by (series index, interval start), not by offset: a page boundary
-stays put when a newly published day lengthens an earlier series, so pages never overlap and
-never skip. `totalCount` counts the whole window; `edgeCount` the page.
+The series come one after the other, each in time order; a cursor names a position by
+(series index, interval start), not by offset.
 """
 
 from __future__ import annotations
@@ -91,6 +89,7 @@ class MeasurementPage:
 
 def encode_cursor(index: int, reading: Reading) -> str:
     """The opaque cursor of an item."""
+    # A position, not an offset: a day published meanwhile cannot make pages overlap or skip.
     text = f"{_CURSOR_PREFIX}:{index}:{int(reading.start.timestamp())}"
     return base64.b64encode(text.encode()).decode()
 

@@ -1,15 +1,7 @@
 """The JSON control API under /_emulator/, for tests driving an emulator in another process.
 
-    GET    /_emulator/stats            the counters (see stats.py)
-    GET    /_emulator/faults           the armed faults
-    POST   /_emulator/faults           arm one fault: {"kind": "http_status", "status": 502, ...}
-    DELETE /_emulator/faults           disarm every fault
-    GET    /_emulator/clock            {"now": "2026-11-20T12:00:00+00:00"}
-    POST   /_emulator/clock            {"now": "<ISO 8601 with offset>"} or {"advance_seconds": N}
-    POST   /_emulator/expire-tokens    every token issued so far answers KT-CT-1124
-    POST   /_emulator/reset            disarm faults, zero counters, refill allowances
-
-Fault objects have the fields of faults.Fault. Errors answer 400 {"error": "..."}.
+Faults (objects with the fields of faults.Fault), the clock, the counters, token expiry and a
+reset; errors answer 400 {"error": "..."}.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """The emulator's data: metered series and the interval readings Kraken would serve for them.
 
-Everything is deterministic from a seed and never reads the wall clock: each (series, local day)
-draws from its own `random.Random`, seeded by hashing (seed, series, day), and the caller passes
-`now`, which decides what is visible. A local day is published `publication_lag` after it ends;
-an estimated day is served as ESTIMATE until `restatement_lag` after that, then as ACTUAL with
-different (restated) values. Days are generated once and cached, because the server pages through
-the same windows many times and benchmarks serve millions of intervals.
+Deterministic from a seed; the caller passes `now`, which decides what is published, estimated
+or restated.
 """
 
 from __future__ import annotations

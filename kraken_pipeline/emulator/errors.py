@@ -1,10 +1,7 @@
 """Kraken's error codes as the emulator answers them, in the documented envelope.
 
-Errors without a `path` come with HTTP 200, or the status EmulatorConfig.pathless_error_status
-says (400, as graphene-django answers them).
-
-Each entry gives the errorType, message and errorDescription of one KT-CT code, worded after
-Kraken's public error-code reference where it has a page and kraken_api.md where it does not.
+Each entry is worded after Kraken's public error-code reference where it has a page and
+kraken_api.md where it does not.
 """
 
 from __future__ import annotations

@@ -1,32 +1,7 @@
 """Faults on demand: scripted failures a test adds to an emulator, in Python or over JSON.
 
-A Fault names what goes wrong, where (the token or the GraphQL endpoint) and how often: the next
-`times` matching requests (None: every one until cleared), after letting `skip` pass, each with
-`probability` (drawn from a seeded RNG, so a run is reproducible). Kinds:
-
-- transport, answered instead of (or around) the real answer:
-  `http_status` (status with an HTML body, e.g. 429 with `retry_after`, 500/502/503, the token
-  endpoint's CDN 403), `delay` (answer after `delay_seconds`), `cut_body` (headers with the full
-  Content-Length, half the body, then the connection is closed), `truncated_json` (a complete
-  HTTP response whose JSON is cut in half);
-- GraphQL: `kraken_error` (every root field fails with `code`; with `property_id`, only that
-  property), `data_and_errors` (one `measurements` field fails with `code`, or with no errorCode
-  at all when `code` is empty, while the rest of the data is served), `duplicate_nodes` (a page
-  that follows a cursor repeats the previous page's last node), `outside_window` (a page gains a
-  node that ends where the window starts);
-- payload: `odd_payload` (the first measurement node of an answer is made odd in the way
-  `oddity` names: a null or huge value, a timestamp without offset, an unknown enum value...;
-  see oddities.py). Only answers that carry measurement nodes consume it;
-- hostile transport, on either endpoint: `slow_drip` (headers at once, then the body one byte
-  every `delay_seconds`, 1 s by default), `redirect` (`status` 307 or 308, another status
-  answering 307, with `Location: location`); on the GraphQL endpoint `echo_authorization` (a
-  pathless GraphQL error with `code` whose message repeats the request's Authorization header);
-- protocol and shape (see payload_faults.py): `page_info_missing`, `page_info_null`,
-  `has_next_page_null`, `edges_missing`, `edges_null`, `node_field_missing` (`field_name`:
-  startAt, endAt or value), `nodes_shifted`, `conflicting_duplicate`, `identical_duplicate`,
-  `next_without_cursor`, `quality_combined`, `long_decimals`, `embedded_filters` spoil one answer
-  carrying nodes; `too_many_edges` (one edge more than `first`) and `cursor_loop` (a page that
-  follows a cursor points back to the first page) one page as it is resolved.
+A Fault names what goes wrong (a FaultKind), where (the token or the GraphQL endpoint) and how
+often: the next `times` matching requests after `skip`, each with a seeded `probability`.
 """
 
 from __future__ import annotations
@@ -43,18 +18,22 @@ from kraken_pipeline.emulator.oddities import ODDITIES
 from kraken_pipeline.emulator.payload_faults import PAYLOAD_FAULTS, RESOLVER_FAULTS
 
 FaultKind = Literal[
-    "http_status",
-    "delay",
-    "cut_body",
-    "truncated_json",
-    "kraken_error",
-    "data_and_errors",
-    "duplicate_nodes",
-    "outside_window",
-    "odd_payload",
-    "slow_drip",
-    "redirect",
-    "echo_authorization",
+    # Transport, answered instead of (or around) the real answer.
+    "http_status",  # `status` with an HTML body: 429 with `retry_after`, 5xx, a CDN's 403
+    "delay",  # the answer after `delay_seconds`
+    "cut_body",  # the full Content-Length, half the body, then the connection closed
+    "truncated_json",  # a complete HTTP response whose JSON is cut in half
+    # GraphQL.
+    "kraken_error",  # every root field fails with `code` (with `property_id`, only that one)
+    "data_and_errors",  # one `measurements` field fails with `code` (empty: no errorCode)
+    "duplicate_nodes",  # a page after a cursor repeats the previous page's last node
+    "outside_window",  # a page gains a node that ends where the window starts
+    "odd_payload",  # the first node of an answer made odd as `oddity` names (oddities.py)
+    # Hostile transport, on either endpoint (echo_authorization: GraphQL only).
+    "slow_drip",  # headers at once, then a byte every `delay_seconds` (1 s by default)
+    "redirect",  # `status` 307 or 308 (another status: 307) to `location`
+    "echo_authorization",  # a pathless error with `code` repeating the Authorization header
+    # Protocol and shape (payload_faults.py).
     "page_info_missing",
     "page_info_null",
     "has_next_page_null",
@@ -91,7 +70,7 @@ _NODE_FIELDS = frozenset({"startAt", "endAt", "value"})
 
 @dataclass(frozen=True)
 class Fault:
-    """One scripted failure; see the module docstring for the kinds."""
+    """One scripted failure; FaultKind lists the kinds."""
 
     kind: FaultKind
     endpoint: Endpoint = "graphql"

@@ -1,11 +1,7 @@
-"""POST /v1/graphql/: validate, admit, execute and answer in Kraken's envelope (HTTP 200).
+"""POST /v1/graphql/: validate, admit, execute and answer in Kraken's envelope.
 
-A request goes through: JSON body -> parse and validate against the SDL (cached by query text,
-so a client repeating one constant document pays once) -> admission (scripted request-wide
-fault, token, complexity, nodes, points; see complexity.py and ratelimit.py) -> execution, the
-measurement connection completed by the fast path in projection.py -> the envelope, every
-error carrying `extensions.errorType` (and `errorCode` for Kraken's own errors). With
-EmulatorConfig.cache_answers, an admitted request may skip execution (see answer_cache.py).
+Parse and validate (cached by query text), admit (faults, token, complexity, nodes, points),
+execute (measurement pages by projection.py) and wrap every error with its `errorType`.
 """
 
 from __future__ import annotations

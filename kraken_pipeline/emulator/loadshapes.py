@@ -1,10 +1,7 @@
 """Plausible energy load shapes for the emulator's metered series, on a local day's grid.
 
-A shape is the mean power (kW) at each interval of a local day, before noise: households peak in
-the morning and evening, businesses draw in weekday working hours, solar follows a seasonal bell
-that is zero at night, and gas heating follows the season. Shapes are cached per (profile, day,
-zone, interval length) because every series of a profile shares them on a given day; the
-per-series noise is applied on top by `noisy_powers`.
+A shape is the mean power (kW) at each interval of a local day, before the per-series noise of
+`noisy_powers`.
 """
 
 from __future__ import annotations
@@ -99,7 +96,7 @@ def _gas_kw(hour: float, local_date: date) -> float:
     return 0.05 + boiler + hot_water
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # every series of a profile shares its shape on a given day
 def mean_powers(
     profile: str, local_date: date, tz: str, interval_seconds: int
 ) -> tuple[float, ...]:

@@ -1,9 +1,6 @@
 """Synthetic datasets of a tenant outside GB: its time zone, its market's ids, its frequency.
 
-A German, Japanese or Texan Kraken serves local days of its own zone (96 quarter-hours in
-Berlin, 92 and 100 on the clock changes; 48 half-hours every day in Tokyo), for meter points
-whose ids follow that market's rules (market_ids.py), so the pipeline can be run end to end
-against each market as its operators would.
+So the pipeline can be run end to end against each market as its operators would.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
 """The `measurements` arguments: the window, the time zone and the series the filters select.
 
-Window: `startAt`/`endAt` (date-times that must carry an offset, else KT-CT-4237) or
-`startOn`/`endOn` (local dates in `timezone`, `endOn` inclusive); either kind may bound either
-side, the date-time winning when both are given. A start is required; without an end the window
-runs to the emulator's now. An interval is served when it lies wholly inside the window.
-
-Filters: each `utilityFilters` element selects the property's series of its utility that match
-every given field; `readingFrequencyType` RAW_INTERVAL (the default) matches the series' own
-frequency, another value only a series of that frequency (the emulator does not aggregate).
-No filters select every series of the property. The series come in filter order, each once.
+An interval is served when it lies wholly inside the window; series come in filter order, each
+once.
 """
 
 from __future__ import annotations
@@ -55,6 +48,7 @@ def parse_window(args: Mapping[str, Any], now: datetime) -> Window:
         tz = zone(tz_name)
     except ValueError as exc:
         raise validation_error(f"Invalid timezone {tz_name!r}.", "timezone") from exc
+    # A date-time wins over a local date on the same side; `endOn` is inclusive.
     start = _instant(args, "startAt") or _local_midnight(args, "startOn", tz_name, 0)
     end = _instant(args, "endAt") or _local_midnight(args, "endOn", tz_name, 1) or now
     if start is None:
@@ -118,6 +112,7 @@ def _matches(spec: SeriesSpec, utility: str, wanted: Mapping[str, Any]) -> bool:
         return False
     if device_id is not None and device_id != spec.device_id:
         return False
+    # RAW_INTERVAL matches the series' own frequency; another value only a series of that one.
     if frequency not in (RAW_INTERVAL, spec.reading_frequency):
         return False
     if utility == "electricity":
@@ -128,11 +123,7 @@ def _matches(spec: SeriesSpec, utility: str, wanted: Mapping[str, Any]) -> bool:
 class ReadingsCache:
     """The dataset's visible readings per (series, window, visibility), kept while a client pages.
 
-    A client pages through the same window many times; without this every page would rebuild
-    the whole window's list from the dataset's day cache. The key holds not `now` but what `now`
-    decides (DatasetConfig): a day is published once `publication_lag` has passed since it
-    ended, and restated `restatement_lag` later, so two instants that fall after the same local
-    days' deadlines see the same readings. A running wall clock therefore still hits the cache.
+    Without it every page would rebuild the whole window's list from the dataset's day cache.
     """
 
     def __init__(self, dataset: Dataset, size: int = 1024) -> None:
@@ -145,6 +136,7 @@ class ReadingsCache:
         self, series: SelectedSeries, start: datetime, end: datetime, now: datetime
     ) -> tuple[Reading, ...]:
         """The series' readings inside [start, end) visible at `now`, of the asked quality."""
+        # Not `now` but what it decides (days published, restated): a running clock still hits.
         key = (series.spec, series.quality, start, end, *self._visibility(now))
         with self._lock:
             cached = self._entries.get(key)

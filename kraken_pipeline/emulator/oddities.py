@@ -1,10 +1,7 @@
 """Odd measurement payloads: the first node of an answer bent the way a field report says.
 
-Kraken's schema promises more than a client may rely on: values arrive as strings that may be
-null or longer than any decimal type, enum values appear before the documentation lists them,
-and a gateway may reformat timestamps. An `odd_payload` fault (faults.py) makes one answer show
-one such oddity, so an end-to-end test can prove that the pipeline names the culprit or
-quarantines the row, and never lands a wrong value.
+An `odd_payload` fault (faults.py) makes one answer show one oddity, so a test can prove that
+the pipeline names the culprit or quarantines the row, and never lands a wrong value.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """Payload faults: answers that break the connection protocol or bend the data's shape.
 
-Each kind spoils the first non-empty `measurements` connection of one answer, the way a tenant,
-a gateway or a Kraken release might: a missing or null pageInfo, hasNextPage or edges, a node
-without startAt/endAt/value (`field_name`), every node an hour late, a node repeated with the
-same or another value, hasNextPage without a cursor, readingQuality echoed as COMBINED, values
-with 30 decimal places, or filters echoed as EmbeddedElectricityFiltersOutput (which the
-client's query selects nothing of). `too_many_edges` and `cursor_loop` need the request's
-arguments and are applied by the resolver instead (resolvers.py).
+Each kind spoils the first non-empty `measurements` connection of one answer; `too_many_edges`
+and `cursor_loop` need the request's arguments and are applied by resolvers.py instead.
 """
 
 from __future__ import annotations

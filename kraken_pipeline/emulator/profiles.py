@@ -1,18 +1,7 @@
 """Named limit profiles: EmulatorConfig overrides for behaviours the public record allows.
 
-The emulator's defaults are lenient guesses. A client that only works on them is worthless, so
-the end-to-end tests and the benchmark also run against stricter readings of kraken_api.md:
-
-- `lenient`: the defaults (pages of up to 1,000, complexity 200 by field count, 10,000 nodes);
-- `strict-pages`: a `first` of 100 or more is refused with KT-CT-1203 (VALIDATION, inputPath
-  ["first"]), as tenants that cap pages below the documented 1,000 do;
-- `strict-complexity`: pagination arguments weigh, one point per ten requested nodes, so more
-  than one alias of a 1,000-node page is KT-CT-1188;
-- `small-nodes`: at most 2,000 nodes per request (KT-CT-1189);
-- `graphene-400`: strict pages and complexity, with every error found before execution (page
-  size, complexity, node count, validation) answered HTTP 400 without a `path`, as
-  graphene-django, and so Kraken, answers them;
-- `strictest`: all of these at once.
+The defaults are lenient guesses; the stricter profiles (README, "The emulator") are what the
+end-to-end tests and the benchmark also run against.
 """
 
 from __future__ import annotations

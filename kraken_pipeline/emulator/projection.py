@@ -1,12 +1,7 @@
 """The fast path: a measurement page written as JSON text without graphql-core per field.
 
-graphql-core resolves and completes every field of every node one by one, which would dominate
-the cost of a 1,000-node page. Validation still covers the whole document; only the completion of
-a `MeasurementConnection` value is taken over here. The selection is collected with graphql-core's
-own `collect_subfields` (aliases, fragments, @skip/@include), compiled once per page into one
-text getter per selected field, and applied to every node. The edges list is written straight
-to JSON text and spliced into the answer (see answers.RawJsonSlots); shared parts (the metaData
-of a series, formatted timestamps, units) are encoded once.
+Validation still covers the whole document; only the completion of a `MeasurementConnection`
+value is taken over here.
 """
 
 from __future__ import annotations

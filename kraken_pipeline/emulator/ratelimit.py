@@ -1,11 +1,7 @@
 """The hourly points allowance per viewer, judged against the emulator's clock.
 
-Each GraphQL request of an authenticated viewer costs its complexity in points (see
-complexity.py). The allowance is a fixed window: it opens at a viewer's first request, lasts one
-hour and then refills whole. A request that would overdraw it is refused with KT-CT-1199 and not
-charged, and the viewer reads as blocked until the refill; `ttl` is the Unix time of the refill.
-The window may be made shorter (EmulatorConfig.rate_limit_window) so that a benchmark sees the
-allowance refill several times in minutes; the `ttl` reported follows it.
+A fixed window per viewer, opened at its first request; a request that would overdraw it is
+refused with KT-CT-1199 and not charged.
 """
 
 from __future__ import annotations

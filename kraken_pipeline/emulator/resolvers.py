@@ -1,9 +1,4 @@
-"""The schema with its resolvers: who may read which property, and what a property holds.
-
-Refusals decided before execution (bad or expired token, limits, scripted request-wide faults)
-are raised by every root field, which gives Kraken's envelope: one error per root field, with its
-path, and `data` holding null for it.
-"""
+"""The schema with its resolvers: who may read which property, and what a property holds."""
 
 from __future__ import annotations
 
@@ -51,6 +46,7 @@ class RequestContext:
 
     def admitted(self) -> ClientGrant:
         """The viewer, or the request-wide refusal raised as a GraphQL error."""
+        # Raised by every root field: Kraken's envelope, one error per root field, `data` null.
         if self.refusal is not None:
             raise self.refusal.to_graphql_error()
         if self.grant is None:

@@ -133,11 +133,7 @@ class Emulator:
         self._state.tokens.expire_all()
 
     def minted_tokens(self) -> tuple[str, ...]:
-        """The access tokens issued so far, oldest first (the latest 1,000).
-
-        For tests that search everything a client wrote for a leaked token; a real auth server
-        keeps no such list.
-        """
+        """The access tokens issued so far, oldest first (the latest 1,000), for leak tests."""
         return self._state.tokens.minted()
 
     def reset(self) -> None:

@@ -1,9 +1,6 @@
 """The HTTP side: a threaded stdlib server with HTTP/1.1 keep-alive, routing and transport faults.
 
-The stdlib server is enough for a loopback test double and adds no dependency. Each connection
-gets its own thread, so latency and slow-answer faults (plain sleeps in that thread) never hold
-up other requests. The server remembers its open connections so that stopping it also closes
-idle keep-alive connections instead of leaving their threads serving.
+A thread per connection, so latency and slow-answer faults never hold up other requests.
 """
 
 from __future__ import annotations
@@ -42,11 +39,7 @@ _STATUS_TITLES = {
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
-    """A ThreadingHTTPServer that knows the emulator and its open connections.
-
-    With a TLS context it serves HTTPS: every accepted connection is a TLS connection whose
-    handshake runs in that connection's thread (see tls.py).
-    """
+    """A ThreadingHTTPServer that knows the emulator and its open connections (HTTPS with TLS)."""
 
     daemon_threads = True
     block_on_close = False  # stop() closes connections itself; see close_connections
@@ -146,12 +139,9 @@ class _Handler(BaseHTTPRequestHandler):
         endpoint: TokenEndpoint | GraphQLEndpoint,
         body: bytes,
     ) -> None:
-        """Answer an API request: count it, apply a transport fault if armed, answer on time.
-
-        Latency is the time from request to answer, as a client sees it from a real Kraken that
-        computes on many workers: the answer's own compute time is part of it, not added to it.
-        """
+        """Answer an API request: count it, apply a transport fault if armed, answer on time."""
         state.stats.count_request(name)
+        # Latency includes the answer's compute time, as from a Kraken computing on many workers.
         due = time.monotonic() + state.config.latency.total_seconds()
         fault = state.faults.take(TRANSPORT_KINDS, name)
         if fault is not None and fault.kind in _ANSWERED_INSTEAD:

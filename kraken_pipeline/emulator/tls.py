@@ -1,13 +1,6 @@
 """HTTPS for the emulator: a server-side TLS context from a PEM certificate chain and key.
 
-A real Kraken is only reachable over HTTPS, so the client's certificate verification can only
-be proved against a server that presents a certificate: tests generate a CA and a certificate
-for 127.0.0.1/localhost, start the emulator with `EmulatorConfig(tls=(certfile, keyfile))`, and
-check that the client refuses it until the CA bundle is configured.
-
-The listening socket is wrapped without handshaking on accept: the handshake then happens in
-the connection's own thread (server.py), so a client that refuses the certificate, or never
-speaks TLS, cannot hold up the thread that accepts the other connections.
+Lets the tests prove the client's certificate verification against a server that presents one.
 """
 
 from __future__ import annotations
@@ -27,6 +20,8 @@ def server_context(certfile: str | Path, keyfile: str | Path) -> ssl.SSLContext:
 
 def wrap_listener(listener: socket.socket, context: ssl.SSLContext) -> ssl.SSLSocket:
     """The listening socket, handing out TLS connections that handshake on first use."""
+    # The handshake runs in the connection's own thread (server.py): a client that refuses the
+    # certificate, or never speaks TLS, cannot hold up the thread that accepts the others.
     return context.wrap_socket(listener, server_side=True, do_handshake_on_connect=False)
 
 

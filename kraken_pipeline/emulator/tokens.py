@@ -1,9 +1,6 @@
 """Access tokens: signed JWTs (HS256, with exp, iat, sub) minted and checked against the clock.
 
-Expiry is judged by the emulator's clock, not the wall clock, so tests can move time. A serial
-number (`jti`) in every token lets `expire_all` expire every token issued so far at once. An
-expiry skew moves the `exp` a token shows (and its `expires_in`) without changing how long it is
-accepted: a negative one issues tokens whose `exp` has already passed, as a skewed clock would.
+Expiry is judged by the emulator's clock, not the wall clock, so tests can move time.
 """
 
 from __future__ import annotations

@@ -175,6 +175,11 @@ class ResponseFormatError(FatalError):
     """The API answered 200 with JSON that does not have the documented shape."""
 
 
+class ProtocolViolationError(ResponseFormatError):
+    """An answer that breaks the connection protocol (a required field missing or null, more
+    edges than asked for, a cursor that does not move on): retried once, then the alias fails."""
+
+
 def stops_everything(error: KrakenError) -> bool:
     """Whether an error ends the whole run, rather than the part of it one property needs.
 

@@ -14,7 +14,6 @@ budget the rateLimitInfo of the answer when the document asked for it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -192,10 +191,7 @@ class GraphQLCaller:
                 headers={"Authorization": token.value.reveal()},
                 read_timeout=max(0.001, min(self._settings.read_timeout, deadline.remaining())),
             )
-        if answer.status == 200:
-            errors, data = decode(answer.body)
-        else:
-            errors, data = _error_body(answer)
+        errors, data = decode(answer.body) if answer.status == 200 else _error_body(answer, decode)
         alias_errors, request_errors = _sort_errors(errors, aliases, answer.status)
         if request_errors:
             worst = _most_urgent(request_errors)
@@ -208,17 +204,15 @@ class GraphQLCaller:
         return GraphQLAnswer(data, alias_errors, answer.received_at, allowance)
 
 
-def _error_body(answer: HttpAnswer) -> tuple[list[Any], Any]:
+def _error_body(answer: HttpAnswer, decode: Decoder) -> Decoded:
     """The `errors` and `data` of a non-200 answer, or its status's error for any other body."""
     try:
-        body = json.loads(answer.body)
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list) or not any(isinstance(entry, dict) for entry in errors):
+        errors, data = decode(answer.body)
+    except KrakenError:
+        errors, data = [], None
+    if not any(isinstance(entry, dict) for entry in errors):
         raise http_error(answer.status, answer.content_type, answer.retry_after, "the API")
-    data = body.get("data") if isinstance(body, dict) else None
-    return errors, data if isinstance(data, dict) else {}
+    return errors, data
 
 
 def _sort_errors(

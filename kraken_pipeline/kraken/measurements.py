@@ -31,19 +31,14 @@ from kraken_pipeline.kraken.errors import (
     INTERNAL_ERROR_ATTEMPTS,
     FatalError,
     KrakenError,
+    ProtocolViolationError,
     ResponseFormatError,
     RetryableError,
     ShrinkRequestError,
     stops_everything,
 )
 from kraken_pipeline.kraken.graphql import GraphQLAnswer, GraphQLCaller, RequestTally
-from kraken_pipeline.kraken.parsing import (
-    FoldedRows,
-    PageRows,
-    ProtocolViolationError,
-    fold_pages,
-    parse_page,
-)
+from kraken_pipeline.kraken.parsing import FoldedRows, PageRows, fold_pages, parse_page
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, Target, plan_requests
 from kraken_pipeline.kraken.progress import RequestShape, TargetProgress
 from kraken_pipeline.kraken.queries import (
@@ -56,7 +51,7 @@ from kraken_pipeline.kraken.queries import (
 from kraken_pipeline.kraken.ratelimit import PointsBudget
 from kraken_pipeline.kraken.retry import Deadline
 from kraken_pipeline.kraken.settings import KrakenSettings
-from kraken_pipeline.kraken.wire import BadPage, ConnectionPage, measurement_decoder
+from kraken_pipeline.kraken.wire import BadPage, Connection, measurement_decoder
 from kraken_pipeline.supply_points import SupplyPoint
 
 log = logging.getLogger(__name__)
@@ -276,32 +271,34 @@ class MeasurementsFetcher:
         _count_dropped(state, rows, run)
         tables.append(rows.table)
         state.pages += 1
-        state.after = page.end_cursor if page.has_next_page else state.after
-        if page.end_cursor:
-            state.cursors.add(page.end_cursor)
-        state.done = not page.has_next_page
+        info = page.page_info
+        state.after = info.end_cursor if info.has_next_page else state.after
+        if info.end_cursor:
+            state.cursors.add(info.end_cursor)
+        state.done = not info.has_next_page
 
 
-def _check_protocol(state: TargetProgress, page: ConnectionPage, first: int) -> None:
+def _check_protocol(state: TargetProgress, page: Connection, first: int) -> None:
     """Refuse a page that breaks the connection protocol before any of its rows are kept."""
     name = state.target.property_id
-    if len(page.nodes) > first:
+    if len(page.edges) > first:
         raise ProtocolViolationError(
-            f"property {name} answered {len(page.nodes)} edges where first was {first}",
+            f"property {name} answered {len(page.edges)} edges where first was {first}",
             code="protocol",
         )
-    if not page.has_next_page:
+    cursor = page.page_info.end_cursor
+    if not page.page_info.has_next_page:
         return
-    if not page.end_cursor:
+    if not cursor:
         raise ProtocolViolationError(
             f"property {name}: hasNextPage is true without an endCursor (field "
             "measurements.pageInfo.endCursor)",
             code="pagination",
         )
-    if page.end_cursor in state.cursors:
+    if cursor in state.cursors:
         # A cursor seen before leads back to a page already read: following it never ends.
         raise ResponseFormatError(
-            f"property {name}: endCursor {page.end_cursor[:40]!r} was already followed in "
+            f"property {name}: endCursor {cursor[:40]!r} was already followed in "
             "this connection (the pages loop)",
             code="pagination",
         )

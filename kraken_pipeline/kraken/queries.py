@@ -39,7 +39,7 @@ query RateLimitInfo {{{_RATE_LIMIT_SELECTION}
 
 # Everything a node needs to become a row; metaData.utilityFilters tells apart the series that
 # share one connection (meter point and direction; no __typename: it would add 15% to the bytes
-# of a page and the direction already tells electricity from gas). wire.NODE_TYPE mirrors this.
+# of a page and the direction already tells electricity from gas). wire.Node mirrors this.
 MEASUREMENT_PAGE_FRAGMENT = """
 fragment MeasurementPage on MeasurementConnection {
   pageInfo { hasNextPage endCursor }

@@ -1,13 +1,7 @@
 """Pure data-quality rules over one local day of measurements (no Dagster here).
 
-checks.py surfaces these as Dagster asset checks; storage persists `outcomes_to_table` as the
-`quality_results` view. Each rule is a public function that can be called and tested alone;
-`evaluate_day` runs every per-day rule in a stable order.
-
-Modules: `records` (names, severities, config, result records), `structure` (the blocking rules),
-`completeness` (completeness and fetch failures), `values` (valid values, estimates), `removals`
-(stored intervals a re-run removed), `evaluate` (the day, freshness, the results table), `tables`
-(Arrow and local-time helpers).
+Each rule is a public function that can be called and tested alone; `evaluate_day` runs every
+per-day rule in a stable order. defs/checks.py surfaces them as Dagster asset checks.
 """
 
 from __future__ import annotations

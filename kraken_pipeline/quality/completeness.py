@@ -1,11 +1,4 @@
-"""Completeness and fetch failures: is every interval of the day there, and if not, why not.
-
-A supply point whose fetch failed is reported twice, on purpose: by fetch_failures (ERROR, naming
-the error code, so the operator knows to fix credentials or permissions and re-run) and by
-completeness as missing whatever it lacks (so the share of the day that is present stays honest
-and an analyst filtering on completeness never counts a failed fetch as complete). Its
-completeness detail says the fetch failed, so the two reports point at the same cause.
-"""
+"""Completeness and fetch failures: is every interval of the day there, and if not, why not."""
 
 from __future__ import annotations
 
@@ -54,10 +47,9 @@ class FetchFailure:
 
 
 def latest_fetch_failures(fetch_log: pa.Table, local_date: date) -> dict[str, FetchFailure]:
-    """Supply points whose latest fetch for the day did not end "ok".
+    """Supply points whose latest fetch for the day did not end "ok" (an unknown status fails).
 
-    A later successful re-run supersedes an earlier failure, so only each point's newest log row
-    counts. Any status other than "ok" is a failure: an unknown status is never taken as success.
+    A later successful re-run supersedes an earlier failure: only each point's newest row counts.
     """
     rows = fetch_log.filter(pc.equal(fetch_log["local_date"], pa.scalar(local_date, pa.date32())))
     # Failures are rare: only the supply points with one need their history read row by row.
@@ -155,6 +147,7 @@ class _Coverage:
         seconds = self.interval_seconds[supply_point_id]
         ranges = format_slot_ranges(gaps, self.local_date, self.timezone, seconds)
         failure = self.failures.get(supply_point_id)
+        # Also reported by fetch_failures, on purpose: the share present stays honest.
         cause = f"fetch failed ({failure.error_code}); " if failure else ""
         share = self.share(supply_point_id)
         return f"{cause}missing {ranges}; {total - missing} of {total} present ({share:.1%})"

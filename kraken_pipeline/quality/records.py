@@ -1,6 +1,6 @@
 """The vocabulary of the data-quality rules: check names, severities, config and result records.
 
-Everything here is plain data, so the Dagster layer (checks.py) and the persisted
+Everything here is plain data, so the Dagster layer (defs/checks.py) and the persisted
 `quality_results` table can both be built from the same outcome without re-deciding anything.
 """
 
@@ -61,9 +61,8 @@ class Severity(StrEnum):
     ERROR = "ERROR"
 
 
-# The severity every failure of a rule has at least, which a passing outcome carries: a passed row
-# never looks graver than a failed one of the same check. Completeness and valid values fail with
-# WARN, and with ERROR only below the floor past the publication lag / for impossible values.
+# The least severity of each rule's failures, which a passing outcome carries: a passed row never
+# looks graver than a failed one of the same check.
 CHECK_SEVERITIES: Mapping[str, Severity] = MappingProxyType(
     {
         CHECK_UNIQUE_INTERVALS: Severity.ERROR,
@@ -78,29 +77,18 @@ CHECK_SEVERITIES: Mapping[str, Severity] = MappingProxyType(
     }
 )
 
-# Plausible ceilings per (utility, normalised unit) per HOUR; a rule scales them to each
-# interval's length. Crossing one is implausible (WARN), not impossible: big sites exist.
-# - electricity kWh: 100 kWh/h is a 100 kW average. The largest whole-current meters are
-#   100 A three-phase (3 x 230 V x 100 A = 69 kW); anything above is a CT-metered large site,
-#   which this pipeline can serve, so it warns rather than refuses. 50 kWh per half-hour.
-# - gas m3: 25 m3/h is the rated maximum flow of a U25/G16 meter, beyond every domestic (U6)
-#   and small commercial (U16) diaphragm meter.
-# - gas kWh: the same 25 m3/h at a calorific value of about 39.5 MJ/m3 with the GB volume
-#   correction factor 1.02264: 25 x 1.02264 x 39.5 / 3.6 = about 280 kWh/h.
+# Plausible ceilings per (utility, normalised unit) per HOUR, scaled to each interval's length;
+# crossing one is implausible (WARN), not impossible. Derived in docs/architecture.md.
 DEFAULT_CEILINGS_PER_HOUR: Mapping[tuple[str, str], Decimal] = MappingProxyType(
     {
-        ("electricity", "kWh"): Decimal(100),
-        ("gas", "m3"): Decimal(25),
-        ("gas", "kWh"): Decimal(280),
+        ("electricity", "kWh"): Decimal(100),  # a 100 kW average: above any whole-current meter
+        ("gas", "m3"): Decimal(25),  # the rated maximum flow of a U25/G16 meter
+        ("gas", "kWh"): Decimal(280),  # 25 m3/h at about 39.5 MJ/m3, GB correction factor
     }
 )
 
-# Values a meter or head-end reports when a register is unset or overflowed: all bits of an
-# unsigned 16/24/32-bit register set (2^n - 1, sometimes read as thousandths, i.e. Wh shown as
-# kWh), and the all-nines rollover of an 8-digit register (with or without 3 decimals). Each is
-# far above any plausible interval value (65535 kWh in half an hour is 131 MW), so equality is
-# never a real reading; smaller patterns such as 65.535 are left out because real large sites
-# can read exactly that.
+# What a meter or head-end reports for an unset or overflowed register; each is far above any
+# plausible interval value, so equality is never a real reading (docs/architecture.md).
 DEFAULT_SENTINEL_VALUES: frozenset[Decimal] = frozenset(
     {
         Decimal("65535"),  # 2^16 - 1
@@ -171,9 +159,8 @@ def build_outcome(
 ) -> CheckOutcome:
     """An outcome that fails when anything is ranked; offenders are ranked worst first and capped.
 
-    `ranked` holds (supply point, count) pairs, worst first; `describe` is called only for those
-    shown, so a day with thousands of offenders costs thousands of details only in its metrics.
-    The total number of offenders is kept in the metrics: the cap never hides how many there are.
+    `ranked` holds (supply point, count) pairs, worst first; `describe` is called only for the
+    offenders shown, and the metrics keep the total, so the cap never hides how many there are.
     """
     passed = not ranked
     shown = ranked[: config.max_offenders]

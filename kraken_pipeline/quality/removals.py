@@ -1,9 +1,7 @@
 """Stored intervals kept: did a successful re-run of a published day remove what was stored?
 
-Kraken restates values, but once a day is past the publication lag it does not take intervals
-back. A re-run that answers fewer (an outage answering empty pages, a tenant misconfigured for
-an hour) replaces the day with less than it held; the write records how many stored intervals
-of each supply point it removed (the fetch log's `intervals_removed`), and this rule warns.
+The write records how many stored intervals each supply point lost (the fetch log's
+`intervals_removed`); this rule warns.
 """
 
 from __future__ import annotations
@@ -52,8 +50,8 @@ def check_stored_intervals_kept(
 ) -> CheckOutcome:
     """Fails (WARN) when a re-run removed stored intervals of a day past the publication lag.
 
-    Inside the lag Kraken may still be publishing, so fewer intervals than before is not yet
-    news. Offenders come most intervals removed first.
+    Past the lag Kraken restates values but takes no intervals back; inside it, Kraken may still
+    be publishing. Offenders come most intervals removed first.
     """
     due = day_is_past_publication_lag(local_date, timezone, now, config)
     removed = intervals_removed(fetch_log, local_date) if due else {}

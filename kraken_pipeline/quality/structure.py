@@ -113,8 +113,7 @@ def misalignment_flags(
 ) -> pa.Table:
     """Per row: outside the day, wrong length for its series, off its series' grid.
 
-    A supply point missing from the list has no known grid, so only the day bounds apply to it
-    (a point removed from the CSV must not block its old days).
+    A supply point missing from the list (removed from the CSV) is held to the day bounds only.
     """
     day_start, day_end = day_bounds_micros(local_date, timezone)
     start = epoch_micros(measurements["interval_start"])

@@ -37,22 +37,16 @@ _WIDE = Context(prec=80)
 
 
 def _not_finite(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Missing values, and NaN or infinity where the column is floating point.
-
-    The stored column is an exact decimal, which cannot hold NaN or infinity, so there the rule
-    guards against nulls: a value the normaliser failed to parse must not pass as zero.
-    """
+    """Missing values, and NaN or infinity where the column is floating point."""
+    # A decimal column holds no NaN, so there this catches nulls: an unparsed value is not a 0.
     if pa.types.is_floating(values.type):
         return pc.fill_null(pc.invert(pc.is_finite(values)), True)
     return pc.is_null(values)
 
 
 def _typed_scalar(number: Decimal, type_: pa.DataType, rounding: str = ROUND_FLOOR) -> pa.Scalar:
-    """A number in the value column's type; decimals are cut to its scale, never floated.
-
-    Rounding down makes `value > threshold` exact: a stored value has the column's scale, so it
-    exceeds a threshold exactly when it exceeds that threshold rounded down to the same scale.
-    """
+    """A number in the value column's type; decimals are cut to its scale, never floated."""
+    # Rounding down keeps `value > threshold` exact: a stored value has the column's scale.
     if pa.types.is_decimal(type_):
         exponent = Decimal(1).scaleb(-type_.scale)
         cut = number.quantize(exponent, rounding=rounding, context=_WIDE)
@@ -72,8 +66,7 @@ def _sentinel_set(sentinels: frozenset[Decimal], type_: pa.DataType) -> pa.Array
 def _above_ceiling(measurements: pa.Table, config: QualityConfig) -> pa.ChunkedArray:
     """Rows above their utility and unit's hourly ceiling scaled to the row's own length.
 
-    Each distinct (utility, unit, length) gets one exact threshold, so the comparison stays a
-    vectorised decimal comparison however many rows there are.
+    One exact threshold per distinct (utility, unit, length): a vectorised decimal comparison.
     """
     values = measurements["value"]
     seconds = pc.divide(
@@ -101,6 +94,7 @@ def _above_ceiling(measurements: pa.Table, config: QualityConfig) -> pa.ChunkedA
 
 def _unknown_quality(reading_quality: pa.ChunkedArray, config: QualityConfig) -> pa.ChunkedArray:
     """Rows whose reading quality is stated but outside the contract (null means not stated)."""
+    # A value rule, not the estimate rule's: the estimate share would count such rows as actual.
     known = pa.array(sorted(config.known_reading_qualities), pa.string())
     return pc.and_(pc.is_valid(reading_quality), pc.invert(pc.is_in(reading_quality, known)))
 
@@ -135,13 +129,9 @@ def check_valid_values(
 ) -> CheckOutcome:
     """Fails on impossible values (ERROR) or, failing that, on implausible ones (WARN).
 
-    Impossible: negative (import and export registers only count up), not a finite number, or a
-    known meter sentinel. Implausible: above the utility's ceiling per hour, scaled to the
-    interval's length, or a reading quality outside `config.known_reading_qualities` (the
-    contract says ACTUAL, ESTIMATE or null). The quality lives here rather than in the estimate
-    rule because it is a value the contract does not allow, not a matter of how many rows are
-    estimated; the estimate share would silently count such rows as actual readings.
-    Supply points with impossible values rank first, then by bad-row count.
+    Impossible: negative, not a finite number, or a known meter sentinel. Implausible: above the
+    hourly ceiling scaled to the interval, or a reading quality outside the known ones. Supply
+    points with impossible values rank first, then by bad-row count.
     """
     flags = value_flags(measurements, config)
     bad = flags.filter(

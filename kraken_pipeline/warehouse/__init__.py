@@ -1,8 +1,6 @@
 """The analysts' warehouse: a DuckLake per data root, its tables, views and `connect()`.
 
-Runs commit each day in one transaction; an analyst's connection reads the latest committed
-snapshot at each query, so a connection held open all day sees every day a run lands and never
-sees half of one. docs/architecture.md tells why DuckLake and how the lake is laid out.
+docs/architecture.md tells why DuckLake and how the lake is laid out.
 """
 
 from __future__ import annotations

@@ -1,11 +1,4 @@
-"""The DuckDB extensions the lake needs, loaded from the Python packages that carry them.
-
-DuckDB downloads an extension at its first `INSTALL` or autoload; this machine, CI and many
-analysts' servers cannot reach extensions.duckdb.org. The `duckdb-extension-*` packages carry the
-same signed binaries, so a missing extension is installed from the package's file into DuckDB's
-own extension directory (where the DuckDB CLI of the same version finds it too). DuckDB checks
-each binary's signature on `LOAD`; unsigned extensions stay refused.
-"""
+"""The DuckDB extensions the lake needs, loaded from the Python packages that carry them."""
 
 from __future__ import annotations
 

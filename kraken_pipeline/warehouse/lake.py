@@ -1,10 +1,6 @@
 """Where a data root's DuckLake lives, and DuckDB connections attached to it.
 
-The catalog is a SQLite file in the data root (`catalog.sqlite`) unless KRAKEN_PIPELINE_CATALOG
-names a PostgreSQL database (`postgres:dbname=... host=...`, DuckLake's own form); the Parquet
-data files are under `<root>/lake/`, a directory or `s3://bucket/prefix/lake/`. Every attach
-passes the data path again (OVERRIDE_DATA_PATH), so a root copied, moved or mounted elsewhere
-opens where it is now. The lake is attached as `kraken`: the views name it.
+The lake is attached as `kraken`: the views name it.
 """
 
 from __future__ import annotations
@@ -112,13 +108,9 @@ def _prepare_local(lake: Lake, read_only: bool) -> None:
 
 
 def _create_catalog_file(catalog: Path) -> None:
-    """An empty SQLite file in write-ahead-log mode, made by exactly one process.
-
-    WAL, which the file keeps, lets readers query while a writer commits (a rollback journal
-    would lock them out, and their query would fail). The mode cannot be changed while another
-    process has the file open, so the file is made aside and linked into place: whichever
-    process links first made the catalog; the others find it.
-    """
+    """An empty SQLite file in write-ahead-log mode, made by exactly one process."""
+    # WAL lets readers query while a writer commits. The mode cannot be changed while another
+    # process has the file open, so the file is made aside and linked into place.
     aside = catalog.with_name(f".{catalog.name}.{os.getpid()}.new")
     with contextlib.closing(sqlite3.connect(aside)) as database:
         database.execute("PRAGMA journal_mode = WAL")
@@ -220,9 +212,7 @@ class Committed(Generic[_T]):
 def retrying(work: Callable[[], _T], what: str) -> _T:
     """Run `work`, again after a pause while the lake is busy with another writer's commit.
 
-    SQLite lets one writer commit at a time and answers others at once that it is locked; a
-    DuckLake conflict means another writer committed first. Either way, doing the whole work
-    again on the new snapshot gives the result of the two one after the other.
+    Done again on the new snapshot, the work gives the result of the two one after the other.
     """
     for attempt in range(1, _ATTEMPTS + 1):
         try:

@@ -1,9 +1,4 @@
-"""Lake housekeeping with DuckLake's own functions: merge small files, expire, clean up.
-
-Each day's commit writes small files; merging them keeps queries over months fast. Snapshots
-older than the retention are expired, and only then are the files that no remaining snapshot
-reads deleted: every snapshot inside the retention stays readable (time travel, restatements).
-"""
+"""Lake housekeeping with DuckLake's own functions: merge small files, expire, clean up."""
 
 from __future__ import annotations
 

@@ -1,11 +1,4 @@
-"""A data root written before the lake: its Parquet day files imported into the lake, once.
-
-The older layout kept one file per table and day (`measurements/date=*/measurements.parquet`
-and beside it the fetch log, `quality/date=*/...`, `daily_consumption/date=*/...`,
-`supply_points.parquet`). They are imported in one transaction, recorded in
-`file_layout_import`, and left in place for the operator to remove. A day the lake already holds
-is not imported again: the lake's copy is newer.
-"""
+"""A data root written before the lake: its Parquet day files imported into the lake, once."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""DuckDB's S3 settings for a lake whose files are objects, from the standard AWS environment.
-
-The secret is TEMPORARY: it lives in the connection's memory only, never in the catalog or a
-file. A server given by AWS_ENDPOINT_URL(_S3) is addressed path-style, as S3-compatible servers
-expect; its scheme says whether TLS is used (and TLS is verified whenever it is).
-"""
+"""DuckDB's S3 settings for a lake whose files are objects, from the standard AWS environment."""
 
 from __future__ import annotations
 
@@ -39,7 +34,7 @@ def s3_secret_statement(environ: Mapping[str, str] | None = None) -> str:
     if endpoint:
         parts = urlsplit(endpoint)
         options["ENDPOINT"] = parts.netloc.rpartition("@")[2]  # never a user part
-        options["URL_STYLE"] = "path"
+        options["URL_STYLE"] = "path"  # as S3-compatible servers expect
         options["USE_SSL"] = "true" if parts.scheme == "https" else "false"
     if env.get("AWS_CA_BUNDLE"):
         settings = f"SET ca_cert_file = {literal(env['AWS_CA_BUNDLE'])}; "
@@ -47,4 +42,5 @@ def s3_secret_statement(environ: Mapping[str, str] | None = None) -> str:
         f"{name} {value if name in {'TYPE', 'USE_SSL'} else literal(value)}"
         for name, value in options.items()
     )
+    # TEMPORARY: in the connection's memory only, never in the catalog or a file.
     return f"{settings}CREATE OR REPLACE TEMPORARY SECRET kraken_s3 ({body})"

@@ -1,10 +1,4 @@
-"""The lake's tables: made from the Arrow contracts in schema.py, commented for analysts.
-
-Each table's columns, types and NOT NULLs come from its Arrow schema, so the contract is written
-once. An additive schema change adds the new columns to an existing lake (old rows read NULL).
-The daily tables are partitioned by `local_date`: a day's rows are one folder of Parquet files,
-and a query filtering on the date reads only its days' files.
-"""
+"""The lake's tables: made from the Arrow contracts in schema.py, commented for analysts."""
 
 from __future__ import annotations
 
@@ -92,6 +86,7 @@ def create_or_extend(connection: duckdb.DuckDBPyConnection, table: Table) -> Non
         columns = ", ".join(_column_definition(column) for column in table.schema)
         connection.execute(f"CREATE TABLE {identifier(table.name)} ({columns})")
         if table.daily:
+            # A day's rows are one folder: a query filtering on the date reads only its files.
             connection.execute(
                 f"ALTER TABLE {identifier(table.name)} SET PARTITIONED BY (local_date)"
             )

@@ -1,9 +1,4 @@
-"""The analysts' views in the lake: daily totals, and the restatements from the change feed.
-
-Views live in the lake's catalog, so every connection attached to it (the CLI, the DuckDB UI, a
-BI tool, `connect()`) has them. Unqualified names in a view resolve in the lake, whatever alias
-it is attached as; the change feed's table function names the lake by its alias, `kraken`.
-"""
+"""The analysts' views in the lake: daily totals, and the restatements from the change feed."""
 
 from __future__ import annotations
 
@@ -11,9 +6,8 @@ from kraken_pipeline.local_days import zone
 from kraken_pipeline.warehouse.lake import ALIAS
 from kraken_pipeline.warehouse.tables import literal
 
-# Per supply point and local day. The fetch log says how many intervals the day should hold
-# (46/48/50 half-hours in London); a day measured but missing from the fetch log falls back to
-# the length of the local day in the time zone divided by the supply point's interval.
+# Per supply point and local day. Intervals expected come from the fetch log, else (a day missing
+# from it) from the length of the local day divided by the supply point's interval.
 _DAILY_TOTALS_SQL = """
 CREATE OR REPLACE VIEW daily_totals AS
 WITH received AS (
@@ -75,6 +69,8 @@ VIEW_NAMES = ("daily_totals", "restatements")
 def view_statements(timezone: str) -> list[str]:
     """The statements that define the views, for the tenant's time zone."""
     zone(timezone)  # an unknown zone fails here, with a clear message, not inside DuckDB
+    # A view's unqualified names resolve in the lake whatever its alias; the change feed's table
+    # function alone names the lake, by its alias.
     return [
         _DAILY_TOTALS_SQL.format(timezone=literal(timezone)),
         _RESTATEMENTS_SQL.format(alias=literal(ALIAS)),

@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from kraken_pipeline import storage, warehouse
-from kraken_pipeline.checks import DAY_CHECKS
 from kraken_pipeline.consumption import failed_blocking_checks
+from kraken_pipeline.defs.checks import DAY_CHECKS
+from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.quality import CHECK_FRESHNESS
-from kraken_pipeline.schedules import range_tags
 from kraken_pipeline_tests.e2e.browser import (
     headless_chromium,
     screenshot,

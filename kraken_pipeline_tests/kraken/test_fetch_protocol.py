@@ -27,14 +27,16 @@ OFFICE = [BY_ID["office-import"]]  # the one series of property 1000002
 
 # Fault -> the field a persistent fault's failure names.
 VIOLATIONS = {
-    Fault("page_info_missing", times=None): "measurements.pageInfo",
-    Fault("page_info_null", times=None): "measurements.pageInfo",
-    Fault("has_next_page_null", times=None): "measurements.pageInfo.hasNextPage",
-    Fault("edges_missing", times=None): "measurements.edges",
-    Fault("edges_null", times=None): "measurements.edges",
-    Fault("node_field_missing", times=None, field_name="startAt"): "node.startAt",
-    Fault("node_field_missing", times=None, field_name="endAt"): "node.endAt",
-    Fault("node_field_missing", times=None, field_name="value"): "node.value",
+    Fault("page_info_missing", times=None): "field $.data.p0.measurements.pageInfo is missing",
+    Fault("page_info_null", times=None): "field $.data.p0.measurements.pageInfo is null",
+    Fault("has_next_page_null", times=None): "$.data.p0.measurements.pageInfo.hasNextPage is null",
+    Fault("edges_missing", times=None): "field $.data.p0.measurements.edges is missing",
+    Fault("edges_null", times=None): "field $.data.p0.measurements.edges is null",
+    Fault(
+        "node_field_missing", times=None, field_name="startAt"
+    ): "edges[0].node.startAt is missing",
+    Fault("node_field_missing", times=None, field_name="endAt"): "edges[0].node.endAt is missing",
+    Fault("node_field_missing", times=None, field_name="value"): "edges[0].node.value is missing",
     Fault("next_without_cursor", times=None): "measurements.pageInfo.endCursor",
     Fault("too_many_edges", times=None): "edges where first was",
 }

@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from kraken_pipeline.demo import kraken_target
+from kraken_pipeline.cli.demo import kraken_target
 from kraken_pipeline.emulator import DEMO_CLIENT_SECRET, Emulator, Fault
 from kraken_pipeline.kraken import FatalError, KrakenClient, KrakenSettings, Secret
 from kraken_pipeline.kraken.redaction import MASK, redact, register_secret

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from dagster import EnvVar
 
+from kraken_pipeline.defs.location import build_definitions
+from kraken_pipeline.defs.resources import KrakenResource
 from kraken_pipeline.kraken import ConfigurationError, Secret, settings_from_env
 from kraken_pipeline.kraken.settings import rate_budget_address
-from kraken_pipeline.pipeline import build_definitions
-from kraken_pipeline.resources import KrakenResource
 from kraken_pipeline.settings import PipelineSettings, SettingsError
 
 PASSWORD = "redis-pa55-9f1c"  # made up; must never be shown

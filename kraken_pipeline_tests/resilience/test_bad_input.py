@@ -23,9 +23,9 @@ import pytest
 from dagster import DagsterInstance, DagsterInvalidConfigError
 
 from kraken_pipeline import storage, warehouse
+from kraken_pipeline.cli.runner import run_range
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline.runner import run_range
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import (
     CSV_COLUMNS,

@@ -31,6 +31,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
 from kraken_pipeline import storage
+from kraken_pipeline.cli.runner import dagster_home, persistent_instance
 from kraken_pipeline.emulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -40,7 +41,6 @@ from kraken_pipeline.emulator import (
     demo_dataset,
 )
 from kraken_pipeline.local_days import days_between
-from kraken_pipeline.runner import dagster_home, persistent_instance
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import load_supply_points
 from kraken_pipeline_tests.lake_support import lake_rows

@@ -18,9 +18,9 @@ import certifi
 import pytest
 from dagster import DagsterInstance
 
+from kraken_pipeline.cli.runner import run_range
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
 from kraken_pipeline.kraken import KrakenClient, KrakenError, KrakenSettings, Secret
-from kraken_pipeline.runner import run_range
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import load_supply_points
 from kraken_pipeline_tests.resilience.certificates import (

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from kraken_pipeline.runner import INSTANCE_CONFIG
+from kraken_pipeline.cli.runner import INSTANCE_CONFIG
 
 
 def instance_home(home: Path, postgres_url: str | None = None) -> Path:

@@ -1,6 +1,6 @@
 """Backfills on Dagster's Celery executor, with two worker processes on the machine's Redis.
 
-Four days are backfilled through `kraken_pipeline.distributed` against the emulator, as two
+Four days are backfilled through `kraken_pipeline.defs.distributed` against the emulator, as two
 runs of two days whose steps are Celery tasks. The event log must show steps executed by both
 workers (Celery's worker name, and a pid that is a child of that worker's process), and the
 landed days must equal what one in-process run lands. With the broker unreachable the run must
@@ -26,10 +26,11 @@ import pyarrow as pa
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
-from kraken_pipeline import distributed, storage
+from kraken_pipeline import storage
+from kraken_pipeline.cli.runner import RunOutcome
+from kraken_pipeline.defs import distributed
+from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
-from kraken_pipeline.runner import RunOutcome
-from kraken_pipeline.schedules import range_tags
 from kraken_pipeline.settings import SettingsError
 from kraken_pipeline_tests.pipeline_support import EXAMPLE_CSV, PipelineHarness
 from kraken_pipeline_tests.scale.instances import instance_home
@@ -49,7 +50,7 @@ WHEN_COLUMNS = ("fetched_at",)
 
 @dataclass
 class CeleryWorker:
-    """A `celery -A kraken_pipeline.distributed worker` process and its log file."""
+    """A `celery -A kraken_pipeline.defs.distributed worker` process and its log file."""
 
     name: str
     process: subprocess.Popen[bytes]
@@ -109,7 +110,7 @@ def celery_workers(pipeline_environment: Path, tmp_path: Path) -> Iterator[list[
 def _start_worker(name: str, tmp_path: Path) -> CeleryWorker:
     log = tmp_path / f"{name}.log"
     command = [
-        sys.executable, "-m", "celery", "-A", "kraken_pipeline.distributed", "worker",
+        sys.executable, "-m", "celery", "-A", "kraken_pipeline.defs.distributed", "worker",
         "--concurrency=1", f"--hostname={name}@%h", "--loglevel=INFO",
         # Nothing to synchronise between two local workers; these only slow the start.
         "--without-gossip", "--without-mingle", "--without-heartbeat",

@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 import pytest
 
 from kraken_pipeline import filesystems, storage
+from kraken_pipeline.cli.runner import RunOutcome, run_range
 from kraken_pipeline.filesystems import S3Path
-from kraken_pipeline.runner import RunOutcome, run_range
 from kraken_pipeline.settings import PipelineSettings, SettingsError
 from kraken_pipeline.warehouse import lake
 from kraken_pipeline.warehouse.lake import lake_of

@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 from dagster import DagsterInstance
 
-from kraken_pipeline.runner import persistent_instance, run_range
+from kraken_pipeline.cli.runner import persistent_instance, run_range
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 from kraken_pipeline_tests.scale.instances import instance_home
 

@@ -7,9 +7,9 @@ copied into DAGSTER_HOME unchanged and pointed at the test's database through it
 variables, so a broken shipped file fails here. What landed is read back from PostgreSQL with
 psycopg2, not through Dagster, the way an operator's own tooling would see it.
 
-Runs use the in-process executor only to keep the test short: a step subprocess costs about 4 s
-on the CI machine, and every instance feature checked here (queue, pools, retries, storage)
-works the same with either executor.
+Runs use the in-process executor only to keep the test short (a step subprocess costs seconds
+of start-up); every instance feature checked here (queue, pools, retries, storage) works the
+same with either executor.
 """
 
 import json
@@ -32,9 +32,9 @@ import psycopg2
 import pytest
 
 from kraken_pipeline import storage
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB
+from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, Fault
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB
-from kraken_pipeline.schedules import range_tags
 from kraken_pipeline.supply_points import load_supply_points
 from kraken_pipeline_tests.e2e.dagster_processes import free_port
 from kraken_pipeline_tests.pipeline_support import EXAMPLE_CSV, TIMEZONE, expected_readings

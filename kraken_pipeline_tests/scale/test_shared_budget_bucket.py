@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
+from kraken_pipeline.cli.runner import run_range
 from kraken_pipeline.kraken import DeadlineExceededError, KrakenSettings, RetryableError, Secret
 from kraken_pipeline.kraken.ratelimit import DEFAULT_POINTS_PER_HOUR, BudgetStart
 from kraken_pipeline.kraken.retry import Deadline
@@ -23,7 +24,6 @@ from kraken_pipeline.kraken.shared_budget import (
     SharedPointsBucket,
     open_shared_bucket,
 )
-from kraken_pipeline.runner import run_range
 from kraken_pipeline_tests.kraken.conftest import FakeClock, reading
 from kraken_pipeline_tests.pipeline_support import PipelineHarness
 

@@ -1,10 +1,7 @@
 """Data-quality checks on `measurements`, evaluated per local day on what was written.
 
-A run covers a range of days, yet each day's results must show against that day in the UI, so
-the check step yields one partitioned `AssetCheckEvaluation` per day and check (partitioned asset
-checks are a Dagster preview feature in 1.13). Blocking is enforced per day, not per run: the
-evaluations are emitted as non-blocking so that one bad day does not fail the step for every
-other day, and `daily_consumption` refuses exactly the days whose blocking checks failed.
+The check step yields one partitioned `AssetCheckEvaluation` per day and check, so each day's
+results show against that day in the UI.
 """
 
 from collections.abc import Iterator, Sequence
@@ -13,6 +10,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
@@ -28,17 +26,14 @@ from dagster import (
     Output,
     multi_asset_check,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluation,
-    AssetCheckEvaluationTargetMaterializationData,
-)
 from pydantic import Field
 
 from kraken_pipeline import quality, storage, warehouse
+from kraken_pipeline.defs.dagster_internals import AssetCheckEvaluationTargetMaterializationData
+from kraken_pipeline.defs.partitions import partition_date, partition_key
+from kraken_pipeline.defs.resources import StorageResource, SupplyPointsResource
 from kraken_pipeline.filesystems import DataRoot
 from kraken_pipeline.local_days import local_date_of
-from kraken_pipeline.partitions import partition_date, partition_key
-from kraken_pipeline.resources import StorageResource, SupplyPointsResource
 from kraken_pipeline.supply_points import SupplyPoint
 
 MEASUREMENTS = AssetKey("measurements")
@@ -151,11 +146,11 @@ def judge_day(
 ) -> tuple[quality.CheckOutcome, ...]:
     """Evaluate every per-day rule on the stored day and persist the outcomes beside it.
 
-    A day that was never landed fails every rule with ERROR (and nothing is persisted), so a
-    check-only run over a range judges the other days instead of stopping at the gap.
+    A day never landed fails every rule with ERROR, and nothing is persisted.
     """
     measurements = storage.read_day(root, day)
     fetch_log = storage.read_fetch_log(root, day)
+    # Not raised: a check-only run over a range judges the other days instead of stopping here.
     if measurements is None or fetch_log is None:
         return tuple(_not_landed(name, day) for name in DAY_CHECKS)
     outcomes = quality.evaluate_day(day, measurements, fetch_log, points, timezone, now, rules)
@@ -209,7 +204,8 @@ def _evaluation(
         target_materialization_data=target,
         severity=_severity(outcome.severity),
         description=outcome.summary,
-        # Per-day blocking is enforced by daily_consumption (see the module docstring).
+        # Non-blocking, so one bad day does not fail the step for every other day; per-day
+        # blocking is enforced by daily_consumption, which refuses exactly the failed days.
         blocking=False,
         partition=partition_key(outcome.local_date),
     )
@@ -264,12 +260,9 @@ def _freshness_result(
 def newest_complete_day(root: DataRoot, floor: float) -> date | None:
     """The newest stored day whose fetches all succeeded and hold at least `floor` of the
     expected intervals; None when no day is.
-
-    Freshness asks whether data is arriving, so a day counts once it is as complete as the
-    completeness check's floor demands; one permanently gappy meter must not make every day stale.
-    Days are read newest first and the walk stops at the first complete one, so the check costs
-    one or a few fetch logs however many years are stored.
     """
+    # The completeness floor, not 100 %: one permanently gappy meter must not make every day stale.
+    # Newest first, stopping at the first complete day: one or a few fetch logs, however many years.
     for day in reversed(storage.stored_days(root)):
         log = storage.read_fetch_log(root, day)
         if log is None:

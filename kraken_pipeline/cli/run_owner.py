@@ -1,10 +1,7 @@
 """Runs executed in a command's own process, and what becomes of them when that process dies.
 
-`kraken-pipeline run` executes its Dagster run in process: no run worker, so no run monitor. A
-command killed with SIGKILL (or a machine that lost power) leaves its run "Started" in the UI
-for ever. So each such run is tagged with the process that executes it, and the next command on
-the instance marks the runs whose process is gone as failed, saying why and what to do. Runs
-that the daemon launches are not tagged: Dagster's run monitoring looks after those.
+Each in-process run is tagged with its process; the next command on the instance marks the runs
+whose process is gone as failed, saying why and what to do.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
-from kraken_pipeline.schedules import range_label
+from kraken_pipeline.defs.schedules import range_label
 
 OWNER_TAG = "kraken/process"
 # A run is created NOT_STARTED and reported STARTED moments later: a kill can land in either.

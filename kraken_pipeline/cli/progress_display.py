@@ -1,8 +1,6 @@
 """How `kraken-pipeline run` shows a run's progress: a live bar on a terminal, lines elsewhere.
 
-On a terminal, rich draws one bar (days landed of the total, rows, requests, points, time left)
-that redraws in place. Through a pipe or in CI a redrawn bar is noise, so each landed day prints
-one plain line instead. Both are fed by day_progress.py as days land, never by parsing output.
+Both are fed by day_progress.py as days land, never by parsing output.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from typing import IO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from kraken_pipeline.day_progress import LandedDays
+from kraken_pipeline.cli.day_progress import LandedDays
 
 ShowDay = Callable[[LandedDays], None]
 

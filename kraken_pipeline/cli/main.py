@@ -181,7 +181,7 @@ def run(
     """
     try:
         settings = _settings()
-        from kraken_pipeline.commands import run_command
+        from kraken_pipeline.cli.commands import run_command
     except KeyboardInterrupt:
         _exit_interrupted_before_the_run()
     first_and_last = _window(settings, start, end, days)
@@ -197,7 +197,7 @@ def run(
 
 def _exit_interrupted_before_the_run() -> NoReturn:
     """Ctrl-C while the command was still loading: say so, without click's bare "Aborted!"."""
-    from kraken_pipeline.run_endings import EXIT_INTERRUPTED
+    from kraken_pipeline.cli.run_endings import EXIT_INTERRUPTED
 
     click.echo("interrupted before the run started: nothing landed", err=True)
     sys.exit(EXIT_INTERRUPTED)
@@ -206,7 +206,7 @@ def _exit_interrupted_before_the_run() -> NoReturn:
 def _window(
     settings: PipelineSettings, start: datetime | None, end: datetime | None, days: int | None
 ) -> tuple[date, date]:
-    from kraken_pipeline.partitions import trailing_days
+    from kraken_pipeline.defs.partitions import trailing_days
 
     if days is not None and (start or end):
         raise click.UsageError("give either --days or --start/--end, not both")
@@ -234,7 +234,7 @@ def _window(
 def ui(port: int) -> None:
     """Start the Dagster UI (`dagster dev`) on the same instance and data as `run`."""
     settings = _settings()
-    from kraken_pipeline.commands import ui_command
+    from kraken_pipeline.cli.commands import ui_command
 
     sys.exit(ui_command(settings, port, echo=click.echo))
 
@@ -243,7 +243,7 @@ def ui(port: int) -> None:
 def check() -> None:
     """Check credentials, permissions and yesterday's data for every supply point."""
     settings = _settings()
-    from kraken_pipeline.commands import check_command
+    from kraken_pipeline.cli.commands import check_command
 
     sys.exit(check_command(settings, echo=click.echo))
 
@@ -280,7 +280,3 @@ def status(days: int) -> None:
     settings = _settings(dagster=False, refused=_StatusRefused)
     now = datetime.now(UTC)
     sys.exit(status_command(settings.data_root, settings.timezone, days, now, echo=click.echo))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,9 +1,7 @@
 """Run a long-lived child (the UI's `dagster dev`) so that stopping this command stops it all.
 
-`dagster dev` spawns a webserver, a daemon and code servers. It runs in a process group of its
-own, so a terminal's Ctrl-C reaches only this command, which forwards it (and SIGTERM from a
-process manager) to the whole group, gives the group time to shut down cleanly, then kills what
-is left: nothing survives the command, whichever way it was stopped.
+The child runs in a process group of its own; a stop is forwarded to the whole group, and what
+is left after STOP_TIMEOUT is killed.
 """
 
 from __future__ import annotations
@@ -42,6 +40,7 @@ def call_in_own_group(
     # here (a command started in the background by a shell ignores SIGINT) would stay ignored.
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}
     try:
+        # A group of its own, so a terminal's Ctrl-C reaches only this command, which forwards it.
         # Our own interpreter running a fixed command line: nothing untrusted reaches it.
         children.append(subprocess.Popen(arguments, env=dict(env), process_group=0))  # noqa: S603
         if stop_requested:

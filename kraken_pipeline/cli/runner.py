@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from dagster import DagsterEvent, DagsterInstance, Definitions
-from dagster_shared.error import SerializableErrorInfo
 
+from kraken_pipeline.cli.run_owner import owner_tags
+from kraken_pipeline.defs.dagster_internals import SerializableErrorInfo
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
+from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.filesystems import DataRoot, local_directory
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline.run_owner import owner_tags
-from kraken_pipeline.schedules import range_tags
 from kraken_pipeline.settings import PipelineSettings
 
 
@@ -89,17 +89,13 @@ def dagster_home_path(settings: PipelineSettings, environ: Mapping[str, str] | N
 
 @contextmanager
 def persistent_instance(home: Path) -> Iterator[DagsterInstance]:
-    """The Dagster instance stored in `home`, the one `dagster dev` shows with the same home.
-
-    Dagster's PostgreSQL storages open a new database connection for every event they store
-    unless told to keep a pool, as its webserver does. A range run stores about a dozen events a
-    day, so runs from here keep one too (bench_backfill.py, 30 days: Dagster's time 6.1 s -> 2.5 s).
-    SQLite storage has no pool to keep and is unchanged.
-    """
+    """The Dagster instance stored in `home`, the one `dagster dev` shows with the same home."""
     os.environ["DAGSTER_HOME"] = str(home)
     with _opening(home):
         instance = DagsterInstance.get()
     with instance:
+        # A connection pool, as the webserver keeps: PostgreSQL storages otherwise open a new
+        # connection for every event (docs/scaling.md). SQLite has no pool and is unchanged.
         instance.optimize_for_webserver(
             statement_timeout=NO_STATEMENT_TIMEOUT,
             pool_recycle=POOL_RECYCLE_SECONDS,
@@ -110,13 +106,9 @@ def persistent_instance(home: Path) -> Iterator[DagsterInstance]:
 
 @contextmanager
 def _opening(home: Path) -> Iterator[None]:
-    """Open a new instance in `home` one process at a time; an opened one, concurrently.
-
-    Dagster's SQLite storages create their tables when a process first opens a new home; two
-    processes doing that at once (an operator starting two runs on a fresh install) fail inside
-    Dagster with "table ... already exists". Opening takes a second or two (Dagster imports its
-    storages), so only the first opening is serialised, not every command's.
-    """
+    """Open a new instance in `home` one process at a time; an opened one, concurrently."""
+    # Two processes creating a new home's SQLite tables at once fail inside Dagster ("table ...
+    # already exists"); opening is slow, so only the first opening is serialised.
     marker = home / OPENED_MARKER
     if marker.exists():
         yield

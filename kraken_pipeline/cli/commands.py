@@ -11,8 +11,25 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kraken_pipeline.day_progress import LandedDays, watching_landed_days
-from kraken_pipeline.demo import KrakenTarget, kraken_target
+from kraken_pipeline.cli.day_progress import LandedDays, watching_landed_days
+from kraken_pipeline.cli.demo import KrakenTarget, kraken_target
+from kraken_pipeline.cli.process_group import call_in_own_group
+from kraken_pipeline.cli.progress_display import live_bar, plain_lines
+from kraken_pipeline.cli.run_endings import (
+    EXIT_INTERRUPTED,
+    interrupted_lines,
+    report_abandoned_runs,
+)
+from kraken_pipeline.cli.runner import (
+    RunOutcome,
+    check_range,
+    dagster_home,
+    dagster_home_path,
+    persistent_instance,
+    run_range,
+    unwritable_directory,
+)
+from kraken_pipeline.defs.resources import KrakenResource
 from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, DataRoot
 from kraken_pipeline.kraken import KrakenClient, KrakenError
 from kraken_pipeline.kraken.limits import (
@@ -22,29 +39,12 @@ from kraken_pipeline.kraken.limits import (
     learned_limits_path,
 )
 from kraken_pipeline.local_days import days_between
-from kraken_pipeline.process_group import call_in_own_group
-from kraken_pipeline.progress_display import live_bar, plain_lines
 from kraken_pipeline.report import (
     DaySummary,
     example_query,
     format_summary,
     rerun_command,
     summarise,
-)
-from kraken_pipeline.resources import KrakenResource
-from kraken_pipeline.run_endings import (
-    EXIT_INTERRUPTED,
-    interrupted_lines,
-    report_abandoned_runs,
-)
-from kraken_pipeline.runner import (
-    RunOutcome,
-    check_range,
-    dagster_home,
-    dagster_home_path,
-    persistent_instance,
-    run_range,
-    unwritable_directory,
 )
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPointsError, load_supply_points

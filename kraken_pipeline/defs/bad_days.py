@@ -1,14 +1,7 @@
 """The bad days of the last weeks in the Dagster UI: a sensor whose tick lists and repairs them.
 
-The sensor judges each recent day as `kraken-pipeline status` does (status.py): failed fetches,
-failed blocking checks, days never checked, incompleteness past the publication lag; days still
-inside the lag are pending, not bad, and days before the lake's first are only not backfilled.
-Each bad day becomes one run request of the measurements
-job (only the failed supply points when that is all that is wrong), tagged with what is wrong.
-Off by default: the operator opens it under Automation, presses *Preview tick result* to see
-the bad days, and *Launch all* to re-run exactly those; turned on, it repairs each new problem
-once (the run key is the day and its problem, so a repair that fails again is not retried in a
-loop).
+Days are judged as `kraken-pipeline status` judges them (status.py); each bad day becomes one
+run request of the measurements job, tagged with what is wrong.
 """
 
 from collections.abc import Iterator
@@ -23,13 +16,11 @@ from dagster import (
     SkipReason,
     sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 
 from kraken_pipeline import storage
-from kraken_pipeline.resources import StorageResource
-from kraken_pipeline.schedules import range_tags
+from kraken_pipeline.defs.dagster_internals import UnresolvedAssetJobDefinition
+from kraken_pipeline.defs.resources import StorageResource
+from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.status import DayStatus, day_status, status_days
 
@@ -45,6 +36,7 @@ def repair_request(status: DayStatus) -> RunRequest:
         config = {"supply_point_ids": list(status.repair_supply_points)}
         run_config = {"ops": {"measurements": {"config": config}}}
     problems = "; ".join(status.problems)
+    # Keyed by the day and its problem: a repair that fails again is not retried in a loop.
     return RunRequest(
         run_key=f"repair-{status.local_date.isoformat()}-{problems}",
         run_config=run_config,

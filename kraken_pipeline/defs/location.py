@@ -15,21 +15,25 @@ from dagster import (
 )
 
 from kraken_pipeline.alerts import WEBHOOK_VARIABLE
-from kraken_pipeline.assets import (
+from kraken_pipeline.defs.assets import (
     SINGLE_RUN,
     MeasurementsConfig,
     build_daily_consumption_asset,
     build_measurements_asset,
     measurements_config,
 )
-from kraken_pipeline.bad_days import build_bad_days_sensor
-from kraken_pipeline.checks import build_quality_checks
+from kraken_pipeline.defs.bad_days import build_bad_days_sensor
+from kraken_pipeline.defs.checks import build_quality_checks
+from kraken_pipeline.defs.lake_upkeep import build_lake_maintenance
+from kraken_pipeline.defs.partitions import daily_partitions
+from kraken_pipeline.defs.resources import KrakenResource, StorageResource, SupplyPointsResource
+from kraken_pipeline.defs.schedules import build_daily_schedule
+from kraken_pipeline.defs.sensors import (
+    AlertWebhookResource,
+    build_alert_sensors,
+    build_follow_sensor,
+)
 from kraken_pipeline.kraken.limits import learned_limits_path
-from kraken_pipeline.lake_upkeep import build_lake_maintenance
-from kraken_pipeline.partitions import daily_partitions
-from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
-from kraken_pipeline.schedules import build_daily_schedule
-from kraken_pipeline.sensors import AlertWebhookResource, build_alert_sensors, build_follow_sensor
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPointsError, load_supply_points
 
@@ -104,14 +108,11 @@ def build_definitions(
 
 
 def _measurements_config(settings: PipelineSettings) -> type[MeasurementsConfig]:
-    """Run options whose supply_point_ids the launchpad checks against the supply points file.
-
-    A file that cannot be read yet does not stop the location loading: its ids are then checked
-    when a run starts, which names the file's problem.
-    """
+    """Run options whose supply_point_ids the launchpad checks against the supply points file."""
     path = settings.supply_points_path
     try:
         points = load_supply_points(path, settings.market)
     except SupplyPointsError:
+        # The location still loads; a run checks the ids when it starts, naming the file's problem.
         return MeasurementsConfig
     return measurements_config([point.supply_point_id for point in points], str(path))

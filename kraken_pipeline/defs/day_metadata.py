@@ -50,8 +50,7 @@ def totals_metadata(totals: Sequence[SeriesTotal]) -> dict[str, Any]:
 def whole_day_metadata(root: DataRoot, day: date, repaired: Collection[str]) -> dict[str, Any]:
     """A repaired day as stored: every supply point's rows, intervals and totals.
 
-    A repair fetches only some supply points, yet the day's materialisation must describe the
-    whole day an analyst reads, not the repaired part.
+    The materialisation describes the whole day an analyst reads, not the repaired part.
     """
     table = storage.read_day(root, day)
     fetch_log = storage.read_fetch_log(root, day)

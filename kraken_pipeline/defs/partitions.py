@@ -27,11 +27,8 @@ def partition_date(key: str) -> date:
 
 
 def trailing_days(now: datetime, timezone: str, days: int, first_allowed: date) -> list[date]:
-    """The `days` complete local days before `now`, oldest first, never before `first_allowed`.
-
-    Kraken publishes one to two days late and restates estimates, so the daily run re-pulls a
-    trailing window rather than only yesterday.
-    """
+    """The `days` complete local days before `now`, oldest first, never before `first_allowed`."""
+    # A trailing window, not only yesterday: Kraken publishes a day or two late and restates.
     today = local_date_of(now, timezone)
     window = [today - timedelta(days=n) for n in range(days, 0, -1)]
     return [day for day in window if day >= first_allowed]

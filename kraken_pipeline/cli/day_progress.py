@@ -1,8 +1,6 @@
 """The days a run executed in this process lands, as they land, for a command to show.
 
-`land_days` (landing.py) logs a record per chunk fetched and per day landed that carries the
-request count and the DayReport as attributes; a handler reads those attributes, never the
-message text, so the display and the interruption report see exactly what was written.
+Fed by the records `land_days` (landing.py) logs per chunk and per landed day.
 """
 
 from __future__ import annotations
@@ -41,6 +39,7 @@ class _LandingHandler(logging.Handler):
         self._on_day = on_day
 
     def emit(self, record: logging.LogRecord) -> None:
+        # The record's attributes, never its text: the display sees exactly what was written.
         requests = getattr(record, CHUNK_REQUESTS, None)
         if isinstance(requests, int):
             self._landed.requests += requests

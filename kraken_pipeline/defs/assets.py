@@ -21,10 +21,10 @@ from pydantic import Field, create_model
 
 from kraken_pipeline import storage, warehouse
 from kraken_pipeline.consumption import derive_daily_consumption, failed_blocking_checks
-from kraken_pipeline.day_metadata import day_metadata, whole_day_metadata
+from kraken_pipeline.defs.day_metadata import day_metadata, whole_day_metadata
+from kraken_pipeline.defs.partitions import partition_date, partition_key
+from kraken_pipeline.defs.resources import KrakenResource, StorageResource, SupplyPointsResource
 from kraken_pipeline.landing import DayReport, land_days
-from kraken_pipeline.partitions import partition_date, partition_key
-from kraken_pipeline.resources import KrakenResource, StorageResource, SupplyPointsResource
 from kraken_pipeline.supply_points import SupplyPoint
 
 GROUP = "kraken"
@@ -65,11 +65,10 @@ class MeasurementsConfig(Config):
 def measurements_config(supply_point_ids: Sequence[str], path: str) -> type[MeasurementsConfig]:
     """The run options, with `supply_point_ids` limited to the ids of the supply points file.
 
-    Dagster validates run config against the config schema before it creates a run, so a typo
-    in a repair is refused in the launchpad (or a sensor's request) and no day turns red. With
-    no ids, or more than LISTED_SUPPLY_POINTS_LIMIT, any string passes and the step refuses
+    With no ids, or more than LISTED_SUPPLY_POINTS_LIMIT, any string passes and the step refuses
     unknown ids before it fetches.
     """
+    # Dagster validates run config before it creates a run: a typo is refused in the launchpad.
     if not supply_point_ids or len(supply_point_ids) > LISTED_SUPPLY_POINTS_LIMIT:
         return MeasurementsConfig
     # A str enum, so the chosen ids compare and hash as the plain strings they are.
@@ -127,10 +126,8 @@ def build_measurements_asset(
                     metadata.update(whole_day_metadata(root, report.local_date, only))
                 landed.add(report, metadata)
                 _warn_if_short(context, report)
-                # Recorded the moment the day is committed: the UI fills in during a long run, and
-                # a run that breaks later leaves this day landed. The step's output records every
-                # day again at its end (Dagster has no per-partition output), with the same
-                # metadata, so the latest record of a day is always its whole story.
+                # Recorded as soon as the day is committed, so a run that breaks later leaves it
+                # landed; the step's output records it again at the end, with the same metadata.
                 yield AssetMaterialization(
                     asset_key=MEASUREMENTS_KEY,
                     partition=partition_key(report.local_date),
@@ -232,12 +229,8 @@ class RunLanded:
         )
 
 
-# Derived days follow whatever materialised `measurements` without also planning them: a day, a
-# range or a repair, launched from the UI, the API or a sensor. Dagster's eager() considers only the
-# latest day of a daily asset, so a backfill of older days would not be followed; this is eager()
-# without that restriction and without newly_missing() (a new day has no measurements yet).
-# Runs that plan daily_consumption themselves (the job, the CLI, the schedule) trigger nothing:
-# any_deps_updated() ignores updates made by a run that also targets the asset.
+# eager() without in_latest_time_window() (a backfill of older days must be followed) and without
+# newly_missing(): docs/architecture.md, "Derived days follow measurements".
 FOLLOWS_MEASUREMENTS = (
     AutomationCondition.any_deps_updated().since_last_handled()
     & ~AutomationCondition.any_deps_missing()

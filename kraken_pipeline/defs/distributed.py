@@ -1,13 +1,7 @@
 """The scale-out code location: backfills split into runs whose steps run on Celery workers.
 
-Serve `defs` like the default location (`dagster-webserver -m kraken_pipeline.distributed` with
-`dagster-daemon run -m kraken_pipeline.distributed`) and start workers with
-`celery -A kraken_pipeline.distributed worker`. Runs and workers find the broker in
-KRAKEN_CELERY_BROKER (it may hold a password, so it never enters run config or code), share one
-persistent Dagster instance (DAGSTER_HOME; Postgres in production, deploy/dagster.yaml) and need
-the same KRAKEN_* variables, because workers rebuild the job from this module. A backfill from
-the UI is cut by the assets' BackfillPolicy into runs of KRAKEN_BACKFILL_DAYS_PER_RUN days;
-`backfill` (and `python -m kraken_pipeline.distributed`) makes the same cut without a daemon.
+How to serve it, start workers and run a backfill without a daemon: docs/scaling.md,
+"Distributed execution (Celery)".
 """
 
 import os
@@ -37,16 +31,14 @@ from dagster import (
     multiple_process_executor_requirements,
     reconstructable,
 )
-from dagster._core.execution.retries import RetryMode
-from dagster._core.instance.ref import InstanceRef
 from dagster_celery.executor import CeleryExecutor
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_task
-from dagster_shared.error import SerializableErrorInfo
 
-from kraken_pipeline.pipeline import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline.runner import RunOutcome, check_range
-from kraken_pipeline.schedules import range_tags
+from kraken_pipeline.cli.runner import RunOutcome, check_range
+from kraken_pipeline.defs.dagster_internals import InstanceRef, RetryMode, SerializableErrorInfo
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
+from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.settings import PipelineSettings, SettingsError
 
 # As in definitions.py: the preview/beta features are used on purpose.
@@ -63,9 +55,8 @@ DEFAULT_DAYS_PER_RUN = 7
 # Runs orchestrated at once by `backfill`; the workers, not this, bound the steps in flight.
 DEFAULT_PARALLEL_RUNS = 4
 CELERY_SETTINGS: dict[str, Any] = {
-    # A worker reserves no message beyond the step it runs (prefetch 1, acknowledged late): a
-    # queued step goes to an idle worker instead of waiting behind a busy one, and a step whose
-    # worker died is delivered again, which is safe because a day's files are replaced whole.
+    # Prefetch 1, acknowledged late: a queued step goes to an idle worker, and a step whose worker
+    # died is delivered again (safe: a day is replaced whole).
     "worker_prefetch_multiplier": 1,
     "task_acks_late": True,
     # Give up on an unreachable result store within seconds, as dagster-celery does for the
@@ -89,11 +80,9 @@ def broker_url(environ: Mapping[str, str] | None = None) -> str:
 
 
 def result_backend(broker: str, environ: Mapping[str, str] | None = None) -> str:
-    """Where step results wait for their run (KRAKEN_CELERY_BACKEND, else chosen by broker).
-
-    A Redis broker stores them in Redis too: Celery's rpc:// backend over Redis was seen to lose
-    a reply and leave its run polling for ever. RabbitMQ carries them back as rpc:// messages.
-    """
+    """Where step results wait for their run (KRAKEN_CELERY_BACKEND, else chosen by broker)."""
+    # Redis for a Redis broker: Celery's rpc:// backend over Redis was seen to lose a reply and
+    # leave its run polling for ever.
     configured = (os.environ if environ is None else environ).get(BACKEND_ENV, "")
     if configured:
         return configured
@@ -150,9 +139,8 @@ def measurements_job() -> JobDefinition:
     return defs.resolve_job_def(MEASUREMENTS_JOB)
 
 
-# The workers' Celery app (`celery -A kraken_pipeline.distributed worker`) with the executor's
-# settings and dagster-celery's step task. Its broker is checked when a worker starts, so the
-# code location itself loads without one.
+# The workers' Celery app (`celery -A kraken_pipeline.defs.distributed worker`). Its broker is
+# checked when a worker starts, so the code location itself loads without one.
 _worker_broker = os.environ.get(BROKER_ENV)
 _worker_settings = _celery_executor(_worker_broker, result_backend(_worker_broker or ""))
 app = make_app(_worker_settings.app_args())  # type: ignore[no-untyped-call]
@@ -264,7 +252,7 @@ def main(first: Any, last: Any, parallel_runs: int) -> None:
 
 if __name__ == "__main__":
     # The command of the imported module, not of this `__main__` copy: run processes and
-    # workers must find the job as kraken_pipeline.distributed.
-    from kraken_pipeline.distributed import main as backfill_command
+    # workers must find the job as kraken_pipeline.defs.distributed.
+    from kraken_pipeline.defs.distributed import main as backfill_command
 
     backfill_command()

@@ -1,9 +1,6 @@
-"""The sensor that keeps derived days following `measurements` (on by default), and the alert
-sensors, off by default: failed runs and failed blocking checks go to a webhook.
+"""The sensors: derived days follow `measurements`; failed runs and checks alert a webhook.
 
-Dagster's own run-failure sensor watches the runs; a plain sensor reads the check evaluations
-stored since its cursor. Both post through alerts.py to KRAKEN_ALERT_WEBHOOK_URL, a secret that
-reaches the resource as an EnvVar and never appears in run config, logs or cursors.
+The follow sensor runs by default; the alert sensors only with KRAKEN_ALERTS_ENABLED=true.
 """
 
 from __future__ import annotations
@@ -28,9 +25,6 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 from pydantic import Field
 
 from kraken_pipeline import quality
@@ -42,8 +36,9 @@ from kraken_pipeline.alerts import (
     repair_command,
     run_failure_message,
 )
-from kraken_pipeline.partitions import partition_date
-from kraken_pipeline.schedules import range_days, range_label
+from kraken_pipeline.defs.dagster_internals import UnresolvedAssetJobDefinition
+from kraken_pipeline.defs.partitions import partition_date
+from kraken_pipeline.defs.schedules import range_days, range_label
 from kraken_pipeline.settings import PipelineSettings
 
 FOLLOW_SENSOR = "derived_days_follow_measurements"
@@ -73,15 +68,12 @@ class AlertWebhookResource(ConfigurableResource):  # type: ignore[type-arg]
 
 
 def build_follow_sensor() -> AutomationConditionSensorDefinition:
-    """Evaluates the assets' automation conditions (daily_consumption follows measurements).
-
-    Running from the start, unlike Dagster's implicit default automation sensor: an operator who
-    repairs a day from the UI must not also have to know to turn a sensor on. It needs the
-    Dagster daemon (`dagster dev` and `kraken-pipeline ui` start one).
-    """
+    """Evaluates the assets' automation conditions (daily_consumption follows measurements)."""
     return AutomationConditionSensorDefinition(
         FOLLOW_SENSOR,
         target=AssetSelection.all(),
+        # Running from the start, unlike Dagster's implicit automation sensor: an operator who
+        # repairs a day from the UI must not also have to know to turn a sensor on.
         default_status=DefaultSensorStatus.RUNNING,
         description=(
             "Derives daily_consumption for the days whose measurements a run materialised "

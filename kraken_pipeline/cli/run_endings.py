@@ -12,10 +12,10 @@ from typing import Any
 
 from dagster import DagsterInstance, DagsterRun
 
+from kraken_pipeline.cli.run_owner import fail_runs_of_dead_processes
+from kraken_pipeline.defs.schedules import range_days, range_label
 from kraken_pipeline.local_days import days_between
 from kraken_pipeline.report import rerun_command
-from kraken_pipeline.run_owner import fail_runs_of_dead_processes
-from kraken_pipeline.schedules import range_days, range_label
 
 # 128 + SIGINT: what shells report for a command stopped by Ctrl-C.
 EXIT_INTERRUPTED = 130

@@ -13,12 +13,10 @@ from dagster import (
     asset,
     define_asset_job,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 from pydantic import Field
 
-from kraken_pipeline.resources import StorageResource
+from kraken_pipeline.defs.dagster_internals import UnresolvedAssetJobDefinition
+from kraken_pipeline.defs.resources import StorageResource
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.warehouse.maintenance import DEFAULT_RETENTION, maintain
 

@@ -13,23 +13,20 @@ from dagster import (
     SkipReason,
     schedule,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
-from dagster._core.storage.tags import (
+
+from kraken_pipeline.defs.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
     PRIORITY_TAG,
+    UnresolvedAssetJobDefinition,
 )
-
-from kraken_pipeline.partitions import partition_date, partition_key, trailing_days
+from kraken_pipeline.defs.partitions import partition_date, partition_key, trailing_days
 from kraken_pipeline.settings import PipelineSettings
 
 SCHEDULE_NAME = "daily_measurements"
-# Backfills and operators' runs carry Dagster's default priority, 0. The run queue and the
-# kraken_api pool serve higher priorities first, so a daily run queued behind a long backfill's
-# parts takes the next free slot instead of waiting for all of them (docs/scaling.md).
+# Above the default 0 of backfills and operators' runs: the daily run takes the next free slot
+# of the run queue and the kraken_api pool instead of waiting behind a backfill (docs/scaling.md).
 DAILY_RUN_PRIORITY = 10
 
 
@@ -62,9 +59,7 @@ def build_daily_schedule(
 ) -> ScheduleDefinition:
     """Every day at the configured local time, re-materialise the last N complete days.
 
-    Kraken publishes one to two days late and restates estimates for days after that, so a
-    window of several days is replaced each morning. Off by default: the operator turns it on
-    in the UI, or sets KRAKEN_SCHEDULE_ENABLED=true.
+    Off by default: the operator turns it on in the UI, or sets KRAKEN_SCHEDULE_ENABLED=true.
     """
     at = settings.schedule_time
 
