@@ -6,7 +6,7 @@
         [--skip-rss] [--rss-only]
         [--postgres-server postgresql://postgres@127.0.0.1:5432]
 
-Issue 7, items 1, 2 and 5, and issue 18, item 6. Each measured run is the operator's path:
+Each measured run is the operator's path:
 `runner.run_range` (what `kraken-pipeline run --start --end` calls) on a persistent SQLite
 Dagster instance in a fresh DAGSTER_HOME, in a child process of its own so that its peak RSS
 (getrusage(RUSAGE_SELF) in that process: neither the benchmark's nor the emulator's memory) is
@@ -471,7 +471,7 @@ def main() -> None:
                     per_day_materializations=per_day_materializations(year),
                 )
         if options.postgres_server:
-            # A fresh emulator with Kraken's default allowance, as before (issue 7).
+            # A fresh emulator with Kraken's default allowance, as before.
             with (
                 emulator_process(options.supply_points, 0, cache_answers=True) as server,
                 temporary_database(options.postgres_server) as database,

@@ -26,7 +26,7 @@ and charged as every request is. So (b) measures the client and the latency, not
 rendering. The naive client is measured as before: its requests are all different, so only its
 warm-up day could come from the cache, and its time is dominated by its sequential latencies.
 
-The lower bound (issue 3, restated in issue 18 item 6) counts the token first:
+The lower bound counts the token first:
 
     bound = (1 + ceil((minimum requests - 1) / concurrency)) x latency
 

@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/bench_parse_write.py [--supply-points 200] [--days 28] [--repeat 3]
 
-Issue 7, item 3. First the real client fetches the window from the emulator (in 7-day chunks,
+First the real client fetches the window from the emulator (in 7-day chunks,
 as the pipeline does) and the exact bodies of its measurement answers are kept. Then, with no
 network involved, the same bytes go to Parquet two ways, interleaved, best of `--repeat`:
 
-(a) ours: the client's decoder (Arrow's JSON reader with the page schema), `parse_page` for
+(a) ours: the client's decoder (msgspec into typed Structs), `parse_page` for
     every alias (exact decimals, UTC instants, window and series filters), `measurements_table`
     (de-duplication, supply point columns) and `landing.land_days`, which writes each day's
     measurements and fetch log through `storage.write_day` (merge rules, atomic replace, fsync);
@@ -50,6 +50,7 @@ from kraken_pipeline.kraken import measurements as fetching
 from kraken_pipeline.kraken.parsing import measurements_table
 from kraken_pipeline.kraken.planning import Target
 from kraken_pipeline.kraken.queries import alias
+from kraken_pipeline.kraken.wire import Node
 from kraken_pipeline.local_days import days_between, local_date_of, range_bounds
 from kraken_pipeline.schema import MEASUREMENTS_SCHEMA
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
@@ -96,7 +97,7 @@ def capture(
         return keep
 
     def noting_parse(
-        nodes: pa.StructArray,
+        nodes: Sequence[Node],
         target: Target,
         index: Any,
         fetched_at: datetime,

@@ -1,4 +1,4 @@
-"""Benchmark: a backfill paced by the points allowance, against its lower bound (issue 7, item 4).
+"""Benchmark: a backfill paced by the points allowance, against its lower bound.
 
     .venv/bin/python benchmarks/bench_rate_limited.py [--supply-points 50] [--days 91]
         [--latency-ms 100] [--window-seconds 15] [--allowances 4.1] [--page-size 100]

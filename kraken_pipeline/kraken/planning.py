@@ -1,6 +1,6 @@
 """Request planning: which supply points, properties and time slices go into which request.
 
-The plan keeps every request inside Kraken's limits by construction (DESIGN.md, issue 3), and
+The plan keeps every request inside Kraken's limits by construction (DESIGN.md), and
 makes as few requests as those limits allow:
 
 - the supply points of a property share one connection (several utilityFilters), told apart by

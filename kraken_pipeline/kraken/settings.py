@@ -20,7 +20,7 @@ DEFAULT_AUTH_URL = "https://auth.octopus.energy/token/"
 DEFAULT_API_URL = "https://api.octopus.energy/v1/graphql/"
 DEFAULT_TIMEZONE = "Europe/London"
 
-# The setting each environment variable feeds; the names of issue 3.
+# The setting each environment variable feeds.
 ENVIRONMENT_VARIABLES = {
     "client_id": "KRAKEN_CLIENT_ID",
     "client_secret": "KRAKEN_CLIENT_SECRET",
