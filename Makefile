@@ -41,7 +41,8 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	home=$$(mktemp -d) && printf 'telemetry:\n  enabled: false\n' > $$home/dagster.yaml && \
-		PATH="$(CURDIR)/$(BIN):$$PATH" DAGSTER_HOME=$$home $(BIN)/dg check defs; \
+		PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" DAGSTER_HOME=$$home \
+		$(BIN)/dg check defs; \
 		status=$$?; rm -rf $$home; exit $$status
 
 format: $(INSTALLED)
