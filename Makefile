@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format ui emulator check bench clean browser services
+.PHONY: run test test-fast test-unit lint format ui emulator check bench clean browser services
 
 $(INSTALLED): pyproject.toml
 	@echo "Installing kraken-pipeline and its dependencies into $(VENV) (first time only, a few minutes)"
@@ -22,9 +22,13 @@ run: $(INSTALLED)
 test: $(INSTALLED) browser services
 	$(BIN)/pytest $(ARGS)
 
-## The fast set only, for the edit-test loop.
-test-fast: $(INSTALLED) services
-	$(BIN)/pytest -m "not slow" $(ARGS)
+## Unit and integration tests, the slow ones left out, for the edit-test loop (no services needed).
+test-fast: $(INSTALLED)
+	$(BIN)/pytest kraken_pipeline_tests/unit kraken_pipeline_tests/integration -m "not slow" $(ARGS)
+
+## Unit tests only: pure functions and in-memory objects, in seconds.
+test-unit: $(INSTALLED)
+	$(BIN)/pytest kraken_pipeline_tests/unit $(ARGS)
 
 ## Debian's chromium and chromedriver for the UI test (installs only what is missing).
 browser:

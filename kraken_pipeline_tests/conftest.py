@@ -1,7 +1,8 @@
 """Shared fixtures: a running Kraken emulator on a free loopback port with a fixed clock.
 
 Tests talk to it over real HTTP. Its clock stands at EMULATOR_NOW (2026-11-20T12:00Z) and only
-moves when a test moves it (`emulator.set_clock(...)`, `emulator.advance_clock(...)`).
+moves when a test moves it (`emulator.set_clock(...)`, `emulator.advance_clock(...)`). The
+`clock` fixture is a fake clock for the Kraken client, standing at the same instant.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from kraken_pipeline.emulator import (
     Emulator,
     EmulatorConfig,
 )
-from kraken_pipeline_tests.pipeline_support import PipelineHarness
+from kraken_pipeline_tests.support.kraken_client import FakeClock
+from kraken_pipeline_tests.support.pipeline import PipelineHarness
 
 EMULATOR_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 HTTP_TIMEOUT = 10
@@ -29,6 +31,12 @@ HTTP_TIMEOUT = 10
 
 def _fixed_clock() -> datetime:
     return EMULATOR_NOW
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock starting where the emulator fixture's clock stands."""
+    return FakeClock(EMULATOR_NOW)
 
 
 @pytest.fixture

@@ -1,1 +1,2 @@
-"""End to end: the operator's day in the real Dagster webserver, daemon and a headless browser."""
+"""End to end: the product in processes of its own, the `kraken-pipeline` command (run, status,
+check, emulator) and the Dagster webserver and daemon, the UI driven in a headless browser."""

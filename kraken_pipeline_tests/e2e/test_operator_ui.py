@@ -35,7 +35,7 @@ from kraken_pipeline_tests.e2e.browser import (
 )
 from kraken_pipeline_tests.e2e.conftest import ARTIFACTS, RunningUI
 from kraken_pipeline_tests.e2e.webserver_api import Backfill, LaunchOutcome
-from kraken_pipeline_tests.lake_support import stored_days_of
+from kraken_pipeline_tests.support.lake import stored_days_of
 
 pytestmark = pytest.mark.slow
 

@@ -32,8 +32,8 @@ from kraken_pipeline.defs import distributed
 from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
 from kraken_pipeline.settings import SettingsError
-from kraken_pipeline_tests.pipeline_support import EXAMPLE_CSV, PipelineHarness
 from kraken_pipeline_tests.scale.instances import instance_home
+from kraken_pipeline_tests.support.pipeline import EXAMPLE_CSV, PipelineHarness
 
 FIRST, LAST = date(2026, 11, 10), date(2026, 11, 13)
 DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]

@@ -15,8 +15,8 @@ import pytest
 from dagster import DagsterInstance
 
 from kraken_pipeline.cli.runner import persistent_instance, run_range
-from kraken_pipeline_tests.pipeline_support import PipelineHarness
 from kraken_pipeline_tests.scale.instances import instance_home
+from kraken_pipeline_tests.support.pipeline import PipelineHarness
 
 DAYS = (date(2026, 11, 14), date(2026, 11, 18))  # about 110 events stored
 # Measured: about 18 sessions for a 5-day run with the pool (6 of them opening the instance),

@@ -26,8 +26,8 @@ from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, plan_requests
 from kraken_pipeline.kraken.queries import ALIAS_COMPLEXITY, RATE_LIMIT_COMPLEXITY
 from kraken_pipeline.local_days import range_bounds
 from kraken_pipeline.supply_points import load_supply_points
-from kraken_pipeline_tests.resilience.cli_support import SENTINEL_GRANT, Started, Workspace
-from kraken_pipeline_tests.resilience.support import (
+from kraken_pipeline_tests.support.cli import SENTINEL_GRANT, Started, Workspace
+from kraken_pipeline_tests.support.resilience import (
     EXAMPLE_CSV,
     TIMEZONE,
     assert_days_hold_the_emulators_data,

@@ -24,8 +24,8 @@ from kraken_pipeline.kraken.shared_budget import (
     SharedPointsBucket,
     open_shared_bucket,
 )
-from kraken_pipeline_tests.kraken.conftest import FakeClock, reading
-from kraken_pipeline_tests.pipeline_support import PipelineHarness
+from kraken_pipeline_tests.support.kraken_client import FakeClock, reading
+from kraken_pipeline_tests.support.pipeline import PipelineHarness
 
 API_URL = "https://api.example-kraken.energy/v1/graphql/"
 PASSWORD = "redis-pa55-9f1c"  # made up; must never be shown

@@ -1,0 +1,71 @@
+"""The progress a run shows as its days land: fed by the days the real job lands, in process."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+
+from kraken_pipeline.cli.day_progress import LandedDays, watching_landed_days
+from kraken_pipeline.cli.progress_display import live_bar, plain_lines
+from kraken_pipeline.local_days import days_between
+from kraken_pipeline_tests.support.pipeline import PipelineHarness
+
+FIRST, LAST = date(2026, 11, 1), date(2026, 11, 9)  # two chunks: seven days, then two
+DAYS = days_between(FIRST, LAST)
+
+
+class TerminalStream(io.StringIO):
+    """What rich writes to a terminal, kept: a stream that says it is one."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_every_landed_day_reaches_the_display_in_order_with_the_runs_figures(
+    harness: PipelineHarness,
+) -> None:
+    printed: list[str] = []
+    landed = LandedDays(total_days=len(DAYS))
+
+    with watching_landed_days(landed, plain_lines(printed.append, len(DAYS), 0.5)):
+        assert harness.run(FIRST, LAST).success
+
+    assert landed.days == DAYS
+    assert [line.split()[1] for line in printed] == [day.isoformat() for day in DAYS]
+    stored = sum(harness.day(day).num_rows for day in DAYS)
+    assert landed.rows == stored > 0
+    assert landed.requests >= 2  # at least a request per chunk
+    assert (
+        f"so far {stored:,} rows, {landed.requests} requests, ~{round(stored / 2):,} points"
+        in (printed[-1])
+    )
+
+
+def test_a_day_landed_after_the_display_closed_is_not_counted(harness: PipelineHarness) -> None:
+    landed = LandedDays(total_days=1)
+    with watching_landed_days(landed, lambda _landed: None):
+        pass
+
+    assert harness.run(FIRST, FIRST).success
+
+    assert landed.days == []
+
+
+def test_on_a_terminal_the_bar_shows_days_landed_of_the_total_and_the_figures(
+    harness: PipelineHarness,
+) -> None:
+    terminal = TerminalStream()
+    landed = LandedDays(total_days=len(DAYS))
+
+    with (
+        live_bar(terminal, len(DAYS), None) as show,
+        watching_landed_days(landed, show),
+    ):
+        assert harness.run(FIRST, LAST).success
+
+    assert "\x1b[" in terminal.getvalue()  # drawn as a live bar, not printed as lines
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.getvalue())
+    bar = [line for line in re.split(r"[\r\n]", drawn) if line.startswith("landing")]
+    assert re.search(rf"{len(DAYS)}/{len(DAYS)} days\s+{landed.rows:,} rows", bar[-1])
+    assert "points" not in bar[-1]  # no cost measured yet: no estimate shown

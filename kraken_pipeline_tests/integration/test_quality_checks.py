@@ -1,0 +1,353 @@
+"""The data-quality checks through the real job: emulator over HTTP, Dagster, files on disk.
+
+Here: every per-day check passes on clean days and is recorded against its own day's partition,
+freshness, the failures the emulator itself serves (gaps, estimates, a property the application
+may not read), and completeness on clock-change days and a 15-minute series. Duplicates, stray
+units and impossible values cannot come through the client, which cleans them on the way in:
+test_quality_checks_blocking.py writes them into landed days and re-runs only the check step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetKey,
+    AssetSelection,
+    DagsterEventType,
+    Definitions,
+    define_asset_job,
+)
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+from kraken_pipeline import quality, storage
+from kraken_pipeline.cli.runner import RunOutcome, run_range
+from kraken_pipeline.defs.checks import DAY_CHECKS, newest_complete_day
+from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
+from kraken_pipeline.emulator import Dataset, Emulator, demo_dataset
+from kraken_pipeline.schema import FETCH_LOG_SCHEMA, MEASUREMENTS_SCHEMA
+from kraken_pipeline_tests.support.lake import plant_measurements
+from kraken_pipeline_tests.support.pipeline import EXAMPLE_CSV, PipelineHarness
+
+MEASUREMENTS = AssetKey("measurements")
+CHECK_STEP = "measurements_quality"
+GAPPY = "shop-import-gappy"
+DAY = date(2026, 11, 10)  # long restated and past the publication lag at the emulator's clock
+SPRING = date(2026, 3, 29)
+AUTUMN = date(2026, 10, 25)
+LAND_ONLY = AssetSelection.assets(MEASUREMENTS).without_checks()
+CHECKS_ONLY = AssetSelection.checks_for_assets(MEASUREMENTS)
+
+Row = dict[str, Any]
+Evaluations = dict[tuple[str | None, str], AssetCheckEvaluation]
+
+
+# --- helpers, shared with test_quality_checks_blocking.py ---------------------------------------
+
+
+def use_supply_points_without_gaps(harness: PipelineHarness, directory: Path) -> None:
+    """Point the harness at the demo supply points minus the gappy meter."""
+    lines = EXAMPLE_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
+    path = directory / "supply_points_without_gaps.csv"
+    path.write_text("".join(line for line in lines if not line.startswith(GAPPY)), "utf-8")
+    harness.supply_points_csv = path
+
+
+def run_selection(
+    harness: PipelineHarness, selection: AssetSelection, first: date, last: date
+) -> RunOutcome:
+    """Run part of the job (same assets, checks and resources) over first..last in one run."""
+    base = build_definitions(harness.settings)
+    definitions = Definitions(
+        assets=base.assets,
+        asset_checks=base.asset_checks,
+        jobs=[define_asset_job(MEASUREMENTS_JOB, selection=selection)],
+        resources=base.resources,
+    )
+    judged = any(
+        node.name == CHECK_STEP for node in definitions.resolve_job_def(MEASUREMENTS_JOB).nodes
+    )
+    as_of = {"as_of": harness.emulator.now().isoformat()}
+    run_config = {"ops": {CHECK_STEP: {"config": as_of}}} if judged else {}
+    return run_range(
+        harness.instance,
+        harness.settings,
+        first,
+        last,
+        run_config=run_config,
+        definitions=definitions,
+    )
+
+
+def rejudge(harness: PipelineHarness, first: date, last: date) -> RunOutcome:
+    """Run only the check step over stored days, judged as of the emulator's clock."""
+    return run_selection(harness, CHECKS_ONLY, first, last)
+
+
+def spoil_stored_day(
+    harness: PipelineHarness,
+    day: date,
+    supply_point_id: str,
+    position: int,
+    change: Callable[[Row], list[Row]],
+) -> None:
+    """Replace one stored row of a supply point (by position among its rows) with change(row)."""
+    rows = harness.day(day).to_pylist()
+    indices = [i for i, row in enumerate(rows) if row["supply_point_id"] == supply_point_id]
+    target = indices[position]
+    spoiled = rows[:target] + change(rows[target]) + rows[target + 1 :]
+    plant_measurements(harness.root, day, pa.Table.from_pylist(spoiled, schema=MEASUREMENTS_SCHEMA))
+
+
+def evaluations(harness: PipelineHarness, run_id: str) -> Evaluations:
+    """The run's recorded check evaluations by (partition, check); freshness has no partition."""
+    records = harness.instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    found: Evaluations = {}
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        assert event is not None
+        evaluation = event.asset_check_evaluation_data
+        found[(evaluation.partition, evaluation.check_name)] = evaluation
+    return found
+
+
+def metadata(evaluation: AssetCheckEvaluation, name: str) -> Any:
+    """The plain value of one metadata entry of an evaluation."""
+    return evaluation.metadata[name].value
+
+
+def offenders(evaluation: AssetCheckEvaluation) -> list[str]:
+    """The supply points the UI tells the operator to re-run."""
+    entry = evaluation.metadata.get("rerun_supply_point_ids")
+    return [] if entry is None else list(entry.value)  # type: ignore[arg-type]
+
+
+def offender_row(supply_point_id: str, day: date, count: int) -> str:
+    """The start of a row of the worst-offenders table: supply point, day, count."""
+    return f"| `{supply_point_id}` | {day.isoformat()} | {count} |"
+
+
+def key(day: date) -> str:
+    """The partition key of a local day."""
+    return day.isoformat()
+
+
+# --- passing on clean days ----------------------------------------------------------------------
+
+
+def test_every_day_check_passes_on_clean_days_and_is_recorded_against_that_day(
+    harness: PipelineHarness, tmp_path: Path
+) -> None:
+    use_supply_points_without_gaps(harness, tmp_path)
+    days = [AUTUMN - timedelta(days=1), AUTUMN, AUTUMN + timedelta(days=1)]
+
+    outcome = harness.run(days[0], days[-1])
+
+    assert outcome.success, outcome.failure
+    recorded = evaluations(harness, outcome.run_id)
+    per_day = {(key(day), check) for day in days for check in DAY_CHECKS}
+    assert set(recorded) == per_day | {(None, quality.CHECK_FRESHNESS)}
+    assert [pair for pair in per_day if not recorded[pair].passed] == []
+    # Five half-hourly series and one quarter-hourly: the clock-change day is told apart.
+    expected = [
+        metadata(recorded[(key(d), quality.CHECK_COMPLETENESS)], "intervals_expected") for d in days
+    ]
+    assert expected == [5 * 48 + 96, 5 * 50 + 100, 5 * 48 + 96]
+    check_keys = [AssetCheckKey(MEASUREMENTS, name) for name in DAY_CHECKS]
+    partitions = harness.instance.event_log_storage.get_asset_check_partition_info(check_keys)
+    assert {
+        (info.partition_key, info.check_key.name): info.latest_execution_status
+        for info in partitions
+    } == dict.fromkeys(per_day, AssetCheckExecutionRecordStatus.SUCCEEDED)
+
+
+def test_freshness_passes_for_a_recent_day_and_warns_once_the_newest_day_ages(
+    harness: PipelineHarness, tmp_path: Path
+) -> None:
+    use_supply_points_without_gaps(harness, tmp_path)
+    newest = date(2026, 11, 17)  # three days before the emulator's clock
+    fresh = harness.run(newest - timedelta(days=1), newest)
+    harness.emulator.advance_clock(timedelta(days=2))
+
+    stale = rejudge(harness, newest - timedelta(days=1), newest)
+
+    passed = evaluations(harness, fresh.run_id)[(None, quality.CHECK_FRESHNESS)]
+    failed = evaluations(harness, stale.run_id)[(None, quality.CHECK_FRESHNESS)]
+    assert passed.passed
+    assert metadata(passed, "age_days") == 3
+    assert not failed.passed
+    assert failed.severity is AssetCheckSeverity.WARN
+    assert metadata(failed, "newest_complete_day") == newest.isoformat()
+    assert metadata(failed, "age_days") == 5
+
+
+# --- failing on bad data the emulator serves ------------------------------------------------------
+
+
+def test_the_gappy_meter_fails_completeness_with_a_warning_that_names_it_and_its_gaps(
+    harness: PipelineHarness,
+) -> None:
+    point = next(p for p in harness.supply_points() if p.supply_point_id == GAPPY)
+    served = len(harness.expected_values(point, DAY))
+
+    outcome = harness.run(DAY, DAY)
+
+    completeness = evaluations(harness, outcome.run_id)[(key(DAY), quality.CHECK_COMPLETENESS)]
+    assert not completeness.passed
+    assert completeness.severity is AssetCheckSeverity.WARN
+    assert offenders(completeness) == [GAPPY]
+    assert metadata(completeness, "intervals_missing") == 48 - served
+    assert metadata(completeness, "supply_points_below_floor") == 0
+    worst = str(metadata(completeness, "worst_offenders"))
+    assert offender_row(GAPPY, DAY, 48 - served) in worst
+    assert f"{served} of 48 present" in worst
+    # A warning does not stop what reads the day.
+    assert outcome.success, outcome.failure
+    assert key(DAY) in harness.instance.get_materialized_partitions(AssetKey("daily_consumption"))
+
+
+def test_completeness_is_an_error_below_the_floor_only_once_the_day_is_past_the_publication_lag(
+    harness: PipelineHarness, start_emulator: Callable[..., Emulator]
+) -> None:
+    series = [
+        replace(spec, gap_share=0.6) if spec.supply_point_id == GAPPY else spec
+        for spec in demo_dataset().series
+    ]
+    harness.emulator = start_emulator(dataset=Dataset(series))
+    past_lag, within_lag = date(2026, 11, 17), date(2026, 11, 18)  # the lag is two days
+
+    outcome = harness.run(past_lag, within_lag)
+
+    recorded = evaluations(harness, outcome.run_id)
+    old = recorded[(key(past_lag), quality.CHECK_COMPLETENESS)]
+    recent = recorded[(key(within_lag), quality.CHECK_COMPLETENESS)]
+    assert (old.passed, old.severity) == (False, AssetCheckSeverity.ERROR)
+    assert (recent.passed, recent.severity) == (False, AssetCheckSeverity.WARN)
+    for evaluation in (old, recent):
+        assert offenders(evaluation) == [GAPPY]
+        assert metadata(evaluation, "supply_points_below_floor") == 1
+    assert "past the publication lag" in str(old.description)
+    assert "within the publication lag" in str(recent.description)
+
+
+def test_a_property_the_application_may_not_read_fails_fetch_failures_naming_the_error_code(
+    harness_without_shop: PipelineHarness,
+) -> None:
+    harness = harness_without_shop
+
+    outcome = harness.run(DAY, DAY)
+
+    recorded = evaluations(harness, outcome.run_id)
+    failures = recorded[(key(DAY), quality.CHECK_FETCH_FAILURES)]
+    assert (failures.passed, failures.severity) == (False, AssetCheckSeverity.ERROR)
+    assert offenders(failures) == [GAPPY]
+    assert metadata(failures, "error_codes") == "KT-CT-1111 x1"
+    assert offender_row(GAPPY, DAY, 1) + " KT-CT-1111" in str(metadata(failures, "worst_offenders"))
+    # The day's completeness counts the unread meter as missing, and says why.
+    completeness = recorded[(key(DAY), quality.CHECK_COMPLETENESS)]
+    assert (completeness.passed, completeness.severity) == (False, AssetCheckSeverity.ERROR)
+    assert metadata(completeness, "supply_points_fetch_failed") == 1
+    worst = str(metadata(completeness, "worst_offenders"))
+    assert offender_row(GAPPY, DAY, 48) + " fetch failed (KT-CT-1111)" in worst
+
+
+def test_a_day_served_as_estimates_warns_until_the_emulator_restates_it(
+    harness: PipelineHarness,
+) -> None:
+    dataset = harness.emulator.config.dataset
+    house = next(spec for spec in dataset.series if spec.supply_point_id == "house-import")
+    day = next(
+        d for d in (DAY + timedelta(days=n) for n in range(10)) if dataset.is_estimated(house, d)
+    )
+    estimated = sorted(s.supply_point_id for s in dataset.series if dataset.is_estimated(s, day))
+    harness.emulator.set_clock(dataset.publication_time(day) + timedelta(hours=1))
+    first = harness.run(day, day)
+    harness.emulator.set_clock(dataset.restatement_time(day) + timedelta(hours=1))
+
+    restated = harness.run(day, day)
+
+    warned = evaluations(harness, first.run_id)[(key(day), quality.CHECK_ESTIMATES)]
+    assert (warned.passed, warned.severity) == (False, AssetCheckSeverity.WARN)
+    assert offenders(warned) == estimated
+    worst = str(metadata(warned, "worst_offenders"))
+    assert offender_row("house-import", day, 48) + " 48 of 48 intervals estimated (100.0%)" in worst
+    assert evaluations(harness, restated.run_id)[(key(day), quality.CHECK_ESTIMATES)].passed
+
+
+@pytest.mark.parametrize(
+    ("day", "half_hours", "quarter_hours"),
+    [(SPRING, 46, 92), (DAY, 48, 96), (AUTUMN, 50, 100)],
+    ids=["spring clock change", "ordinary day", "autumn clock change"],
+)
+def test_completeness_expects_every_interval_of_the_local_day_for_each_series_length(
+    harness: PipelineHarness, tmp_path: Path, day: date, half_hours: int, quarter_hours: int
+) -> None:
+    use_supply_points_without_gaps(harness, tmp_path)
+    whole = harness.run(day, day)
+    spoil_stored_day(harness, day, "flat-import-15min", -1, lambda row: [])
+
+    short = rejudge(harness, day, day)
+
+    complete = evaluations(harness, whole.run_id)[(key(day), quality.CHECK_COMPLETENESS)]
+    assert complete.passed
+    assert metadata(complete, "intervals_expected") == 5 * half_hours + quarter_hours
+    assert metadata(complete, "intervals_present") == 5 * half_hours + quarter_hours
+    incomplete = evaluations(harness, short.run_id)[(key(day), quality.CHECK_COMPLETENESS)]
+    assert (incomplete.passed, incomplete.severity) == (False, AssetCheckSeverity.WARN)
+    assert offenders(incomplete) == ["flat-import-15min"]
+    assert metadata(incomplete, "intervals_missing") == 1
+    worst = str(metadata(incomplete, "worst_offenders"))
+    assert offender_row("flat-import-15min", day, 1) in worst
+    assert f"{quarter_hours - 1} of {quarter_hours} present" in worst
+
+
+def _store_day_with_fetch_log(root: Path, day: date, status: str, rows: int) -> None:
+    fetch_log = pa.Table.from_pylist(
+        [
+            {
+                "supply_point_id": "sp-1",
+                "local_date": day,
+                "status": status,
+                "rows": rows,
+                "intervals_expected": 48,
+                "requests": 1,
+                "error_code": None if status == "ok" else "KT-CT-1111",
+                "error_message": None if status == "ok" else "not granted",
+                "fetched_at": datetime(2026, 11, 20, tzinfo=UTC),
+            }
+        ],
+        schema=FETCH_LOG_SCHEMA,
+    )
+    storage.write_day(root, day, MEASUREMENTS_SCHEMA.empty_table(), fetch_log)
+
+
+def test_freshness_takes_the_newest_complete_day_walking_past_failed_and_gappy_ones(
+    tmp_path: Path,
+) -> None:
+    oldest, older, newest = date(2026, 11, 14), date(2026, 11, 15), date(2026, 11, 16)
+    _store_day_with_fetch_log(tmp_path, oldest, "ok", 48)
+    _store_day_with_fetch_log(tmp_path, older, "ok", 10)  # below the 95% floor
+    _store_day_with_fetch_log(tmp_path, newest, "failed", 0)
+
+    assert newest_complete_day(tmp_path, 0.95) == oldest
+    # With a lower floor the gappy day counts, but a day with a failed fetch never does.
+    assert newest_complete_day(tmp_path, 0.2) == older
+    _store_day_with_fetch_log(tmp_path, newest, "ok", 48)
+    assert newest_complete_day(tmp_path, 0.95) == newest
+
+
+def test_freshness_finds_no_complete_day_in_an_empty_or_all_failed_store(tmp_path: Path) -> None:
+    assert newest_complete_day(tmp_path, 0.95) is None
+    _store_day_with_fetch_log(tmp_path, date(2026, 11, 16), "failed", 0)
+    assert newest_complete_day(tmp_path, 0.95) is None

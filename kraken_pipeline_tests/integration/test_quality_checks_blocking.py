@@ -1,0 +1,279 @@
+"""Stored days made bad on purpose: each check fails naming its offender, a failing blocking check
+stops daily_consumption for that day only, and `quality_results` agrees with what Dagster shows.
+
+The client cleans duplicates, stray units and impossible values on the way in, so they are written
+into a landed day here and the check step is run again over the stored days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetKey,
+    AssetPartitionStatus,
+    AssetSelection,
+)
+from dagster._core.event_api import PartitionKeyFilter
+
+from kraken_pipeline import quality, warehouse
+from kraken_pipeline.defs.checks import DAY_CHECKS
+from kraken_pipeline.defs.location import build_definitions
+from kraken_pipeline_tests.integration.test_quality_checks import (
+    CHECKS_ONLY,
+    DAY,
+    LAND_ONLY,
+    MEASUREMENTS,
+    Evaluations,
+    Row,
+    evaluations,
+    key,
+    metadata,
+    offender_row,
+    offenders,
+    rejudge,
+    run_selection,
+    spoil_stored_day,
+    use_supply_points_without_gaps,
+)
+from kraken_pipeline_tests.support.lake import lake_rows
+from kraken_pipeline_tests.support.pipeline import PipelineHarness
+
+DAILY_CONSUMPTION = AssetKey("daily_consumption")
+CHECKS_AND_DAILY_CONSUMPTION = CHECKS_ONLY | AssetSelection.assets(DAILY_CONSUMPTION)
+FIRST, BAD, LAST = DAY - timedelta(days=1), DAY, DAY + timedelta(days=1)
+
+
+# --- failing on stored days made bad on purpose -------------------------------------------------
+
+
+def shifted(minutes: int, *, end_only: bool = False) -> Callable[[Row], list[Row]]:
+    """Move a row's end (and, unless end_only, its start) by some minutes."""
+    step = timedelta(minutes=minutes)
+
+    def change(row: Row) -> list[Row]:
+        start = row["interval_start"] if end_only else row["interval_start"] + step
+        return [{**row, "interval_start": start, "interval_end": row["interval_end"] + step}]
+
+    return change
+
+
+def with_value(value: str) -> Callable[[Row], list[Row]]:
+    return lambda row: [{**row, "value": Decimal(value)}]
+
+
+@dataclass(frozen=True)
+class Spoil:
+    """One row of one supply point made bad, and how the check must report it."""
+
+    supply_point_id: str
+    change: Callable[[Row], list[Row]]
+    check_name: str
+    severity: AssetCheckSeverity
+    detail: str
+
+
+SPOILS = {
+    "duplicate": Spoil(
+        "house-import",
+        lambda row: [row, row],
+        quality.CHECK_UNIQUE_INTERVALS,
+        AssetCheckSeverity.ERROR,
+        "1 interval(s) stored more than once (1 surplus rows), first at 2026-11-10 00:00 GMT",
+    ),
+    "off the grid": Spoil(
+        "house-import",
+        shifted(10),
+        quality.CHECK_ALIGNED_INTERVALS,
+        AssetCheckSeverity.ERROR,
+        "1 misaligned: 1 off the grid; first at 2026-11-10 00:10 GMT",
+    ),
+    "half an hour in a 15-minute series": Spoil(
+        "flat-import-15min",
+        shifted(15, end_only=True),
+        quality.CHECK_ALIGNED_INTERVALS,
+        AssetCheckSeverity.ERROR,
+        "1 misaligned: 1 of the wrong length",
+    ),
+    "mixed units": Spoil(
+        "house-gas",
+        lambda row: [{**row, "unit": "kWh"}],
+        quality.CHECK_ONE_UNIT,
+        AssetCheckSeverity.ERROR,
+        "units 'm3' x47, 'kWh' x1",
+    ),
+    "unknown unit": Spoil(
+        "flat-gas",
+        lambda row: [{**row, "unit": "therm"}],
+        quality.CHECK_ONE_UNIT,
+        AssetCheckSeverity.ERROR,
+        "'therm' x1 (unknown unit)",
+    ),
+    "negative value": Spoil(
+        "house-export",
+        with_value("-0.5"),
+        quality.CHECK_VALID_VALUES,
+        AssetCheckSeverity.ERROR,
+        "1 negative; first impossible: -0.5 kWh at 2026-11-10 00:00 GMT",
+    ),
+    "sentinel": Spoil(
+        "office-import",
+        with_value("65535"),
+        quality.CHECK_VALID_VALUES,
+        AssetCheckSeverity.ERROR,
+        "1 sentinel; first impossible: 65535 kWh",
+    ),
+    "implausibly large": Spoil(
+        "house-import",
+        with_value("60"),
+        quality.CHECK_VALID_VALUES,
+        AssetCheckSeverity.WARN,
+        "1 above the ceiling; largest: 60 kWh",
+    ),
+}
+
+
+@pytest.mark.parametrize("spoil", SPOILS.values(), ids=SPOILS.keys())
+def test_a_check_that_passed_fails_once_the_stored_day_is_spoiled_naming_the_offender(
+    harness: PipelineHarness, tmp_path: Path, spoil: Spoil
+) -> None:
+    use_supply_points_without_gaps(harness, tmp_path)
+    clean = harness.run(DAY, DAY)
+    spoil_stored_day(harness, DAY, spoil.supply_point_id, 0, spoil.change)
+
+    spoiled = rejudge(harness, DAY, DAY)
+
+    assert evaluations(harness, clean.run_id)[(key(DAY), spoil.check_name)].passed
+    failed = evaluations(harness, spoiled.run_id)[(key(DAY), spoil.check_name)]
+    assert (failed.passed, failed.severity) == (False, spoil.severity)
+    assert offenders(failed) == [spoil.supply_point_id]
+    worst = str(metadata(failed, "worst_offenders"))
+    assert offender_row(spoil.supply_point_id, DAY, 1) in worst
+    assert spoil.detail in worst
+    assert metadata(failed, "blocking") is (spoil.check_name in quality.BLOCKING_CHECKS)
+
+
+# --- a failing blocking check stops daily_consumption for that day only ------------------------
+
+
+def ui_statuses(
+    harness: PipelineHarness, days: list[date]
+) -> dict[str, AssetPartitionStatus | None]:
+    """What the UI's partition bar shows for daily_consumption on each day."""
+    assets = build_definitions(harness.settings).resolve_assets_def(DAILY_CONSUMPTION)
+    assert assets.partitions_def is not None
+    keys = [key(day) for day in days]
+    statuses = harness.instance.get_status_by_partition(
+        DAILY_CONSUMPTION, keys, assets.partitions_def
+    )
+    assert statuses is not None
+    return dict(statuses)
+
+
+@pytest.mark.parametrize(
+    "spoil", [SPOILS["duplicate"], SPOILS["mixed units"]], ids=["duplicate", "mixed units"]
+)
+def test_a_failing_blocking_check_stops_daily_consumption_for_that_day_only(
+    harness: PipelineHarness, tmp_path: Path, spoil: Spoil
+) -> None:
+    use_supply_points_without_gaps(harness, tmp_path)
+    run_selection(harness, LAND_ONLY, FIRST, LAST)
+    spoil_stored_day(harness, BAD, spoil.supply_point_id, 0, spoil.change)
+
+    outcome = run_selection(harness, CHECKS_AND_DAILY_CONSUMPTION, FIRST, LAST)
+
+    assert not outcome.success
+    assert f"{key(BAD)}: {spoil.check_name}" in (outcome.failure or "")
+    assert key(FIRST) not in (outcome.failure or "")
+    materialized = harness.instance.get_materialized_partitions(DAILY_CONSUMPTION)
+    assert materialized == {key(FIRST), key(LAST)}
+    assert ui_statuses(harness, [FIRST, BAD, LAST]) == {
+        key(FIRST): AssetPartitionStatus.MATERIALIZED,
+        key(BAD): AssetPartitionStatus.FAILED,
+        key(LAST): AssetPartitionStatus.MATERIALIZED,
+    }
+    every_point = {point.supply_point_id for point in harness.supply_points()}
+    for good in (FIRST, LAST):
+        derived = lake_rows(harness.root, "daily_consumption", good)
+        assert {row["supply_point_id"] for row in derived} == every_point
+    assert not lake_rows(harness.root, "daily_consumption", BAD)
+
+
+def test_re_running_a_blocked_day_through_the_job_repairs_it_and_derives_its_consumption(
+    harness: PipelineHarness, tmp_path: Path
+) -> None:
+    use_supply_points_without_gaps(harness, tmp_path)
+    run_selection(harness, LAND_ONLY, BAD, BAD)
+    spoil = SPOILS["duplicate"]
+    spoil_stored_day(harness, BAD, spoil.supply_point_id, 0, spoil.change)
+    blocked = run_selection(harness, CHECKS_AND_DAILY_CONSUMPTION, BAD, BAD)
+    status_when_blocked = ui_statuses(harness, [BAD])
+
+    repaired = harness.run(BAD, BAD)
+
+    assert not blocked.success
+    assert status_when_blocked == {key(BAD): AssetPartitionStatus.FAILED}
+    assert repaired.success, repaired.failure
+    assert evaluations(harness, repaired.run_id)[(key(BAD), spoil.check_name)].passed
+    assert ui_statuses(harness, [BAD]) == {key(BAD): AssetPartitionStatus.MATERIALIZED}
+    assert lake_rows(harness.root, "daily_consumption", BAD)
+
+
+# --- quality_results agrees with Dagster ---------------------------------------------------------
+
+
+def latest_shown(harness: PipelineHarness, days: list[date]) -> Evaluations:
+    """The newest evaluation Dagster holds for each day's partition of each per-day check."""
+    check_keys = [AssetCheckKey(MEASUREMENTS, name) for name in DAY_CHECKS]
+    shown: Evaluations = {}
+    for day in days:
+        latest = harness.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            check_keys, partition_filter=PartitionKeyFilter(key=key(day))
+        )
+        for check_key, record in latest.items():
+            assert record.partition == key(day)
+            event = record.event.dagster_event if record.event else None
+            assert event is not None
+            shown[(key(day), check_key.name)] = event.asset_check_evaluation_data
+    return shown
+
+
+def test_quality_results_in_duckdb_agree_with_the_latest_evaluation_dagster_shows_per_day(
+    harness: PipelineHarness,
+) -> None:
+    days = [FIRST, BAD, LAST]
+    harness.run(FIRST, LAST)  # the demo's gappy meter makes completeness warn every day
+    spoil_stored_day(harness, BAD, "house-gas", 0, SPOILS["mixed units"].change)
+    spoil_stored_day(harness, BAD, "office-import", 0, SPOILS["sentinel"].change)
+    rejudge(harness, BAD, BAD)
+
+    shown = latest_shown(harness, days)
+
+    with warehouse.connect(harness.root) as db:
+        verdicts = db.sql(
+            "SELECT local_date, check_name, passed, severity, detail FROM quality_results "
+            "WHERE supply_point_id IS NULL"
+        ).fetchall()
+        offending = db.sql(
+            "SELECT local_date, check_name, list(supply_point_id ORDER BY supply_point_id) "
+            "FROM quality_results WHERE supply_point_id IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+    assert {(key(d), c): (p, s, t) for d, c, p, s, t in verdicts} == {
+        pair: (e.passed, e.severity.value, e.description) for pair, e in shown.items()
+    }
+    assert {(key(d), c): ids for d, c, ids in offending} == {
+        pair: offenders(e) for pair, e in shown.items() if not e.passed
+    }
+    failed_on_bad_day = {c for (d, c), e in shown.items() if d == key(BAD) and not e.passed}
+    assert failed_on_bad_day == {
+        quality.CHECK_COMPLETENESS,
+        quality.CHECK_ONE_UNIT,
+        quality.CHECK_VALID_VALUES,
+    }

@@ -1,0 +1,1 @@
+"""Unit tests: pure functions and in-memory objects; no server, no subprocess, no Dagster run."""
