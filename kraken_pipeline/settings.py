@@ -127,7 +127,7 @@ class PipelineSettings(BaseSettings):
         try:
             if environ is not None:
                 variables = {cls._field_of(name): value for name, value in environ.items()}
-                return cls.model_validate({k: v for k, v in variables.items() if k and v.strip()})
+                return cls.model_validate({k: v for k, v in variables.items() if k and v != ""})
             with _environment():
                 return cls()
         except ValidationError as exc:

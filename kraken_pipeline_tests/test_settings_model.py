@@ -46,7 +46,7 @@ def test_every_bad_value_is_named_on_the_same_line() -> None:
 
 
 def test_empty_variables_mean_their_defaults() -> None:
-    settings = PipelineSettings.from_environ({"KRAKEN_PAGE_SIZE": "", "KRAKEN_TIMEZONE": " "})
+    settings = PipelineSettings.from_environ({"KRAKEN_PAGE_SIZE": "", "KRAKEN_TIMEZONE": ""})
 
     assert settings.page_size == 1000
     assert settings.timezone == "Europe/London"
