@@ -63,11 +63,12 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulator_process import CLOCK, EmulatorProcess, Urls, cpu_between, emulator_process
+from pydantic import SecretStr
 
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, EmulatorConfig
 from kraken_pipeline.emulator.dataset import synthetic_dataset, write_supply_points_csv
 from kraken_pipeline.emulator.profiles import profile_overrides
-from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
+from kraken_pipeline.kraken import KrakenClient, KrakenSettings
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, MAX_NODES_PER_REQUEST, utility_filter
 from kraken_pipeline.kraken.queries import ALIAS_COMPLEXITY
 from kraken_pipeline.local_days import day_bounds, days_between, expected_interval_count
@@ -179,7 +180,7 @@ def run_client(
     extra["learned_limits_path"] = limits_path
     settings = KrakenSettings(
         client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
+        client_secret=SecretStr(DEMO_CLIENT_SECRET),
         auth_url=urls.token,
         api_url=urls.graphql,
         timezone=TIMEZONE,
@@ -290,7 +291,7 @@ def latency_bound(minimum: int, latency_ms: int, concurrency: int) -> float:
 
 def print_bound(label: str, run: Run, minimum: int, latency_ms: int) -> None:
     """The bound with the token first, how it is made, and the run's time against it."""
-    concurrency = KrakenSettings("x", Secret("x")).concurrency
+    concurrency = KrakenSettings("x", SecretStr("x")).concurrency
     rounds = math.ceil((minimum - 1) / concurrency)
     bound = latency_bound(minimum, latency_ms, concurrency)
     first_statement = minimum * latency_ms / 1000 / concurrency

@@ -41,11 +41,12 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulator_process import CLOCK, emulator_process
+from pydantic import SecretStr
 
 from kraken_pipeline import landing
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from kraken_pipeline.emulator.dataset import synthetic_dataset, write_supply_points_csv
-from kraken_pipeline.kraken import KrakenClient, KrakenSettings, MeasurementsResult, Secret
+from kraken_pipeline.kraken import KrakenClient, KrakenSettings, MeasurementsResult
 from kraken_pipeline.kraken import measurements as fetching
 from kraken_pipeline.kraken.parsing import measurements_table
 from kraken_pipeline.kraken.planning import Target
@@ -220,7 +221,7 @@ def main() -> None:
     with emulator_process(options.supply_points, 0) as server:
         settings = KrakenSettings(
             client_id=DEMO_CLIENT_ID,
-            client_secret=Secret(DEMO_CLIENT_SECRET),
+            client_secret=SecretStr(DEMO_CLIENT_SECRET),
             auth_url=server.urls.token,
             api_url=server.urls.graphql,
             timezone=TIMEZONE,

@@ -59,10 +59,11 @@ from emulator_process import (
     cpu_between,
     emulator_process,
 )
+from pydantic import SecretStr
 
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from kraken_pipeline.emulator.dataset import synthetic_dataset, write_supply_points_csv
-from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
+from kraken_pipeline.kraken import KrakenClient, KrakenSettings
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, plan_requests
 from kraken_pipeline.kraken.queries import ALIAS_COMPLEXITY, RATE_LIMIT_COMPLEXITY
 from kraken_pipeline.kraken.ratelimit import PointsBucket
@@ -146,7 +147,7 @@ def planned_points(points: Sequence[SupplyPoint], days: Sequence[date], page_siz
             start,
             end,
             page_size=page_size,
-            properties_per_request=KrakenSettings("x", Secret("x")).properties_per_request,
+            properties_per_request=KrakenSettings("x", SecretStr("x")).properties_per_request,
             reserve_in_first=RATE_LIMIT_COMPLEXITY,
         )
         for batch in plan:
@@ -168,7 +169,7 @@ def run_backfill(
     urls = server.urls
     settings = KrakenSettings(
         client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
+        client_secret=SecretStr(DEMO_CLIENT_SECRET),
         auth_url=urls.token,
         api_url=urls.graphql,
         timezone=TIMEZONE,
@@ -206,7 +207,7 @@ def expected_rows(points: Sequence[SupplyPoint], days: Sequence[date]) -> int:
 
 
 def report(run: Backfill, allowance: int, window: float, latency_ms: int) -> None:
-    concurrency = KrakenSettings("x", Secret("x")).concurrency
+    concurrency = KrakenSettings("x", SecretStr("x")).concurrency
     rate = allowance / window
     latency_term = run.requests * latency_ms / 1000 / concurrency
     points_term = run.points / rate

@@ -18,8 +18,10 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, Fault
-from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
+from kraken_pipeline.kraken import KrakenClient, KrakenSettings
 from kraken_pipeline.landing import land_days
 from kraken_pipeline.local_days import days_between
 from kraken_pipeline.settings import EXAMPLE_SUPPLY_POINTS
@@ -35,7 +37,7 @@ def one_run(emulator: Emulator, days: list[date], throttled: bool) -> float:
         emulator.faults.add(Fault("http_status", endpoint="token", status=429, retry_after=1))
     settings = KrakenSettings(
         client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
+        client_secret=SecretStr(DEMO_CLIENT_SECRET),
         auth_url=emulator.token_url,
         api_url=emulator.graphql_url,
     )

@@ -1,6 +1,7 @@
 """The code location Dagster loads (`dagster dev -m kraken_pipeline.definitions`, workspace.yaml).
 
-Non-secret settings are read from the environment here, once; see settings.py.
+Settings are read from the environment and `.env` here, once (settings.py); secrets reach the
+resources as EnvVars.
 """
 
 import warnings

@@ -29,7 +29,6 @@ from kraken_pipeline.cli.runner import (
     run_range,
     unwritable_directory,
 )
-from kraken_pipeline.defs.resources import KrakenResource
 from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, DataRoot
 from kraken_pipeline.kraken import KrakenClient, KrakenError
 from kraken_pipeline.kraken.limits import (
@@ -126,8 +125,7 @@ def _interrupted(asked: RunRequest, landed: LandedDays, echo: Echo) -> int:
 
 def _learned_limits(settings: PipelineSettings) -> list[str]:
     """What this and earlier runs of the application learned of Kraken's limits and costs."""
-    client_id = os.environ.get("KRAKEN_CLIENT_ID", "")
-    key = application_key(settings.api_url, client_id)
+    key = application_key(settings.api_url, settings.client_id or "")
     return describe(learned_limits_path(settings.data_root), key)
 
 
@@ -148,7 +146,7 @@ def _showing_progress(landed: LandedDays, settings: PipelineSettings, echo: Echo
 
 def _points_per_node(settings: PipelineSettings) -> float | None:
     """The dearest measured cost of a node, for a points estimate; None before any measurement."""
-    key = application_key(settings.api_url, os.environ.get("KRAKEN_CLIENT_ID", ""))
+    key = application_key(settings.api_url, settings.client_id or "")
     costs = LimitsStore(learned_limits_path(settings.data_root), key).current().points_per_node
     return max(costs.values(), default=None)
 
@@ -221,7 +219,7 @@ def _unwritable(settings: PipelineSettings) -> str | None:
 
 def _preflight(target: KrakenTarget, supply_point_ids: Sequence[str] = ()) -> str | None:
     """Fail before anything is written: bad supply points, unreachable Kraken, bad credentials."""
-    if not target.embedded and not os.environ.get("KRAKEN_SUPPLY_POINTS"):
+    if not target.embedded and "supply_points_path" not in target.settings.model_fields_set:
         return "set KRAKEN_SUPPLY_POINTS to your supply points CSV (see .env.example)"
     settings = target.settings
     try:
@@ -235,22 +233,11 @@ def _preflight(target: KrakenTarget, supply_point_ids: Sequence[str] = ()) -> st
             "ids of its supply_point_id column"
         )
     try:
-        with KrakenClient(_resource(settings).settings()) as client:
+        with KrakenClient(settings.kraken()) as client:
             client.token_expires_at()
     except KrakenError as exc:
         return str(exc)
     return None
-
-
-def _resource(settings: PipelineSettings) -> KrakenResource:
-    return KrakenResource(
-        client_id=os.environ.get("KRAKEN_CLIENT_ID", ""),
-        client_secret=os.environ.get("KRAKEN_CLIENT_SECRET", ""),
-        auth_url=settings.auth_url,
-        api_url=settings.api_url,
-        timezone=settings.timezone,
-        ca_bundle=settings.ca_bundle,
-    )
 
 
 def ui_command(settings: PipelineSettings, port: int, *, echo: Echo) -> int:
@@ -278,14 +265,12 @@ def ui_command(settings: PipelineSettings, port: int, *, echo: Echo) -> int:
 
 def check_command(settings: PipelineSettings, *, echo: Echo) -> int:
     """Print the credentials check, one line per finding, and return its exit status."""
-    from kraken_pipeline.kraken.diagnostics import check_from_env
+    from kraken_pipeline.kraken.diagnostics import check_settings
 
     _report_abandoned_runs_if_any(settings, echo)
     with kraken_target(settings) as target:
         echo(target.description)
-        report = check_from_env(
-            {**os.environ, "KRAKEN_SUPPLY_POINTS": str(target.settings.supply_points_path)}
-        )
+        report = check_settings(target.settings)
     for line in report.lines:
         echo(f"{'ok  ' if line.ok else 'FAIL'}  {line.text}")
     return report.exit_code

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+
+from pydantic import SecretStr
 
 from kraken_pipeline.kraken.redaction import redact
-from kraken_pipeline.settings import PipelineSettings
+from kraken_pipeline.settings import PipelineSettings, variable_of
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ def kraken_target(
     Kraken resource's EnvVars read them) and taken out again afterwards.
     """
     env = os.environ if environ is None else environ
-    if env.get("KRAKEN_CLIENT_ID"):
+    if settings.client_id:
         yield KrakenTarget(settings, f"Kraken at {redact(settings.api_url)}", embedded=False)
         return
     from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
@@ -39,17 +41,16 @@ def kraken_target(
 
     config = with_profile(EmulatorConfig(), env.get(PROFILE_VARIABLE))
     with Emulator(config) as emulator:
-        demo = replace(settings, auth_url=emulator.token_url, api_url=emulator.graphql_url)
-        saved = {name: env.get(name) for name in _DEMO_VARIABLES}
-        env.update(
-            {
-                "KRAKEN_CLIENT_ID": DEMO_CLIENT_ID,
-                "KRAKEN_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-                "KRAKEN_AUTH_URL": demo.auth_url,
-                "KRAKEN_API_URL": demo.api_url,
-                "KRAKEN_SUPPLY_POINTS": str(demo.supply_points_path),
+        demo = settings.model_copy(
+            update={
+                "client_id": DEMO_CLIENT_ID,
+                "client_secret": SecretStr(DEMO_CLIENT_SECRET),
+                "auth_url": emulator.token_url,
+                "api_url": emulator.graphql_url,
             }
         )
+        saved = {variable_of(name): env.get(variable_of(name)) for name in _DEMO_FIELDS}
+        env.update({variable_of(name): _text(getattr(demo, name)) for name in _DEMO_FIELDS})
         try:
             yield KrakenTarget(
                 demo,
@@ -65,10 +66,8 @@ def kraken_target(
                     env[name] = value
 
 
-_DEMO_VARIABLES = (
-    "KRAKEN_CLIENT_ID",
-    "KRAKEN_CLIENT_SECRET",
-    "KRAKEN_AUTH_URL",
-    "KRAKEN_API_URL",
-    "KRAKEN_SUPPLY_POINTS",
-)
+_DEMO_FIELDS = ("client_id", "client_secret", "auth_url", "api_url", "supply_points_path")
+
+
+def _text(value: object) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)

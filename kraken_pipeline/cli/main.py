@@ -6,12 +6,12 @@ command start without loading what the others need.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 import warnings
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
@@ -110,13 +110,7 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, on_terminate)
 
 
-def _load_environment(*, dagster: bool = True) -> None:
-    """Read `.env` from the working directory, as `dagster dev` does; real variables win."""
-    from dotenv import load_dotenv
-
-    load_dotenv(Path.cwd() / ".env", override=False)
-    if not dagster:
-        return
+def _quiet_dagster() -> None:
     # Partitioned asset checks and single-run backfills are preview/beta features we use on
     # purpose (see checks.py); the operator cannot act on those warnings.
     from dagster import BetaWarning, PreviewWarning
@@ -128,9 +122,11 @@ def _load_environment(*, dagster: bool = True) -> None:
 def _settings(
     *, dagster: bool = True, refused: type[click.ClickException] = click.ClickException
 ) -> PipelineSettings:
-    from kraken_pipeline.settings import PipelineSettings, SettingsError
+    from kraken_pipeline.settings import PipelineSettings, SettingsError, export_env_file
 
-    _load_environment(dagster=dagster)
+    export_env_file(os.environ)
+    if dagster:
+        _quiet_dagster()
     try:
         return PipelineSettings.from_environ()
     except SettingsError as exc:

@@ -11,7 +11,7 @@ import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -204,4 +204,5 @@ def _failure_error(event: DagsterEvent) -> SerializableErrorInfo | None:
 
 def with_data_root(settings: PipelineSettings, root: DataRoot) -> PipelineSettings:
     """The same settings with another data root (tests, the embedded demo)."""
-    return replace(settings, data_root=root.absolute() if isinstance(root, Path) else root)
+    absolute = root.absolute() if isinstance(root, Path) else root
+    return settings.model_copy(update={"data_root": absolute})

@@ -50,8 +50,6 @@ warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already r
 
 BROKER_ENV = "KRAKEN_CELERY_BROKER"
 BACKEND_ENV = "KRAKEN_CELERY_BACKEND"
-DAYS_PER_RUN_ENV = "KRAKEN_BACKFILL_DAYS_PER_RUN"
-DEFAULT_DAYS_PER_RUN = 7
 # Runs orchestrated at once by `backfill`; the workers, not this, bound the steps in flight.
 DEFAULT_PARALLEL_RUNS = 4
 CELERY_SETTINGS: dict[str, Any] = {
@@ -117,20 +115,11 @@ def kraken_celery_executor(_: InitExecutorContext) -> Executor:
     return executor_from_environ()
 
 
-def days_per_run(environ: Mapping[str, str] | None = None) -> int:
-    """How many local days one backfill run covers (KRAKEN_BACKFILL_DAYS_PER_RUN)."""
-    text = (os.environ if environ is None else environ).get(DAYS_PER_RUN_ENV, "")
-    if not text:
-        return DEFAULT_DAYS_PER_RUN
-    if not text.isdigit() or int(text) < 1:
-        raise SettingsError(f"{DAYS_PER_RUN_ENV}={text!r} must be a whole number of at least 1")
-    return int(text)
-
-
+_settings = PipelineSettings.from_environ()
 defs = build_definitions(
-    PipelineSettings.from_environ(),
+    _settings,
     executor=kraken_celery_executor,
-    backfill_policy=BackfillPolicy.multi_run(days_per_run()),
+    backfill_policy=BackfillPolicy.multi_run(_settings.backfill_days_per_run),
 )
 
 
@@ -181,9 +170,10 @@ def backfill(
     Each run is orchestrated by a process of its own, as Dagster's run launcher would do, and
     hands its steps to the Celery workers. Outcomes come back oldest range first.
     """
-    check_range(first, last, PipelineSettings.from_environ())
+    settings = PipelineSettings.from_environ()
+    check_range(first, last, settings)
     broker_url()  # refuse before any run exists when no broker is configured
-    ranges = run_ranges(first, last, days_per_run())
+    ranges = run_ranges(first, last, settings.backfill_days_per_run)
     # A fresh interpreter per run: Dagster's run set-up reconfigures logging, which deadlocked
     # when two runs shared one process, and a forked child would inherit held locks.
     with ProcessPoolExecutor(

@@ -14,7 +14,6 @@ from dagster import (
     define_asset_job,
 )
 
-from kraken_pipeline.alerts import WEBHOOK_VARIABLE
 from kraken_pipeline.defs.assets import (
     SINGLE_RUN,
     MeasurementsConfig,
@@ -34,7 +33,7 @@ from kraken_pipeline.defs.sensors import (
     build_follow_sensor,
 )
 from kraken_pipeline.kraken.limits import learned_limits_path
-from kraken_pipeline.settings import PipelineSettings
+from kraken_pipeline.settings import PipelineSettings, variable_of
 from kraken_pipeline.supply_points import SupplyPointsError, load_supply_points
 
 MEASUREMENTS_JOB = "measurements_job"
@@ -81,8 +80,8 @@ def build_definitions(
         ],
         resources={
             "kraken": KrakenResource(
-                client_id=EnvVar("KRAKEN_CLIENT_ID"),
-                client_secret=EnvVar("KRAKEN_CLIENT_SECRET"),
+                client_id=EnvVar(variable_of("client_id")),
+                client_secret=EnvVar(variable_of("client_secret")),
                 auth_url=settings.auth_url,
                 api_url=settings.api_url,
                 timezone=settings.timezone,
@@ -90,9 +89,7 @@ def build_definitions(
                 concurrency=settings.concurrency,
                 ca_bundle=settings.ca_bundle,
                 # An EnvVar, not the value: the URL may hold Redis's password.
-                rate_budget_url=(
-                    EnvVar("KRAKEN_RATE_BUDGET_URL") if settings.rate_budget_address else None
-                ),
+                rate_budget_url=_env_var(settings, "rate_budget_url"),
                 learned_limits_path=learned_limits_path(settings.data_root),
             ),
             "storage_root": StorageResource(data_root=str(settings.data_root)),
@@ -101,10 +98,15 @@ def build_definitions(
             ),
             "alert_webhook": AlertWebhookResource(
                 # An EnvVar, not the value: the webhook URL is a secret.
-                url=EnvVar(WEBHOOK_VARIABLE) if settings.alert_webhook_configured else None
+                url=_env_var(settings, "alert_webhook_url")
             ),
         },
     )
+
+
+def _env_var(settings: PipelineSettings, field: str) -> EnvVar | None:
+    """The variable of a secret the deployment sets, resolved when a run starts; else None."""
+    return EnvVar(variable_of(field)) if getattr(settings, field) is not None else None
 
 
 def _measurements_config(settings: PipelineSettings) -> type[MeasurementsConfig]:

@@ -6,17 +6,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dagster import ConfigurableResource, InitResourceContext
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from kraken_pipeline.filesystems import DataRoot, check_data_root, parse_data_root
-from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
+from kraken_pipeline.kraken import KrakenClient, KrakenSettings
 from kraken_pipeline.supply_points import Market, SupplyPoint, load_supply_points
 
 
 class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
     """Settings of the Kraken OAuth application; hands out a client for the length of a run.
 
-    `client_id` and `client_secret` are wired as EnvVars in definitions.py, so their values are
+    `client_id` and `client_secret` are wired as EnvVars in location.py, so their values are
     read from the environment when a run starts and never appear in run config; so is
     `rate_budget_url` when KRAKEN_RATE_BUDGET_URL is set, since the URL may hold a password.
     """
@@ -60,7 +60,7 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
         """The client settings, the secret wrapped so that it never prints."""
         return KrakenSettings(
             client_id=self.client_id,
-            client_secret=Secret(self.client_secret),
+            client_secret=SecretStr(self.client_secret),
             auth_url=self.auth_url,
             api_url=self.api_url,
             timezone=self.timezone,
@@ -70,7 +70,7 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
             read_timeout=self.read_timeout_seconds,
             deadline_seconds=deadline_seconds or self.deadline_seconds,
             ca_bundle=self.ca_bundle,
-            rate_budget_url=Secret(self.rate_budget_url) if self.rate_budget_url else None,
+            rate_budget_url=SecretStr(self.rate_budget_url) if self.rate_budget_url else None,
             learned_limits_path=self.learned_limits_path,
         )
 

@@ -21,7 +21,7 @@ from kraken_pipeline.kraken.errors import (
 )
 from kraken_pipeline.kraken.progress import FetchOutcome, MeasurementsResult
 from kraken_pipeline.kraken.ratelimit import PointsAllowance
-from kraken_pipeline.kraken.settings import KrakenSettings, Secret, settings_from_env
+from kraken_pipeline.kraken.settings import KrakenSettings
 
 __all__ = [
     "AuthenticationError",
@@ -38,10 +38,8 @@ __all__ = [
     "ReauthenticateError",
     "RetriesExhaustedError",
     "RetryableError",
-    "Secret",
     "ShrinkRequestError",
     "TargetError",
     "Viewer",
-    "settings_from_env",
     "utc_now",
 ]

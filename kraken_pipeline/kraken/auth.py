@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from pydantic import SecretStr
 
 from kraken_pipeline.kraken.errors import (
     AuthenticationError,
@@ -32,7 +33,8 @@ from kraken_pipeline.kraken.errors import (
     TokenUnavailableError,
     token_endpoint_error,
 )
-from kraken_pipeline.kraken.settings import KrakenSettings, Secret
+from kraken_pipeline.kraken.redaction import register_secret
+from kraken_pipeline.kraken.settings import KrakenSettings
 from kraken_pipeline.kraken.transport import HttpAnswer, HttpTransport
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ MIN_TOKEN_USE = timedelta(seconds=30)
 class AccessToken:
     """A minted token, the instant it expires and when to replace it; repr never shows the token."""
 
-    value: Secret
+    value: SecretStr
     expires_at: datetime
     refresh_at: datetime | None = None  # None: REFRESH_MARGIN before expires_at
 
@@ -155,10 +157,10 @@ class TokenProvider:
         form = {"grant_type": "client_credentials"}
         auth: tuple[str, str] | None = None
         if settings.use_basic_auth:
-            auth = (settings.client_id, settings.client_secret.reveal())
+            auth = (settings.client_id, settings.client_secret.get_secret_value())
         else:
             form["client_id"] = settings.client_id
-            form["client_secret"] = settings.client_secret.reveal()
+            form["client_secret"] = settings.client_secret.get_secret_value()
         try:
             bound = min(settings.read_timeout, within) if within is not None else None
             answer = self._transport.post(
@@ -195,7 +197,10 @@ class TokenProvider:
         if not isinstance(value, str) or not value:
             raise ResponseFormatError("the token endpoint answered 200 without an access_token")
         expires_at = _expiry(body.get("expires_in"), value, answer.received_at)
-        return AccessToken(Secret(value), expires_at, _refresh_at(expires_at, answer.received_at))
+        register_secret(value)  # so that redaction masks it wherever it turns up
+        return AccessToken(
+            SecretStr(value), expires_at, _refresh_at(expires_at, answer.received_at)
+        )
 
 
 def _refresh_at(expires_at: datetime, received_at: datetime) -> datetime:

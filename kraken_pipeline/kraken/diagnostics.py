@@ -7,11 +7,11 @@ problem is one line that says what to fix. The token itself is never shown, only
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from kraken_pipeline.filesystems import DATA_ROOT_VARIABLE, parse_data_root
 from kraken_pipeline.kraken.client import KrakenClient, Viewer, utc_now
 from kraken_pipeline.kraken.errors import (
     FatalError,
@@ -22,13 +22,14 @@ from kraken_pipeline.kraken.errors import (
 )
 from kraken_pipeline.kraken.limits import application_key, describe, learned_limits_path
 from kraken_pipeline.kraken.progress import MeasurementsResult
-from kraken_pipeline.kraken.settings import KrakenSettings, settings_from_env
+from kraken_pipeline.kraken.settings import KrakenSettings
 from kraken_pipeline.local_days import day_bounds, expected_interval_count, local_date_of
-from kraken_pipeline.market_ids import MARKET_VARIABLE, market_of
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
 
+if TYPE_CHECKING:
+    from kraken_pipeline.settings import PipelineSettings
+
 REQUIRED_PERMISSIONS = ("CAN_VIEW_DETAILED_USAGE", "CAN_QUERY_PROPERTY")
-SUPPLY_POINTS_VARIABLE = "KRAKEN_SUPPLY_POINTS"
 
 
 @dataclass(frozen=True)
@@ -56,27 +57,19 @@ class CheckReport:
         return 1 if self.problems else 0
 
 
-def check_from_env(
-    environ: Mapping[str, str], *, now: Callable[[], datetime] = utc_now
+def check_settings(
+    settings: PipelineSettings, *, now: Callable[[], datetime] = utc_now
 ) -> CheckReport:
-    """Run the check with settings and supply points taken from KRAKEN_* variables."""
+    """Run the check with the deployment's credentials, supply points and data root."""
     try:
-        settings = settings_from_env(environ)
+        kraken = settings.kraken(learned_limits_path=learned_limits_path(settings.data_root))
     except KrakenError as exc:
         return CheckReport((CheckLine(False, str(exc)),))
-    path = environ.get(SUPPLY_POINTS_VARIABLE, "").strip()
-    if not path:
-        return CheckReport(
-            (CheckLine(False, f"set {SUPPLY_POINTS_VARIABLE} to the supply points CSV"),)
-        )
     try:
-        market = market_of(environ.get(MARKET_VARIABLE), settings.timezone)
-        points = load_supply_points(path, market)
-    except ValueError as exc:  # a bad KRAKEN_MARKET, or a SupplyPointsError
+        points = load_supply_points(settings.supply_points_path, settings.market)
+    except ValueError as exc:  # a SupplyPointsError
         return CheckReport(tuple(CheckLine(False, line) for line in str(exc).splitlines()))
-    root = parse_data_root(environ.get(DATA_ROOT_VARIABLE) or "data")
-    settings = replace(settings, learned_limits_path=learned_limits_path(root))
-    with KrakenClient(settings, now=now) as client:
+    with KrakenClient(kraken, now=now) as client:
         return run_check(client, points, now=now)
 
 

@@ -188,7 +188,7 @@ class GraphQLCaller:
                 self._settings.api_url,
                 "graphql",
                 json_body={"query": document, "variables": dict(values)},
-                headers={"Authorization": token.value.reveal()},
+                headers={"Authorization": token.value.get_secret_value()},
                 read_timeout=max(0.001, min(self._settings.read_timeout, deadline.remaining())),
             )
         errors, data = decode(answer.body) if answer.status == 200 else _error_body(answer, decode)

@@ -1,4 +1,5 @@
-"""Settings of the Kraken client, validated whole when they are built, and the Secret wrapper.
+"""Settings of the Kraken client, validated whole when they are built, and the checks they share
+with the pipeline's settings model (kraken_pipeline/settings.py, the one reader of the environment).
 
 Settings are plain data: building them never touches the network. Every validation error names
 the setting and the environment variable that sets it, so an operator knows what to change.
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import SecretStr
 
 from kraken_pipeline.kraken.errors import ConfigurationError
 from kraken_pipeline.kraken.redaction import redact, register_secret
@@ -36,41 +38,12 @@ _RATE_BUDGET_SCHEMES = frozenset({"redis", "rediss", "unix"})
 _TLS_WEAKENING_OPTIONS = {"ssl_cert_reqs": {"none", "optional"}, "ssl_check_hostname": {"false"}}
 
 
-class Secret:
-    """A secret string that never shows itself in repr, str, logs or exceptions."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-        register_secret(value)  # so that redaction masks it wherever it turns up
-
-    def reveal(self) -> str:
-        """The secret itself; call only where it is sent to the token endpoint."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    def __str__(self) -> str:
-        return "***"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-
 @dataclass(frozen=True)
 class KrakenSettings:
     """How to reach one Kraken and how hard to push it."""
 
     client_id: str
-    client_secret: Secret
+    client_secret: SecretStr
     auth_url: str = DEFAULT_AUTH_URL
     api_url: str = DEFAULT_API_URL
     timezone: str = DEFAULT_TIMEZONE
@@ -85,8 +58,8 @@ class KrakenSettings:
     points_per_hour: int | None = None
     use_basic_auth: bool = False
     # Redis holding one points budget for every process of this application (shared_budget.py);
-    # None: each process keeps its own. A Secret because the URL may carry a password.
-    rate_budget_url: Secret | None = None
+    # None: each process keeps its own. Secret because the URL may carry a password.
+    rate_budget_url: SecretStr | None = None
     # A JSON file where what this application's refusals taught (page size, aliases per
     # request, points per node) is kept for its later runs (limits.py); None: not kept.
     learned_limits_path: str | None = None
@@ -94,18 +67,19 @@ class KrakenSettings:
     def __post_init__(self) -> None:
         if not self.client_id.strip():
             raise ConfigurationError(_named("client_id", "is empty: set the OAuth client id"))
-        if not isinstance(self.client_secret, Secret) or not self.client_secret:
+        if not isinstance(self.client_secret, SecretStr) or not self.client_secret:
             raise ConfigurationError(_named("client_secret", "is empty: set the client secret"))
-        _check_url("auth_url", self.auth_url)
-        _check_url("api_url", self.api_url)
+        register_secret(self.client_secret.get_secret_value())  # redaction masks it anywhere
+        check_url("auth_url", self.auth_url)
+        check_url("api_url", self.api_url)
         try:
             zone(self.timezone)
         except ValueError as exc:
             raise ConfigurationError(_named("timezone", str(exc))) from None
         if self.ca_bundle is not None:
-            _check_ca_bundle(self.ca_bundle)
+            check_ca_bundle(self.ca_bundle)
         if self.rate_budget_url is not None:
-            rate_budget_address(self.rate_budget_url.reveal())
+            rate_budget_address(self.rate_budget_url.get_secret_value())
         for field in fields(self):
             value = getattr(self, field.name)
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -113,29 +87,12 @@ class KrakenSettings:
                 raise ConfigurationError(f"setting {field.name} must be positive, not {value}")
 
     def __repr__(self) -> str:
-        # URLs may carry a password or a token in their query: redacted like every message.
-        shown = ", ".join(f"{field.name}={getattr(self, field.name)!r}" for field in fields(self))
-        return redact(f"KrakenSettings({shown})")
-
-
-def settings_from_env(environ: Mapping[str, str]) -> KrakenSettings:
-    """Build settings from KRAKEN_* environment variables; defaults for the optional ones."""
-    missing = [
-        ENVIRONMENT_VARIABLES[name]
-        for name in ("client_id", "client_secret")
-        if not environ.get(ENVIRONMENT_VARIABLES[name], "").strip()
-    ]
-    if missing:
-        raise ConfigurationError(f"set {' and '.join(missing)} (the Kraken OAuth application)")
-    return KrakenSettings(
-        client_id=environ["KRAKEN_CLIENT_ID"].strip(),
-        client_secret=Secret(environ["KRAKEN_CLIENT_SECRET"].strip()),
-        auth_url=environ.get("KRAKEN_AUTH_URL") or DEFAULT_AUTH_URL,
-        api_url=environ.get("KRAKEN_API_URL") or DEFAULT_API_URL,
-        timezone=environ.get("KRAKEN_TIMEZONE") or DEFAULT_TIMEZONE,
-        ca_bundle=environ.get("KRAKEN_CA_BUNDLE") or None,
-        rate_budget_url=_optional_secret(environ.get("KRAKEN_RATE_BUDGET_URL")),
-    )
+        # URLs may carry a password or a token in their query: redacted like every message;
+        # SecretStr masks the secrets.
+        shown = ", ".join(
+            f"{field.name}={_shown(getattr(self, field.name))}" for field in fields(self)
+        )
+        return f"KrakenSettings({shown})"
 
 
 def rate_budget_address(url: str) -> str:
@@ -175,8 +132,8 @@ def rate_budget_address(url: str) -> str:
     return address
 
 
-def _optional_secret(value: str | None) -> Secret | None:
-    return Secret(value.strip()) if value and value.strip() else None
+def _shown(value: object) -> str:
+    return redact(repr(value)) if isinstance(value, str) else repr(value)
 
 
 def _named(setting: str, problem: str) -> str:
@@ -185,7 +142,8 @@ def _named(setting: str, problem: str) -> str:
     return f"setting {where} {problem}"
 
 
-def _check_url(setting: str, url: str) -> None:
+def check_url(setting: str, url: str) -> None:
+    """Refuse, naming the variable, a URL that is not https (plain http only to loopback)."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ConfigurationError(_named(setting, f"{url!r} is not an http(s) URL"))
@@ -195,7 +153,7 @@ def _check_url(setting: str, url: str) -> None:
         )
 
 
-def _check_ca_bundle(path: str) -> None:
+def check_ca_bundle(path: str) -> None:
     """Refuse, naming the variable, a CA bundle requests could not read.
 
     Checked here because requests only finds out at the first request, with a bare OSError that

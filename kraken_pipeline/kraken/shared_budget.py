@@ -207,7 +207,7 @@ def open_shared_bucket(
     """
     if settings.rate_budget_url is None:
         raise ValueError("settings.rate_budget_url is not set")
-    url = settings.rate_budget_url.reveal()
+    url = settings.rate_budget_url.get_secret_value()
     address = rate_budget_address(url)
     store = redis.Redis.from_url(
         url,

@@ -13,7 +13,6 @@ import os
 import socket
 import subprocess
 import sys
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -52,7 +51,7 @@ print(json.dumps([[p, str(d), t.isoformat(), str(v)] for p, d, t, v in rows]))
 
 def run_into(harness: PipelineHarness, data_root: S3Path, first: date, last: date) -> RunOutcome:
     """The real job over first..last with KRAKEN_PIPELINE_DATA=data_root."""
-    settings = replace(harness.settings, data_root=data_root)
+    settings = harness.settings.model_copy(update={"data_root": data_root})
     as_of = {"as_of": harness.emulator.now().isoformat()}
     run_config = {"ops": {"measurements_quality": {"config": as_of}}}
     return run_range(harness.instance, settings, first, last, run_config=run_config)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import socket
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from pydantic import SecretStr
 
 from kraken_pipeline.cli.runner import run_range
-from kraken_pipeline.kraken import DeadlineExceededError, KrakenSettings, RetryableError, Secret
+from kraken_pipeline.kraken import DeadlineExceededError, KrakenSettings, RetryableError
 from kraken_pipeline.kraken.ratelimit import DEFAULT_POINTS_PER_HOUR, BudgetStart
 from kraken_pipeline.kraken.retry import Deadline
 from kraken_pipeline.kraken.shared_budget import (
@@ -56,11 +56,11 @@ def open_bucket(
     """A bucket as one process opens it: own connections, the shared keys."""
     kraken = KrakenSettings(
         client_id=client_id,
-        client_secret=Secret("client-secret"),
+        client_secret=SecretStr("client-secret"),
         api_url=API_URL,
         read_timeout=read_timeout,
         connect_timeout=1.0,
-        rate_budget_url=Secret(url),
+        rate_budget_url=SecretStr(url),
     )
     return open_shared_bucket(
         kraken, start, clock.sleep, clock.now, lambda: clock.now().timestamp()
@@ -293,7 +293,9 @@ def test_a_run_whose_budget_redis_is_down_fails_saying_which_variable_to_fix(
 ) -> None:
     port = closed_port()
     monkeypatch.setenv("KRAKEN_RATE_BUDGET_URL", f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
-    settings = replace(harness.settings, rate_budget_address=f"127.0.0.1:{port}")
+    settings = harness.settings.model_copy(
+        update={"rate_budget_url": SecretStr(f"redis://127.0.0.1:{port}/0")}
+    )
     day = clock.now().date() - timedelta(days=5)
 
     outcome = run_range(harness.instance, settings, day, day)

@@ -6,8 +6,10 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
+
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
-from kraken_pipeline.kraken import KrakenSettings, Secret
+from kraken_pipeline.kraken import KrakenSettings
 from kraken_pipeline.kraken.auth import TokenProvider
 from kraken_pipeline.kraken.graphql import GraphQLAnswer, GraphQLCaller
 from kraken_pipeline.kraken.queries import RATE_LIMIT_INFO
@@ -39,7 +41,7 @@ def demo_caller(emulator: Emulator, clock: FakeClock, **overrides: Any) -> Calle
     """A caller with the demo credentials of `emulator`; settings may point elsewhere."""
     values: dict[str, Any] = {
         "client_id": DEMO_CLIENT_ID,
-        "client_secret": Secret(DEMO_CLIENT_SECRET),
+        "client_secret": SecretStr(DEMO_CLIENT_SECRET),
         "auth_url": emulator.token_url,
         "api_url": emulator.graphql_url,
     }

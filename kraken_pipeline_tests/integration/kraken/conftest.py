@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
-from kraken_pipeline.kraken import KrakenClient, KrakenSettings, Secret
+from kraken_pipeline.kraken import KrakenClient, KrakenSettings
 from kraken_pipeline_tests.support.kraken_client import FakeClock
 
 
@@ -26,7 +27,7 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., KrakenClient]]:
     def make(emulator: Emulator, **overrides: Any) -> KrakenClient:
         values: dict[str, Any] = {
             "client_id": DEMO_CLIENT_ID,
-            "client_secret": Secret(DEMO_CLIENT_SECRET),
+            "client_secret": SecretStr(DEMO_CLIENT_SECRET),
             "auth_url": emulator.token_url,
             "api_url": emulator.graphql_url,
             "points_per_hour": 300_000,  # no rateLimitInfo call unless a test asks for it

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+from pydantic import SecretStr
 
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, Emulator, Fault
 from kraken_pipeline.kraken import (
@@ -22,7 +23,6 @@ from kraken_pipeline.kraken import (
     InvalidClientError,
     KrakenClient,
     RetriesExhaustedError,
-    Secret,
 )
 from kraken_pipeline_tests.support.kraken_client import (
     DEMO_POINTS,
@@ -82,7 +82,7 @@ def test_an_invalid_client_fails_at_once_naming_the_client_but_never_the_secret(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    client = make_client(emulator, client_secret=Secret("rotated-away-secret-0042"))
+    client = make_client(emulator, client_secret=SecretStr("rotated-away-secret-0042"))
     with pytest.raises(InvalidClientError) as caught:
         client.fetch_measurements(DEMO_POINTS, *ONE_DAY)
     assert emulator.stats.requests == {"token": 1}
@@ -97,7 +97,9 @@ def test_an_invalid_client_fails_at_once_naming_the_client_but_never_the_secret(
 def test_an_invalid_client_asks_the_token_endpoint_once_however_many_workers_need_a_token(
     emulator: Emulator, make_client: MakeClient, clock: FakeClock
 ) -> None:
-    client = make_client(emulator, client_secret=Secret("rotated-away-secret-0042"), page_size=100)
+    client = make_client(
+        emulator, client_secret=SecretStr("rotated-away-secret-0042"), page_size=100
+    )
     with pytest.raises(InvalidClientError):
         client.fetch_measurements(DEMO_POINTS, *TWO_MONTHS)
     with pytest.raises(InvalidClientError):
@@ -184,7 +186,7 @@ def test_a_token_endpoint_that_refuses_connections_fails_fast_naming_the_url_and
     emulator: Emulator, make_client: MakeClient, clock: FakeClock
 ) -> None:
     url = f"http://127.0.0.1:{closed_port()}/token/"
-    client = make_client(emulator, auth_url=url, client_secret=Secret("never-shown-7781"))
+    client = make_client(emulator, auth_url=url, client_secret=SecretStr("never-shown-7781"))
     with pytest.raises(RetriesExhaustedError) as caught:
         client.token_expires_at()
     message = str(caught.value)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ClientGrant, Emulator
-from kraken_pipeline.kraken import KrakenClient, Secret
-from kraken_pipeline.kraken.diagnostics import check_from_env, run_check
+from kraken_pipeline.kraken import KrakenClient
+from kraken_pipeline.kraken.diagnostics import check_settings, run_check
+from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline_tests.support.kraken_client import DEMO_POINTS, FakeClock
 
 MakeClient = Callable[..., KrakenClient]
@@ -36,7 +39,7 @@ def test_a_healthy_setup_reports_the_application_the_expiry_and_every_supply_poi
 def test_a_wrong_secret_is_one_problem_line_naming_the_client(
     emulator: Emulator, make_client: MakeClient, clock: FakeClock
 ) -> None:
-    client = make_client(emulator, client_secret=Secret("stale-secret-77"))
+    client = make_client(emulator, client_secret=SecretStr("stale-secret-77"))
     report = run_check(client, DEMO_POINTS, now=clock.now)
     assert report.exit_code == 1
     assert len(report.problems) == 1
@@ -87,7 +90,7 @@ def test_days_not_yet_published_are_readable_but_say_so(
 
 
 def test_missing_environment_variables_are_named(clock: FakeClock) -> None:
-    report = check_from_env({}, now=clock.now)
+    report = check_settings(PipelineSettings.from_environ({}), now=clock.now)
     assert report.exit_code == 1
     assert "KRAKEN_CLIENT_ID and KRAKEN_CLIENT_SECRET" in report.problems[0].text
 
@@ -103,7 +106,7 @@ def test_the_check_runs_from_the_environment_against_the_emulator(
         "KRAKEN_SUPPLY_POINTS": CSV,
         "KRAKEN_PIPELINE_DATA": str(tmp_path / "data"),
     }
-    report = check_from_env(environ, now=clock.now)
+    report = check_settings(PipelineSettings.from_environ(environ), now=clock.now)
     assert report.exit_code == 0, texts(report.problems)
     learned = [line.text for line in report.lines if line.text.startswith("learned Kraken")]
     assert len(report.lines) - len(learned) == 3 + len(DEMO_POINTS)
@@ -120,6 +123,6 @@ def test_an_unreadable_supply_points_file_is_a_problem_line(
         "KRAKEN_CLIENT_SECRET": "y",
         "KRAKEN_SUPPLY_POINTS": str(tmp_path / "missing.csv"),
     }
-    report = check_from_env(environ, now=clock.now)
+    report = check_settings(PipelineSettings.from_environ(environ), now=clock.now)
     assert report.exit_code == 1
     assert "missing.csv does not exist" in report.problems[0].text

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
+from pydantic import SecretStr
 
 from kraken_pipeline.cli.demo import kraken_target
 from kraken_pipeline.emulator import DEMO_CLIENT_SECRET, Emulator, Fault
-from kraken_pipeline.kraken import FatalError, KrakenClient, KrakenSettings, Secret
+from kraken_pipeline.kraken import FatalError, KrakenClient, KrakenSettings
 from kraken_pipeline.kraken.redaction import MASK, redact, register_secret
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline_tests.support.kraken_client import DEMO_POINTS, assert_matches_emulator, window
@@ -93,7 +94,7 @@ def test_settings_and_client_repr_show_neither_the_secret_nor_a_url_password(
 ) -> None:
     settings = KrakenSettings(
         client_id="reader",
-        client_secret=Secret("repr-secret-90210"),
+        client_secret=SecretStr("repr-secret-90210"),
         api_url="https://reader:url-pass-777@kraken.example/v1/graphql/",
     )
     client = make_client(emulator)
@@ -105,8 +106,10 @@ def test_settings_and_client_repr_show_neither_the_secret_nor_a_url_password(
 
 
 def test_the_kraken_at_line_hides_a_password_in_kraken_api_url() -> None:
-    settings = PipelineSettings(api_url="https://reader:line-pass-31@kraken.example/v1/graphql/")
-    with kraken_target(settings, {"KRAKEN_CLIENT_ID": "reader"}) as target:
+    settings = PipelineSettings(
+        client_id="reader", api_url="https://reader:line-pass-31@kraken.example/v1/graphql/"
+    )
+    with kraken_target(settings, {}) as target:
         line = target.description
     assert "line-pass-31" not in line
     assert line == f"Kraken at https://reader:{MASK}@kraken.example/v1/graphql/"

@@ -244,7 +244,7 @@ def test_a_wrong_kraken_url_fails_the_run_naming_the_variable_and_keeps_the_day(
     before = day_digests(pipeline.root, DAY)
 
     outcome = run_range(
-        DagsterInstance.ephemeral(), replace(pipeline.settings, **changes), DAY, DAY
+        DagsterInstance.ephemeral(), pipeline.settings.model_copy(update=changes), DAY, DAY
     )
 
     assert not outcome.success

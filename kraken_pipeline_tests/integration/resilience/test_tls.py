@@ -17,11 +17,12 @@ from pathlib import Path
 import certifi
 import pytest
 from dagster import DagsterInstance
+from pydantic import SecretStr
 
 from kraken_pipeline.cli.runner import run_range
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
-from kraken_pipeline.kraken import KrakenClient, KrakenError, KrakenSettings, Secret
-from kraken_pipeline.settings import PipelineSettings
+from kraken_pipeline.kraken import KrakenClient, KrakenError, KrakenSettings
+from kraken_pipeline.settings import PipelineSettings, SettingsError
 from kraken_pipeline.supply_points import load_supply_points
 from kraken_pipeline_tests.integration.resilience.certificates import (
     CertificateAuthority,
@@ -62,7 +63,7 @@ def https_kraken(
 def client_settings(emulator: Emulator, ca_bundle: str | None) -> KrakenSettings:
     return KrakenSettings(
         client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
+        client_secret=SecretStr(DEMO_CLIENT_SECRET),
         auth_url=emulator.token_url,
         api_url=emulator.graphql_url,
         ca_bundle=ca_bundle,
@@ -124,6 +125,15 @@ def pipeline_environment(emulator: Emulator, root: Path, **variables: str) -> di
     }
 
 
+def run_from(environment: dict[str, str]) -> tuple[bool, str]:
+    """Read the settings and run; a setting refused when read fails like the run would."""
+    try:
+        settings = PipelineSettings.from_environ(environment)
+    except SettingsError as refused:
+        return False, str(refused)
+    return run_pipeline(settings, "")
+
+
 def run_pipeline(settings: PipelineSettings, as_of: str) -> tuple[bool, str]:
     config = {"ops": {"measurements_quality": {"config": {"as_of": as_of}}}}
     outcome = run_range(DagsterInstance.ephemeral(), settings, DAY, DAY, run_config=config)
@@ -163,7 +173,7 @@ def test_no_value_of_kraken_ca_bundle_turns_verification_off(
     monkeypatch.setenv("KRAKEN_CLIENT_SECRET", DEMO_CLIENT_SECRET)
     environment = pipeline_environment(https_kraken, tmp_path / "data", KRAKEN_CA_BUNDLE=value)
 
-    success, _failure = run_pipeline(PipelineSettings.from_environ(environment), "")
+    success, _failure = run_from(environment)
 
     assert not success
     assert https_kraken.stats.requests.get("token", 0) == 0
@@ -178,11 +188,12 @@ def test_a_ca_bundle_that_is_no_readable_file_is_refused_naming_the_variable(
     monkeypatch.setenv("KRAKEN_CLIENT_SECRET", DEMO_CLIENT_SECRET)
     environment = pipeline_environment(https_kraken, tmp_path / "data", KRAKEN_CA_BUNDLE=value)
 
-    success, failure = run_pipeline(PipelineSettings.from_environ(environment), "")
+    success, failure = run_from(environment)
 
     assert not success
     assert "KRAKEN_CA_BUNDLE" in failure, failure
     assert value in failure
+    assert https_kraken.stats.requests.get("token", 0) == 0
 
 
 def test_the_environment_variables_requests_reads_cannot_turn_verification_off(
@@ -229,7 +240,7 @@ def test_no_line_of_the_package_disables_certificate_verification() -> None:
 def test_no_setting_offers_to_turn_verification_off() -> None:
     names = [
         *KrakenSettings.__dataclass_fields__,
-        *PipelineSettings.__dataclass_fields__,
+        *PipelineSettings.model_fields,
         *(path.read_text(encoding="utf-8") for path in PACKAGE.rglob("settings.py")),
     ]
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from kraken_pipeline.kraken import ConfigurationError, KrakenSettings, Secret, settings_from_env
+from kraken_pipeline.kraken import ConfigurationError, KrakenSettings
+from kraken_pipeline.settings import PipelineSettings
 
 SECRET = "s3cret-value-123"
 
 
 def make(**overrides: object) -> KrakenSettings:
-    values: dict[str, object] = {"client_id": "client-1", "client_secret": Secret(SECRET)}
+    values: dict[str, object] = {"client_id": "client-1", "client_secret": SecretStr(SECRET)}
     values.update(overrides)
     return KrakenSettings(**values)  # type: ignore[arg-type]
 
@@ -21,7 +23,7 @@ def test_the_secret_never_appears_in_repr_or_str() -> None:
     settings = make()
     assert SECRET not in repr(settings)
     assert SECRET not in str(settings.client_secret)
-    assert settings.client_secret.reveal() == SECRET
+    assert settings.client_secret.get_secret_value() == SECRET
 
 
 def test_defaults_point_at_octopus_energy_in_london() -> None:
@@ -58,6 +60,10 @@ def test_numbers_must_be_positive(setting: str) -> None:
         make(**{setting: 0})
 
 
+def settings_from_env(environ: dict[str, str]) -> KrakenSettings:
+    return PipelineSettings.from_environ(environ).kraken()
+
+
 def test_settings_come_from_the_environment_with_defaults() -> None:
     settings = settings_from_env(
         {
@@ -67,7 +73,7 @@ def test_settings_come_from_the_environment_with_defaults() -> None:
         }
     )
     assert settings.client_id == "abc"
-    assert settings.client_secret == Secret(SECRET)
+    assert settings.client_secret == SecretStr(SECRET)
     assert settings.timezone == "Europe/Berlin"
     assert settings.auth_url == "https://auth.octopus.energy/token/"
 

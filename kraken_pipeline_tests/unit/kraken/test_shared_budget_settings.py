@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from dagster import EnvVar
+from pydantic import SecretStr
 
 from kraken_pipeline.defs.location import build_definitions
 from kraken_pipeline.defs.resources import KrakenResource
-from kraken_pipeline.kraken import ConfigurationError, Secret, settings_from_env
+from kraken_pipeline.kraken import ConfigurationError, KrakenSettings
 from kraken_pipeline.kraken.settings import rate_budget_address
 from kraken_pipeline.settings import PipelineSettings, SettingsError
 
@@ -17,10 +18,14 @@ URL = f"redis://:{PASSWORD}@budget.internal:6380/2"
 CREDENTIALS = {"KRAKEN_CLIENT_ID": "app", "KRAKEN_CLIENT_SECRET": "secret"}
 
 
+def settings_from_env(environ: dict[str, str]) -> KrakenSettings:
+    return PipelineSettings.from_environ(environ).kraken()
+
+
 def test_the_url_is_read_as_a_secret_and_shown_only_as_host_and_port() -> None:
     settings = settings_from_env({**CREDENTIALS, "KRAKEN_RATE_BUDGET_URL": URL})
 
-    assert settings.rate_budget_url == Secret(URL)
+    assert settings.rate_budget_url == SecretStr(URL)
     assert PASSWORD not in repr(settings)
     assert rate_budget_address(URL) == "budget.internal:6380"
 
@@ -79,7 +84,7 @@ def test_the_resource_hands_the_url_to_the_client_as_a_secret_and_never_prints_i
         rate_budget_url=URL,
     )
 
-    assert resource.settings().rate_budget_url == Secret(URL)
+    assert resource.settings().rate_budget_url == SecretStr(URL)
     assert PASSWORD not in repr(resource)
     assert PASSWORD not in str(resource)
     assert PASSWORD not in repr(resource.settings())
