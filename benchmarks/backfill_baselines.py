@@ -69,8 +69,9 @@ INTERVALS_PER_DAY = 48
 SERIES = (("electricity", "CONSUMPTION", "kWh"), ("electricity", "GENERATION", "kWh"))
 
 
-def kraken_resource(settings: PipelineSettings) -> KrakenResource:
-    """The client settings a run of the pipeline uses (definitions.py), with the demo grant."""
+def kraken_resource(settings: PipelineSettings, *, remember_limits: bool = True) -> KrakenResource:
+    """The client settings a run of the pipeline uses (definitions.py), with the demo grant;
+    without `remember_limits`, nothing learned of the limits is written beside the data."""
     from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
     return KrakenResource(
@@ -81,7 +82,7 @@ def kraken_resource(settings: PipelineSettings) -> KrakenResource:
         timezone=settings.timezone,
         page_size=settings.page_size,
         concurrency=settings.concurrency,
-        learned_limits_path=learned_limits_path(settings.data_root),
+        learned_limits_path=learned_limits_path(settings.data_root) if remember_limits else None,
     )
 
 

@@ -82,11 +82,10 @@ from dagster import BetaWarning, DagsterInstance, Definitions, EventLogEntry, Pr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backfill_baselines import bare_definitions, land_plainly
+from backfill_baselines import bare_definitions, kraken_resource, land_plainly
 from emulator_process import CLOCK, EmulatorProcess, cpu_between, emulator_process
 
 from kraken_pipeline.cli.commands import QUIET_CONSOLE
-from kraken_pipeline.defs.resources import KrakenResource
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from kraken_pipeline.emulator.dataset import synthetic_dataset, write_supply_points_csv
 from kraken_pipeline.local_days import days_between, range_bounds
@@ -309,16 +308,7 @@ def operator_run_config(chunk_days: int | None = None) -> dict[str, Any]:
 
 def prerender(settings: PipelineSettings, points: Sequence[SupplyPoint], days: list[date]) -> None:
     """Ask for the run's windows once, untimed, so the emulator's answer cache holds them."""
-    kraken = KrakenResource(
-        client_id=DEMO_CLIENT_ID,
-        client_secret=DEMO_CLIENT_SECRET,
-        auth_url=settings.auth_url,
-        api_url=settings.api_url,
-        timezone=settings.timezone,
-        page_size=settings.page_size,
-        concurrency=settings.concurrency,
-    )
-    with kraken.client() as client:
+    with kraken_resource(settings, remember_limits=False).client() as client:
         for offset in range(0, len(days), CHUNK_DAYS):
             chunk = days[offset : offset + CHUNK_DAYS]
             start, end = range_bounds(chunk[0], chunk[-1], settings.timezone)

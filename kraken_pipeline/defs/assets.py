@@ -255,7 +255,7 @@ def build_daily_consumption_asset(
 
     @asset(
         name="daily_consumption",
-        deps=["measurements"],
+        deps=[MEASUREMENTS_KEY],
         partitions_def=partitions,
         backfill_policy=backfill_policy,
         pool=DAY_WRITER_POOL,

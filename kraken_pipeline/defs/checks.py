@@ -29,6 +29,7 @@ from dagster import (
 from pydantic import Field
 
 from kraken_pipeline import quality, storage, warehouse
+from kraken_pipeline.defs.assets import MEASUREMENTS_KEY
 from kraken_pipeline.defs.dagster_internals import AssetCheckEvaluationTargetMaterializationData
 from kraken_pipeline.defs.partitions import partition_date, partition_key
 from kraken_pipeline.defs.resources import StorageResource, SupplyPointsResource
@@ -36,7 +37,7 @@ from kraken_pipeline.filesystems import DataRoot
 from kraken_pipeline.local_days import local_date_of
 from kraken_pipeline.supply_points import SupplyPoint
 
-MEASUREMENTS = AssetKey("measurements")
+MEASUREMENTS = AssetKey(MEASUREMENTS_KEY)
 DAY_CHECKS = (
     quality.CHECK_UNIQUE_INTERVALS,
     quality.CHECK_ALIGNED_INTERVALS,
