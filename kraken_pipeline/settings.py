@@ -39,7 +39,6 @@ from kraken_pipeline.kraken.settings import (
     KrakenSettings,
     check_ca_bundle,
     check_url,
-    rate_budget_address,
 )
 from kraken_pipeline.local_days import zone
 from kraken_pipeline.market_ids import Market, market_of
@@ -55,7 +54,7 @@ _HINTS = {
     "time": "is not a time of day: use HH:MM",
     "bool": "must be true or false",
 }
-_SECRETS = ("client_secret", "rate_budget_url", "alert_webhook_url")
+_SECRETS = ("client_secret", "alert_webhook_url")
 # Set only inside from_environ: building the model from keyword arguments reads nothing.
 _reading_environment: ContextVar[bool] = ContextVar("_reading_environment", default=False)
 
@@ -98,8 +97,6 @@ class PipelineSettings(BaseSettings):
     page_size: PositiveInt = 1000
     concurrency: PositiveInt = 4
     ca_bundle: str | None = None
-    # Redis holding one points budget for every process of the application; may hold a password.
-    rate_budget_url: SecretStr | None = None
     # Which market supply point ids are valid: KRAKEN_MARKET, else the tenant zone's market.
     market: Market = Field(default=None, validate_default=True)
     alerts_enabled: bool = False
@@ -137,12 +134,6 @@ class PipelineSettings(BaseSettings):
     def _field_of(cls, variable: str) -> str | None:
         return next((f for f in cls.model_fields if variable_of(f) == variable), None)
 
-    @property
-    def rate_budget_address(self) -> str | None:
-        """The shared budget's host:port (None: a budget per process); never its password."""
-        url = self.rate_budget_url
-        return rate_budget_address(url.get_secret_value()) if url is not None else None
-
     def kraken(self, **overrides: Any) -> KrakenSettings:
         """The plain client's settings; refuses, naming the variables, without credentials."""
         missing = [variable_of(f) for f in ("client_id", "client_secret") if not getattr(self, f)]
@@ -157,7 +148,6 @@ class PipelineSettings(BaseSettings):
             "page_size": self.page_size,
             "concurrency": self.concurrency,
             "ca_bundle": self.ca_bundle,
-            "rate_budget_url": self.rate_budget_url,
         }
         return KrakenSettings(**{**values, **overrides})
 
@@ -214,13 +204,6 @@ class PipelineSettings(BaseSettings):
     def _ca_bundle(cls, value: str | None) -> str | None:
         if value is not None:
             check_ca_bundle(value)
-        return value
-
-    @field_validator("rate_budget_url", mode="after")
-    @classmethod
-    def _rate_budget(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            rate_budget_address(value.get_secret_value())
         return value
 
     @field_validator("market", mode="before")

@@ -12,10 +12,8 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
-# Step-worker retries of the scale-out location's runs and the instance handle its spawned
-# processes open (docs/scaling.md).
+# Step-worker retries of the scale-out location's runs (docs/scaling.md).
 from dagster._core.execution.retries import RetryMode
-from dagster._core.instance.ref import InstanceRef
 
 # Run tags whose names Dagster documents (single-run backfills, run priority) but exports no
 # constants for.
@@ -35,7 +33,6 @@ __all__ = [
     "PARTITION_NAME_TAG",
     "PRIORITY_TAG",
     "AssetCheckEvaluationTargetMaterializationData",
-    "InstanceRef",
     "RetryMode",
     "SerializableErrorInfo",
     "UnresolvedAssetJobDefinition",

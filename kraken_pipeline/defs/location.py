@@ -88,8 +88,6 @@ def build_definitions(
                 page_size=settings.page_size,
                 concurrency=settings.concurrency,
                 ca_bundle=settings.ca_bundle,
-                # An EnvVar, not the value: the URL may hold Redis's password.
-                rate_budget_url=_env_var(settings, "rate_budget_url"),
                 learned_limits_path=learned_limits_path(settings.data_root),
             ),
             "storage_root": StorageResource(data_root=str(settings.data_root)),

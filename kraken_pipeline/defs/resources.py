@@ -17,8 +17,7 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
     """Settings of the Kraken OAuth application; hands out a client for the length of a run.
 
     `client_id` and `client_secret` are wired as EnvVars in location.py, so their values are
-    read from the environment when a run starts and never appear in run config; so is
-    `rate_budget_url` when KRAKEN_RATE_BUDGET_URL is set, since the URL may hold a password.
+    read from the environment when a run starts and never appear in run config.
     """
 
     client_id: str = Field(description="OAuth client id (env KRAKEN_CLIENT_ID).")
@@ -34,14 +33,6 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
     read_timeout_seconds: float = 60.0
     deadline_seconds: float = Field(default=900.0, description="Give up retrying after this.")
     ca_bundle: str | None = Field(default=None, description="Extra CA bundle path for TLS.")
-    rate_budget_url: str | None = Field(
-        default=None,
-        description=(
-            "Redis holding one points budget for every process of the application, "
-            "redis://[:password@]host:port/db (env KRAKEN_RATE_BUDGET_URL); unset: one per process."
-        ),
-    )
-
     learned_limits_path: str | None = Field(
         default=None,
         description=(
@@ -70,7 +61,6 @@ class KrakenResource(ConfigurableResource):  # type: ignore[type-arg]
             read_timeout=self.read_timeout_seconds,
             deadline_seconds=deadline_seconds or self.deadline_seconds,
             ca_bundle=self.ca_bundle,
-            rate_budget_url=SecretStr(self.rate_budget_url) if self.rate_budget_url else None,
             learned_limits_path=self.learned_limits_path,
         )
 

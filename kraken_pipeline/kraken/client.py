@@ -1,9 +1,7 @@
 """KrakenClient: the one object the pipeline uses to talk to a Kraken.
 
 It owns the HTTP session, the token provider, the page size and the points budget for its
-lifetime, so a process that keeps one client keeps one rate budget (DESIGN.md decision 7); with
-settings.rate_budget_url, that budget lives in Redis and every process of the application
-spends from it (shared_budget.py).
+lifetime, so a process that keeps one client keeps one rate budget (DESIGN.md decision 7).
 Time is injected (now, monotonic, sleep) so tests can make retries instant and move the clock.
 """
 
@@ -24,7 +22,7 @@ from typing import Any
 import pyarrow.compute as pc
 
 from kraken_pipeline.kraken.auth import TokenProvider
-from kraken_pipeline.kraken.errors import ConfigurationError, ResponseFormatError
+from kraken_pipeline.kraken.errors import ResponseFormatError
 from kraken_pipeline.kraken.graphql import GraphQLCaller
 from kraken_pipeline.kraken.limits import LimitsStore, application_key
 from kraken_pipeline.kraken.measurements import Fetched, MeasurementsFetcher
@@ -43,14 +41,11 @@ from kraken_pipeline.kraken.queries import (
     THIRD_PARTY_VIEWER_NAME,
 )
 from kraken_pipeline.kraken.ratelimit import (
-    DEFAULT_POINTS_PER_HOUR,
     WINDOW_SECONDS,
-    BudgetStart,
     PointsAllowance,
     PointsBucket,
-    PointsBudget,
     allowance_from_graphql,
-    provisional_points,
+    provisional_bucket,
 )
 from kraken_pipeline.kraken.retry import Deadline, RetryPolicy, call_with_retries
 from kraken_pipeline.kraken.settings import KrakenSettings
@@ -103,7 +98,7 @@ class KrakenClient:
         shape = RequestShape(settings.page_size, settings.properties_per_request, self._limits)
         self._shape = shape
         self._fetcher = MeasurementsFetcher(settings, self._caller, shape)
-        self._bucket: PointsBudget | None = None
+        self._bucket: PointsBucket | None = None
         self._bucket_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -176,7 +171,7 @@ class KrakenClient:
         )
         return Viewer(name, permissions)
 
-    def _observed_allowance(self, bucket: PointsBudget) -> PointsAllowance:
+    def _observed_allowance(self, bucket: PointsBucket) -> PointsAllowance:
         """rateLimitInfo, also handed to the budget: it then knows what is left before the
         first measurement request, instead of finding out from a KT-CT-1199."""
         allowance = self.points_allowance()
@@ -209,11 +204,8 @@ class KrakenClient:
         )
 
     def close(self) -> None:
-        """Release the HTTP connections (and those to the shared budget's Redis)."""
+        """Release the HTTP connections."""
         self._transport.close()
-        with self._bucket_lock:
-            if self._bucket is not None:
-                self._bucket.close()
 
     def __enter__(self) -> KrakenClient:
         return self
@@ -226,48 +218,21 @@ class KrakenClient:
     ) -> None:
         self.close()
 
-    def _points_bucket(self) -> PointsBudget:
+    def _points_bucket(self) -> PointsBucket:
         with self._bucket_lock:
             if self._bucket is None:
                 self._bucket = self._new_bucket()
             return self._bucket
 
-    def _new_bucket(self) -> PointsBudget:
+    def _new_bucket(self) -> PointsBucket:
         """The points budget: the configured allowance, else Kraken's figures as the first
-        measurement answers report them (rateLimitInfo rides along, see ratelimit.py); in
-        Redis when the settings name one, else in this process."""
-        start = self._budget_start()
-        if self.settings.rate_budget_url is not None:
-            return self._shared_bucket(start)
-        return PointsBucket(
-            start.points_per_hour,
-            start.available,
-            start.refill_in,
-            self._monotonic,
-            self._sleep,
-            follows_readings=start.follows_readings,
-        )
-
-    def _budget_start(self) -> BudgetStart:
+        measurement answers report them (rateLimitInfo rides along, see ratelimit.py)."""
         per_hour = self.settings.points_per_hour
         if per_hour is not None:
-            return BudgetStart(per_hour, per_hour, WINDOW_SECONDS, follows_readings=False)
-        provisional = provisional_points(self.settings.concurrency, MAX_COMPLEXITY)
-        return BudgetStart(
-            DEFAULT_POINTS_PER_HOUR, provisional, WINDOW_SECONDS, follows_readings=True
+            return PointsBucket(per_hour, per_hour, WINDOW_SECONDS, self._monotonic, self._sleep)
+        return provisional_bucket(
+            self.settings.concurrency, MAX_COMPLEXITY, self._monotonic, self._sleep
         )
-
-    def _shared_bucket(self, start: BudgetStart) -> PointsBudget:
-        try:
-            # Imported here: redis is the optional `scale` dependency.
-            from kraken_pipeline.kraken.shared_budget import open_shared_bucket
-        except ImportError:
-            raise ConfigurationError(
-                "KRAKEN_RATE_BUDGET_URL is set but the redis package is not installed: install "
-                "kraken-pipeline[scale], or unset the variable to give each process its own "
-                "points budget"
-            ) from None
-        return open_shared_bucket(self.settings, start, self._sleep, self._now)
 
 
 def _check_window(start: datetime, end: datetime) -> None:

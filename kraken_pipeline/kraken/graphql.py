@@ -35,7 +35,7 @@ from kraken_pipeline.kraken.errors import (
     http_error,
 )
 from kraken_pipeline.kraken.queries import RATE_LIMIT_FIELD, RATE_LIMIT_INFO
-from kraken_pipeline.kraken.ratelimit import PointsAllowance, PointsBudget, allowance_from_graphql
+from kraken_pipeline.kraken.ratelimit import PointsAllowance, PointsBucket, allowance_from_graphql
 from kraken_pipeline.kraken.redaction import redact
 from kraken_pipeline.kraken.retry import Deadline, RetryPolicy
 from kraken_pipeline.kraken.settings import KrakenSettings
@@ -101,7 +101,7 @@ class GraphQLCaller:
         *,
         operation: str,
         deadline: Deadline,
-        bucket: PointsBudget | None = None,
+        bucket: PointsBucket | None = None,
         cost: int = 0,
         aliases: Mapping[str, str] | None = None,
         tally: RequestTally | None = None,
@@ -137,7 +137,7 @@ class GraphQLCaller:
                 if exc.code == RATE_LIMITED and bucket is not None and bucket.follows_readings:
                     self._learn_allowance(bucket, deadline)
 
-    def _learn_allowance(self, bucket: PointsBudget, deadline: Deadline) -> None:
+    def _learn_allowance(self, bucket: PointsBucket, deadline: Deadline) -> None:
         """Ask rateLimitInfo alone, so the budget waits for the refill instead of guessing."""
         try:
             answer = self._once(RATE_LIMIT_INFO, {}, deadline, {}, RequestTally(), decode_json)
@@ -149,7 +149,7 @@ class GraphQLCaller:
 
     def _charged(
         self,
-        bucket: PointsBudget,
+        bucket: PointsBucket,
         cost: int,
         document: str,
         variables: Variables,

@@ -48,7 +48,7 @@ from kraken_pipeline.kraken.queries import (
     alias,
     measurements_document,
 )
-from kraken_pipeline.kraken.ratelimit import PointsBudget
+from kraken_pipeline.kraken.ratelimit import PointsBucket
 from kraken_pipeline.kraken.retry import Deadline
 from kraken_pipeline.kraken.settings import KrakenSettings
 from kraken_pipeline.kraken.wire import BadPage, Connection, measurement_decoder
@@ -62,7 +62,7 @@ class _Run:
     """State shared by the workers of one fetch."""
 
     deadline: Deadline
-    bucket: PointsBudget | None
+    bucket: PointsBucket | None
     point_index: Mapping[str, int]
     rounded: dict[int, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -94,7 +94,7 @@ class MeasurementsFetcher:
         start: datetime,
         end: datetime,
         deadline: Deadline,
-        bucket: PointsBudget | None,
+        bucket: PointsBucket | None,
     ) -> Fetched:
         """Rows of every supply point over [start, end), the progress of every alias, and what
         was folded, rounded or found conflicting per supply point."""

@@ -7,8 +7,8 @@ every window. A request reserves its cost (the query's complexity) before it is 
 the budget cannot cover waits for the refill, or fails at once if the refill comes after the
 deadline. Waiting for the refill is right whether Kraken's window is fixed or sliding: by then
 everything charged before has expired either way. A KT-CT-1199 that comes anyway (another
-process spending the same allowance, a per-field limit) is retried with a hard backoff; processes
-that share one allowance share one budget through KRAKEN_RATE_BUDGET_URL (shared_budget.py).
+process spending the same allowance, a per-field limit) is retried with a hard backoff. Processes
+are kept from sharing one allowance by Dagster's `kraken_api` pool, not by a budget of their own.
 
 Unless the allowance is configured, rateLimitInfo is read from the measurement answers
 themselves (one more root field), not by a call of its own that every fetch would wait for.
@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from kraken_pipeline.kraken.retry import Deadline
 
@@ -66,48 +66,6 @@ def allowance_from_graphql(value: Any) -> PointsAllowance | None:
         refill_at=datetime.fromtimestamp(ttl, UTC) if isinstance(ttl, int) else None,
         blocked=bool(info.get("isBlocked")),
     )
-
-
-class PointsBudget(Protocol):
-    """What a request needs of a points budget: PointsBucket in one process, or
-    shared_budget.SharedPointsBucket for every process of the application together."""
-
-    @property
-    def follows_readings(self) -> bool:
-        """Whether the budget learns the allowance from rateLimitInfo readings."""
-        ...
-
-    def take(self, points: int, deadline: Deadline) -> None:
-        """Reserve `points`, waiting for a reading or the refill if the balance is short."""
-        ...
-
-    def settle(
-        self, points: int, allowance: PointsAllowance | None, received_at: datetime | None
-    ) -> None:
-        """A request that reserved `points` is over; its answer may say what is left."""
-        ...
-
-    def observe(self, allowance: PointsAllowance, received_at: datetime) -> None:
-        """A reading from an answer that reserved nothing."""
-        ...
-
-    def available(self) -> int:
-        """Points left in the current window."""
-        ...
-
-    def close(self) -> None:
-        """Release what the budget holds outside the process (connections)."""
-        ...
-
-
-@dataclass(frozen=True)
-class BudgetStart:
-    """What a budget holds before any answer has said what is left of the allowance."""
-
-    points_per_hour: int
-    available: int
-    refill_in: float
-    follows_readings: bool
 
 
 def wait_for_refill(
@@ -201,9 +159,6 @@ class PointsBucket:
         with self._changed:
             # Reading changes nothing: the request that spends first after a refill rolls it.
             return self.points_per_hour if self._monotonic() >= self._refill_at else self._balance
-
-    def close(self) -> None:
-        """Nothing to release: the budget lives in this process."""
 
     def _adopt(self, allowance: PointsAllowance, received_at: datetime) -> None:
         refill_in = self._window_seconds

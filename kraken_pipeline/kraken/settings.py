@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, fields
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -30,12 +30,8 @@ ENVIRONMENT_VARIABLES = {
     "api_url": "KRAKEN_API_URL",
     "timezone": "KRAKEN_TIMEZONE",
     "ca_bundle": "KRAKEN_CA_BUNDLE",
-    "rate_budget_url": "KRAKEN_RATE_BUDGET_URL",
 }
 _LOOPBACK_NAMES = frozenset({"localhost"})
-_RATE_BUDGET_SCHEMES = frozenset({"redis", "rediss", "unix"})
-# redis-py URL options that would turn certificate checks off (rediss://...?ssl_cert_reqs=none).
-_TLS_WEAKENING_OPTIONS = {"ssl_cert_reqs": {"none", "optional"}, "ssl_check_hostname": {"false"}}
 
 
 @dataclass(frozen=True)
@@ -57,9 +53,6 @@ class KrakenSettings:
     ca_bundle: str | None = None
     points_per_hour: int | None = None
     use_basic_auth: bool = False
-    # Redis holding one points budget for every process of this application (shared_budget.py);
-    # None: each process keeps its own. Secret because the URL may carry a password.
-    rate_budget_url: SecretStr | None = None
     # A JSON file where what this application's refusals taught (page size, aliases per
     # request, points per node) is kept for its later runs (limits.py); None: not kept.
     learned_limits_path: str | None = None
@@ -78,8 +71,6 @@ class KrakenSettings:
             raise ConfigurationError(_named("timezone", str(exc))) from None
         if self.ca_bundle is not None:
             check_ca_bundle(self.ca_bundle)
-        if self.rate_budget_url is not None:
-            rate_budget_address(self.rate_budget_url.get_secret_value())
         for field in fields(self):
             value = getattr(self, field.name)
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -93,43 +84,6 @@ class KrakenSettings:
             f"{field.name}={_shown(getattr(self, field.name))}" for field in fields(self)
         )
         return f"KrakenSettings({shown})"
-
-
-def rate_budget_address(url: str) -> str:
-    """Where a rate budget URL points, as host:port (or a socket path): never its password.
-
-    Raises ConfigurationError, naming KRAKEN_RATE_BUDGET_URL, for a URL redis-py cannot use or
-    one that turns TLS certificate checks off.
-    """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise ConfigurationError(
-            _named("rate_budget_url", "is not a URL: use redis://[:password@]host:port/db")
-        ) from None
-    if parts.scheme == "unix" and parts.path:
-        address = parts.path
-    elif parts.scheme in _RATE_BUDGET_SCHEMES and parts.hostname:
-        address = f"{parts.hostname}:{port or 6379}"
-    else:
-        raise ConfigurationError(
-            _named(
-                "rate_budget_url",
-                "must be a redis://, rediss:// or unix:// URL with a host: use "
-                "redis://[:password@]host:port/db",
-            )
-        )
-    for option, value in parse_qsl(parts.query):
-        if value.strip().lower() in _TLS_WEAKENING_OPTIONS.get(option, ()):
-            raise ConfigurationError(
-                _named(
-                    "rate_budget_url",
-                    f"for {address} sets {option}={value}: TLS certificates are always "
-                    "verified; give the CA bundle that signed Redis's certificate as ssl_ca_certs",
-                )
-            )
-    return address
 
 
 def _shown(value: object) -> str:

@@ -84,9 +84,12 @@ def write_instance(home: Path) -> Path:
 
 
 @contextmanager
-def running_ui(workdir: Path, environment: Mapping[str, str]) -> Iterator[DagsterDeployment]:
-    """Start `kraken-pipeline ui` in `workdir`, wait until it can run things, always stop it."""
-    deployment = _start(workdir, environment)
+def running_ui(
+    workdir: Path, environment: Mapping[str, str], module: str | None = None
+) -> Iterator[DagsterDeployment]:
+    """Start `kraken-pipeline ui` in `workdir`, or `dagster dev` on another code location
+    `module` (on the instance DAGSTER_HOME names), wait until it can run things, always stop it."""
+    deployment = _start(workdir, environment, module)
     try:
         _wait_until_ready(deployment)
         yield deployment
@@ -94,12 +97,16 @@ def running_ui(workdir: Path, environment: Mapping[str, str]) -> Iterator[Dagste
         stop(deployment)
 
 
-def _start(workdir: Path, environment: Mapping[str, str]) -> DagsterDeployment:
+def _start(workdir: Path, environment: Mapping[str, str], module: str | None) -> DagsterDeployment:
     port = free_port()
     home = Path(environment["DAGSTER_HOME"])
-    write_instance(home)
     log_path = workdir / "dagster-ui.log"
-    command = [sys.executable, "-m", "kraken_pipeline.cli", "ui", "--port", str(port)]
+    if module is None:
+        write_instance(home)
+        command = [sys.executable, "-m", "kraken_pipeline.cli", "ui", "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "dagster", "dev", "-m", module, "-h", "127.0.0.1"]
+        command += ["-p", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,

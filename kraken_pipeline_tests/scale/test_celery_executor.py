@@ -1,15 +1,13 @@
 """Backfills on Dagster's Celery executor, with two worker processes on the machine's Redis.
 
-Four days are backfilled through `kraken_pipeline.defs.distributed` against the emulator, as two
-runs of two days whose steps are Celery tasks. The event log must show steps executed by both
-workers (Celery's worker name, and a pid that is a child of that worker's process), and the
-landed days must equal what one in-process run lands. With the broker unreachable the run must
-fail within a bounded time, saying what to fix, and land nothing; without a broker setting a
-worker must refuse to start rather than fall back to Celery's default broker.
+Four days are backfilled as the operator does it: the UI's backfill of the Celery location,
+which Dagster's daemon cuts into two runs of two days whose steps are Celery tasks. Steps must
+run on both workers and land what one in-process run lands; an unreachable broker must fail its
+run soon, naming the broker, and land nothing; a worker without a broker must refuse to start.
 """
 
 import contextlib
-import multiprocessing
+import json
 import os
 import signal
 import socket
@@ -20,18 +18,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from kraken_pipeline import storage
-from kraken_pipeline.cli.runner import RunOutcome
 from kraken_pipeline.defs import distributed
+from kraken_pipeline.defs.dagster_internals import PARTITION_NAME_TAG
 from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
 from kraken_pipeline.settings import SettingsError
+from kraken_pipeline_tests.e2e.dagster_processes import running_ui
+from kraken_pipeline_tests.e2e.webserver_api import DagsterWebserver
 from kraken_pipeline_tests.scale.instances import instance_home
 from kraken_pipeline_tests.support.pipeline import EXAMPLE_CSV, PipelineHarness
 
@@ -42,8 +41,10 @@ WORKER_NAMES = ("kraken-w1", "kraken-w2")
 WORKER_READY_SECONDS = 60
 WORKER_STOP_SECONDS = 15
 UNREACHABLE_BROKER_SECONDS = 45
+BACKFILL_SECONDS = 240
 # A run whose step result never came back would poll for ever; fail the test instead.
-TEST_TIMEOUT_SECONDS = 150
+TEST_TIMEOUT_SECONDS = 420
+DISTRIBUTED_LOCATION = "kraken_pipeline.defs.distributed"
 # Columns that record when, not what: they differ between any two runs.
 WHEN_COLUMNS = ("fetched_at",)
 
@@ -157,12 +158,16 @@ def _signal_group(group: int, signum: signal.Signals) -> None:
 
 
 @pytest.fixture
-def stop_stray_run_processes() -> Iterator[None]:
-    """After a failed or timed-out test, end the run processes `backfill` started here."""
-    yield
-    for child in multiprocessing.active_children():
-        child.terminate()
-        child.join(WORKER_STOP_SECONDS)
+def distributed_ui(
+    pipeline_environment: Path, postgres_instance: DagsterInstance, tmp_path: Path
+) -> Iterator[DagsterWebserver]:
+    """`dagster dev` on the Celery location and the PostgreSQL instance: webserver, daemon."""
+    with running_ui(tmp_path, dict(os.environ), module=DISTRIBUTED_LOCATION) as deployment:
+        webserver = DagsterWebserver(deployment.graphql_url)
+        try:
+            yield webserver
+        finally:
+            webserver.close()
 
 
 def parent_pid(pid: int) -> int:
@@ -208,36 +213,33 @@ def comparable(table: pa.Table | None) -> pa.Table:
     return table.sort_by([("supply_point_id", "ascending"), ("interval_start", "ascending")])
 
 
-def as_of_config(emulator: Emulator) -> dict[str, Any]:
-    """Judge quality as of the emulator's clock, as the single-process harness does."""
-    return {"ops": {"measurements_quality": {"config": {"as_of": emulator.now().isoformat()}}}}
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(TEST_TIMEOUT_SECONDS)
-@pytest.mark.usefixtures("stop_stray_run_processes")
 def test_a_backfill_spreads_its_steps_over_two_celery_workers_and_lands_the_same_data(
     emulator: Emulator,
     pipeline_environment: Path,
     postgres_instance: DagsterInstance,
     celery_workers: list[CeleryWorker],
+    distributed_ui: DagsterWebserver,
     tmp_path: Path,
 ) -> None:
-    outcomes = distributed.backfill(
-        postgres_instance, FIRST, LAST, run_config=as_of_config(emulator)
+    partitions = [day.isoformat() for day in DAYS]
+    backfill_id = distributed_ui.launch_backfill(
+        ["measurements", "daily_consumption"], partitions, "four days on Celery"
     )
+    backfill = distributed_ui.wait_for_backfill(backfill_id, BACKFILL_SECONDS)
 
-    assert [outcome.failure for outcome in outcomes] == [None, None]
     expected_ranges = [range_tags(DAYS[0], DAYS[1]), range_tags(DAYS[2], DAYS[3])]
-    runs = [postgres_instance.get_run_by_id(outcome.run_id) for outcome in outcomes]
-    assert [{tag: run.tags.get(tag) for tag in expected_ranges[0]} for run in runs if run] == (
-        expected_ranges
+    ranges = sorted(
+        ({tag: tags.get(tag) for tag in expected_ranges[0]} for tags in backfill.run_tags),
+        key=lambda tags: str(tags),
     )
+    assert ranges == expected_ranges
 
     executions = [
         execution
-        for outcome in outcomes
-        for execution in step_executions(postgres_instance, outcome.run_id)
+        for run_id in backfill.run_ids
+        for execution in step_executions(postgres_instance, run_id)
     ]
     assert len(executions) == 6, executions  # measurements, its checks, daily_consumption, x2
     host = socket.gethostname()
@@ -248,7 +250,6 @@ def test_a_backfill_spreads_its_steps_over_two_celery_workers_and_lands_the_same
     for execution in executions:
         executed_by = worker_pids.get(parent_pid(execution.pid))
         assert execution.celery_worker == f"{executed_by}@{host}", execution
-    assert os.getpid() not in {execution.pid for execution in executions}
 
     reference = PipelineHarness(emulator=emulator, root=tmp_path / "single_process")
     assert reference.run(FIRST, LAST).success
@@ -261,35 +262,41 @@ def test_a_backfill_spreads_its_steps_over_two_celery_workers_and_lands_the_same
 
 @pytest.mark.slow
 @pytest.mark.timeout(TEST_TIMEOUT_SECONDS)
-@pytest.mark.usefixtures("stop_stray_run_processes")
-def test_a_run_whose_broker_is_unreachable_fails_soon_saying_which_setting_to_check(
+def test_a_run_whose_broker_is_unreachable_fails_soon_naming_the_broker(
     pipeline_environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     monkeypatch.setenv("KRAKEN_CELERY_BROKER", f"redis://127.0.0.1:{closed_port}/0")
+    home = instance_home(tmp_path / "dagster_home")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    command = [
+        sys.executable, "-m", "dagster", "job", "execute", "-m", DISTRIBUTED_LOCATION,
+        "-j", "measurements_job", "--tags", json.dumps({PARTITION_NAME_TAG: FIRST.isoformat()}),
+    ]  # fmt: skip
     started = time.monotonic()
 
-    with DagsterInstance.from_config(str(instance_home(tmp_path / "dagster_home"))) as instance:
-        outcomes = distributed.backfill(instance, FIRST, FIRST)
-        elapsed = time.monotonic() - started
-        [outcome] = outcomes
-        run = instance.get_run_by_id(outcome.run_id)
+    finished = subprocess.run(
+        command, cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, check=False
+    )
 
-    assert elapsed < UNREACHABLE_BROKER_SECONDS
-    assert run is not None
+    assert time.monotonic() - started < UNREACHABLE_BROKER_SECONDS
+    assert finished.returncode != 0
+    with DagsterInstance.from_config(str(home)) as instance:
+        [run] = instance.get_runs()
+        errors = [
+            record.dagster_event.engine_event_data.error
+            for record in instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+            if record.dagster_event is not None
+            and record.dagster_event.engine_event_data.error is not None
+        ]
     assert run.status == DagsterRunStatus.FAILURE
-    assert_names_the_broker(outcome)
+    assert errors, finished.stdout + finished.stderr
+    explained = "\n".join(error.to_string() for error in errors)
+    assert "Celery" in explained
+    assert f"Error 111 connecting to 127.0.0.1:{closed_port}. Connection refused." in explained
     assert storage.read_day(pipeline_environment, FIRST) is None
-
-
-def assert_names_the_broker(outcome: RunOutcome) -> None:
-    assert not outcome.success
-    assert outcome.failure is not None
-    assert "celery task submission" in outcome.failure
-    assert "Connection refused" in outcome.failure
-    assert "KRAKEN_CELERY_BROKER" in outcome.failure
 
 
 @pytest.mark.slow

@@ -75,8 +75,7 @@ def test_a_check_evaluation_still_takes_its_target_materialisation() -> None:
     assert evaluation.partition == "2026-11-10"
 
 
-def test_the_retry_mode_and_instance_handle_the_scale_out_location_uses_exist() -> None:
+def test_the_retry_mode_and_error_record_we_use_exist() -> None:
     assert dagster_internals.RetryMode("enabled") is dagster_internals.RetryMode.ENABLED
-    assert hasattr(dagster_internals.InstanceRef, "from_dir")
     error = dagster_internals.SerializableErrorInfo("boom", [], "ValueError")
     assert error.message == "boom"

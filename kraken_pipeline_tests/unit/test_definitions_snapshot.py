@@ -44,7 +44,6 @@ house-gas,1000001,gas,7654321,12-AB-34-CD-56-EF-78-02,,THIRTY_MIN_INTERVAL
 SECRETS = {
     "KRAKEN_CLIENT_ID": "placeholder-client-id-7c1e",
     "KRAKEN_CLIENT_SECRET": "placeholder-client-secret-93fa",
-    "KRAKEN_RATE_BUDGET_URL": "redis://:placeholder-redis-password-51d0@127.0.0.1:6390/0",
     "KRAKEN_ALERT_WEBHOOK_URL": "https://hooks.invalid/placeholder-webhook-path-2b8d",
 }
 TMP = "<tmp>"

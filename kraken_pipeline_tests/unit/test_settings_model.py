@@ -121,7 +121,8 @@ def test_secrets_never_show_in_repr_or_in_a_refusal() -> None:
     assert SECRET not in str(settings)
 
     with pytest.raises(SettingsError) as refused:
-        PipelineSettings.from_environ({"KRAKEN_RATE_BUDGET_URL": f"redis://:{SECRET}@host:x/0"})
+        PipelineSettings.from_environ({"KRAKEN_API_URL": f"http://app:{SECRET}@example.com/"})
+    assert "KRAKEN_API_URL" in str(refused.value)
     assert SECRET not in str(refused.value)
 
 
