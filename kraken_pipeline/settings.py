@@ -54,6 +54,17 @@ _HINTS = {
     "time": "is not a time of day: use HH:MM",
     "bool": "must be true or false",
 }
+# KRAKEN_* variables read outside this model: the Celery location's broker and result store, an
+# S3 root's local cache, the lake's PostgreSQL catalog, the emulator's limit profile.
+READ_ELSEWHERE = frozenset(
+    {
+        "KRAKEN_CELERY_BROKER",
+        "KRAKEN_CELERY_BACKEND",
+        "KRAKEN_PIPELINE_CACHE",
+        "KRAKEN_PIPELINE_CATALOG",
+        "KRAKEN_EMULATOR_PROFILE",
+    }
+)
 _SECRETS = ("client_secret", "alert_webhook_url")
 # Set only inside from_environ: building the model from keyword arguments reads nothing.
 _reading_environment: ContextVar[bool] = ContextVar("_reading_environment", default=False)
@@ -219,6 +230,12 @@ def variable_of(field: str) -> str:
     """The environment variable that sets a field of PipelineSettings."""
     alias = PipelineSettings.model_fields[field].validation_alias
     return alias if isinstance(alias, str) else f"KRAKEN_{field.upper()}"
+
+
+def unread_variables(environ: Mapping[str, str]) -> list[str]:
+    """KRAKEN_* variables that nothing reads: a typo, or a setting that no longer exists."""
+    read = {variable_of(field) for field in PipelineSettings.model_fields} | READ_ELSEWHERE
+    return sorted(name for name in environ if name.startswith("KRAKEN_") and name not in read)
 
 
 def export_env_file(environ: MutableMapping[str, str]) -> None:

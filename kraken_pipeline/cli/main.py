@@ -122,15 +122,27 @@ def _quiet_dagster() -> None:
 def _settings(
     *, dagster: bool = True, refused: type[click.ClickException] = click.ClickException
 ) -> PipelineSettings:
-    from kraken_pipeline.settings import PipelineSettings, SettingsError, export_env_file
+    from kraken_pipeline.settings import (
+        PipelineSettings,
+        SettingsError,
+        export_env_file,
+        unread_variables,
+    )
 
     export_env_file(os.environ)
     if dagster:
         _quiet_dagster()
     try:
-        return PipelineSettings.from_environ()
+        settings = PipelineSettings.from_environ()
     except SettingsError as exc:
         raise refused(str(exc)) from None
+    for name in unread_variables(os.environ):
+        click.echo(
+            f"warning: {name} is not a kraken-pipeline setting and is ignored; check its "
+            "spelling against the README's configuration reference",
+            err=True,
+        )
+    return settings
 
 
 @main.command()

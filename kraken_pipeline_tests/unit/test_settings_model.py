@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from kraken_pipeline.settings import PipelineSettings, SettingsError, export_env_file
+import kraken_pipeline
+from kraken_pipeline.settings import (
+    READ_ELSEWHERE,
+    PipelineSettings,
+    SettingsError,
+    export_env_file,
+    unread_variables,
+)
 
 SECRET = "webhook-s3cret-4471"  # made up; must never be shown
 
@@ -135,3 +142,19 @@ def test_the_client_settings_need_both_credentials() -> None:
     ).kraken()
     assert kraken.client_secret.get_secret_value() == SECRET
     assert kraken.page_size == 200
+
+
+def test_each_variable_read_outside_the_model_is_read_by_some_module() -> None:
+    package = Path(kraken_pipeline.__file__).parent
+    sources = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in package.rglob("*.py")
+        if path != package / "settings.py"
+    )
+    for name in READ_ELSEWHERE:
+        assert f'"{name}"' in sources, name
+
+
+def test_variables_that_no_setting_reads_are_listed() -> None:
+    environ = {"KRAKEN_PAGESIZE": "5", "KRAKEN_PAGE_SIZE": "5", "KRAKEN_CELERY_BROKER": "x"}
+    assert unread_variables({**environ, "PATH": "/bin"}) == ["KRAKEN_PAGESIZE"]
