@@ -9,11 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from kraken_pipeline import storage
 from kraken_pipeline.filesystems import DataRoot
 from kraken_pipeline.quality import BLOCKING_CHECKS
+
+DROPPED_NODE_COUNTERS = ("nodes_unmatched", "nodes_outside_window")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,9 @@ class DaySummary:
     failed_supply_points: tuple[str, ...]
     failed_checks: tuple[str, ...]  # "name (SEVERITY)", blocking failures marked and first
     blocking_checks: tuple[str, ...] = ()  # names of the failures that keep daily_consumption out
+    # Supply points whose properties' answers held nodes that were dropped: of a series not
+    # asked for (no unit, an unknown direction) or outside the window asked.
+    dropped_nodes: tuple[str, ...] = ()
 
     @property
     def completeness(self) -> float:
@@ -53,9 +59,18 @@ def summarise(root: DataRoot, days: Sequence[date]) -> list[DaySummary]:
                     for name, severity, blocking in checks
                 ),
                 blocking_checks=tuple(name for name, _, blocking in checks if blocking),
+                dropped_nodes=_dropped_nodes(log),
             )
         )
     return summaries
+
+
+def _dropped_nodes(log: pa.Table) -> tuple[str, ...]:
+    dropped = pa.array([False] * log.num_rows)
+    for name in DROPPED_NODE_COUNTERS:
+        if name in log.column_names:  # a fetch log written before the counters has none
+            dropped = pc.or_(dropped, pc.greater(pc.fill_null(log[name], 0), 0))
+    return tuple(log.filter(dropped)["supply_point_id"].to_pylist())
 
 
 def _failed_checks(root: DataRoot, day: date) -> list[tuple[str, str, bool]]:
@@ -105,6 +120,11 @@ def format_summary(summaries: Sequence[DaySummary]) -> list[str]:
             lines.append(f"{'':<10}  BLOCKED by {blocked}: no daily_consumption for this day")
         if summary.failed_supply_points:
             lines.append(f"{'':<10}  failed: {', '.join(summary.failed_supply_points)}")
+        if summary.dropped_nodes:
+            lines.append(
+                f"{'':<10}  nodes dropped from the answers for (no unit, another series or "
+                f"outside the day; counted in fetch_log): {', '.join(summary.dropped_nodes)}"
+            )
     return lines
 
 

@@ -340,7 +340,8 @@ def _count_dropped(state: TargetProgress, rows: PageRows, run: _Run) -> None:
     if rows.unmatched or rows.outside_window:
         target = state.target
         log.warning(
-            "property %s: dropped %d nodes of series not asked for, %d outside %s..%s",
+            "property %s: dropped %d nodes of series not asked for, %d without a unit or outside "
+            "%s..%s",
             target.property_id,
             rows.unmatched,
             rows.outside_window,

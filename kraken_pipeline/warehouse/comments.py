@@ -40,8 +40,9 @@ COLUMN_COMMENTS = {
     ("fetch_log", "requests"): "GraphQL requests the fetch made.",
     ("fetch_log", "error_code"): "Kraken error code (KT-CT-...) or kind of failure.",
     ("fetch_log", "error_message"): "What went wrong, secrets removed.",
-    ("fetch_log", "nodes_outside_window"): "Nodes Kraken answered outside the asked window, "
-    "dropped (counted over the property's whole request).",
+    ("fetch_log", "nodes_outside_window"): "Nodes Kraken answered outside the asked window, or "
+    "without a unit (a point-in-time reading), dropped (counted over the property's whole "
+    "request).",
     ("fetch_log", "nodes_unmatched"): "Nodes of no supply point asked for, dropped.",
     ("fetch_log", "duplicates_folded"): "Identical intervals Kraken answered twice, kept once.",
     ("fetch_log", "values_rounded"): "Values rounded to the contract's 18 decimal places.",

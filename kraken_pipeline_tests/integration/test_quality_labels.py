@@ -134,3 +134,28 @@ def test_results_stored_before_the_blocking_column_are_judged_by_the_rule(tmp_pa
     lines = format_summary(summarise(tmp_path, [ORDINARY_DAY]))
 
     assert "BLOCKED by unique_intervals" in lines[2]
+
+
+def test_the_run_summary_names_the_supply_points_whose_answers_had_nodes_dropped(
+    tmp_path: Path,
+) -> None:
+    measurements, _ = _clean_day()
+    rows = [log_row(electricity()), log_row(gas())]
+    rows[0] = {**rows[0], "nodes_unmatched": 1}
+    log = fetch_log(*rows)
+    _store(tmp_path, ORDINARY_DAY, measurements, log, _results(ORDINARY_DAY, measurements, log))
+
+    lines = format_summary(summarise(tmp_path, [ORDINARY_DAY]))
+
+    dropped = [line for line in lines if "nodes dropped" in line]
+    assert len(dropped) == 1
+    assert dropped[0].endswith(f": {electricity().supply_point_id}")
+
+
+def test_a_day_whose_answers_dropped_nothing_has_no_dropped_nodes_line(tmp_path: Path) -> None:
+    measurements, log = _clean_day()
+    _store(tmp_path, ORDINARY_DAY, measurements, log, _results(ORDINARY_DAY, measurements, log))
+
+    lines = format_summary(summarise(tmp_path, [ORDINARY_DAY]))
+
+    assert not any("nodes dropped" in line for line in lines)
