@@ -113,9 +113,7 @@ def format_status(statuses: Sequence[DayStatus]) -> list[str]:
         if status.needs_action:
             lines.append(f"{day}  {'; '.join(status.problems)}; re-run: {status.repair()}")
         elif status.pending:
-            lines.append(
-                f"{day}  pending: {'; '.join(status.waiting)} (within the publication lag)"
-            )
+            lines.append(_pending_line(status))
     needing = [status.local_date for status in statuses if status.needs_action]
     if len(needing) > 1:  # one run repairs them all; the days between are merely re-landed
         lines.append(f"re-run them all: {rerun_command(needing[0], needing[-1])}")
@@ -125,6 +123,19 @@ def format_status(statuses: Sequence[DayStatus]) -> list[str]:
     span = f"{statuses[0].local_date}..{statuses[-1].local_date}" if statuses else "no days"
     lines.append(f"{span}: {bad} day(s) need action, {pending} pending, {ok} ok")
     return lines
+
+
+def pending_lines(
+    root: DataRoot, days: Sequence[date], timezone: str, now: datetime
+) -> list[str]:
+    """A line for each of `days` that is short only because Kraken has not published it yet."""
+    statuses = (day_status(root, day, timezone, now) for day in days)
+    return [_pending_line(status) for status in statuses if status.pending]
+
+
+def _pending_line(status: DayStatus) -> str:
+    waiting = "; ".join(status.waiting)
+    return f"{status.local_date.isoformat()}  pending: {waiting} (within the publication lag)"
 
 
 def status_command(

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from kraken_pipeline.report import (
     summarise,
 )
 from kraken_pipeline.settings import PipelineSettings
+from kraken_pipeline.status import pending_lines
 from kraken_pipeline.supply_points import SupplyPointsError, load_supply_points
 
 Echo = Callable[..., None]
@@ -108,9 +109,12 @@ def _run(settings: PipelineSettings, asked: RunRequest, landed: LandedDays, echo
         if outcome.interrupted:
             raise KeyboardInterrupt
         learned = _learned_limits(target.settings)
-    summaries = summarise(settings.data_root, days_between(asked.first, asked.last))
+    days = days_between(asked.first, asked.last)
+    summaries = summarise(settings.data_root, days)
     for line in format_summary(summaries):
         echo(line)
+    for line in pending_lines(settings.data_root, days, settings.timezone, datetime.now(UTC)):
+        echo(f"{line}: the daily schedule pulls it again")
     for line in learned:
         echo(line)
     return _finish(outcome, summaries, asked, echo)

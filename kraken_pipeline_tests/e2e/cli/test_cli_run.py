@@ -24,7 +24,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from kraken_pipeline.emulator import ClientGrant, Emulator
-from kraken_pipeline.emulator.dataset import DatasetConfig
+from kraken_pipeline.emulator.dataset import DatasetConfig, demo_dataset
 from kraken_pipeline_tests.support.cli import Finished
 from kraken_pipeline_tests.support.lake import lake_rows, stored_days_of
 
@@ -342,7 +342,31 @@ def test_run_with_real_credentials_lands_the_day_and_never_stores_the_secret(
     assert "embedded" not in finished.stdout
     assert re.search(rf"^{day}\s", finished.stdout, re.MULTILINE)
     assert lake_rows(workspace.data, "measurements", day)
+    assert "pending" not in finished.stdout
     assert_secret_absent(finished, workspace.data)
+
+
+def test_a_day_kraken_has_not_published_yet_is_shown_pending_not_only_as_a_warning(
+    workspace: Workspace, start_emulator: Callable[..., Emulator]
+) -> None:
+    unpublished = demo_dataset(DatasetConfig(publication_lag=timedelta(days=30)))
+    kraken = start_emulator(
+        clients=(SENTINEL_GRANT,), clock=lambda: datetime.now(UTC), dataset=unpublished
+    )
+    [day] = recent_days(1)
+    environment = workspace.environment(**credentials(kraken, SENTINEL_ID, SENTINEL_SECRET))
+
+    finished = workspace.run(
+        "run", "--start", day.isoformat(), "--end", day.isoformat(), env=environment
+    )
+
+    assert finished.returncode == 0, finished.output
+    assert re.search(
+        rf"^{day}  pending: \d+ supply point\(s\) below 90% complete \(within the publication "
+        r"lag\): the daily schedule pulls it again$",
+        finished.stdout,
+        re.MULTILINE,
+    ), finished.stdout
 
 
 def test_run_with_a_wrong_secret_names_the_client_and_says_why_without_showing_the_secret(
