@@ -125,9 +125,7 @@ def format_status(statuses: Sequence[DayStatus]) -> list[str]:
     return lines
 
 
-def pending_lines(
-    root: DataRoot, days: Sequence[date], timezone: str, now: datetime
-) -> list[str]:
+def pending_lines(root: DataRoot, days: Sequence[date], timezone: str, now: datetime) -> list[str]:
     """A line for each of `days` that is short only because Kraken has not published it yet."""
     statuses = (day_status(root, day, timezone, now) for day in days)
     return [_pending_line(status) for status in statuses if status.pending]
