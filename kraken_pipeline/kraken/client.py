@@ -148,14 +148,15 @@ class KrakenClient:
     def _record_cost(self, shape: str, bucket: PointsBudget, fetched: Fetched) -> None:
         """Measure the shape from the readings the fetch's answers carried and one reading now,
         asked only when they can pin the cost down (points.py): a short fetch costs nothing."""
-        if not measurable(fetched.sent):
+        concurrency = self.settings.concurrency
+        if not measurable(fetched.sent, concurrency):
             return
         try:
             end = self._observed_allowance(bucket)
         except KrakenError as exc:
             log.info("rateLimitInfo could not be read (%s); the cost stays unmeasured", exc.code)
             return
-        cost = measure(fetched.sent, end)
+        cost = measure(fetched.sent, concurrency, end)
         if cost is None:
             return
         log.info(

@@ -13,10 +13,11 @@ be, and so may A's own charge and E's (one of the two, depending on the reading)
     cost per alias <= (E - A) / aliases of the certain requests,
 
 high by at most the share of the uncertain ones, never low: the budget reserves a little too
-much rather than overdraws. The quotient is taken only when the certain requests carry at least
-MIN_CERTAIN_SHARE of the fetch's aliases (a long fetch: about ten rounds of the pool); a shorter
-fetch is not measured at all, and spends no reading on it. A refill between A and E, or another
-process's spending (which only raises E - A: safe), is discarded or absorbed, never guessed.
+much rather than overdraws. The quotient is taken only for a fetch of MIN_ROUNDS rounds of the
+pool or more (so that E is one round trip in ten or fewer) whose certain requests carry at
+least MIN_CERTAIN_SHARE of its aliases; a shorter fetch is not measured at all, and spends no
+reading on it. A refill between A and E is discarded; another process's spending only raises
+E - A (safe); neither is guessed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 # A measurement is taken only when the requests certainly inside it carry this share of the
 # fetch's aliases, so that it is at most 1 / 0.9 = 1.11 times the true cost.
 MIN_CERTAIN_SHARE = 0.9
+MIN_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -69,22 +71,22 @@ def certain(sends: Sequence[Sent], start: Sent) -> list[Sent]:
     return [s for s in sends if s.sent_at > start.answered_at]
 
 
-def measurable(sends: Sequence[Sent]) -> bool:
-    """Whether a reading after these requests would measure their cost closely enough: worth
-    the one request it costs."""
+def measurable(sends: Sequence[Sent], concurrency: int) -> bool:
+    """Whether a reading after these requests, sent `concurrency` at a time, would measure their
+    cost closely enough, and cost a small share of their time."""
     start = first_reading(sends)
-    if start is None:
+    if start is None or len(sends) < MIN_ROUNDS * concurrency:
         return False
     total = sum(s.aliases for s in sends)
     inside = sum(s.aliases for s in certain(sends, start))
     return total > 0 and inside >= MIN_CERTAIN_SHARE * total
 
 
-def measure(sends: Sequence[Sent], end: PointsAllowance) -> Cost | None:
+def measure(sends: Sequence[Sent], concurrency: int, end: PointsAllowance) -> Cost | None:
     """The cost of the requests, from their first reading to `end` (read after the last
     answer); None when the readings do not fit or cannot pin the cost down."""
     start = first_reading(sends)
-    if start is None or start.reading is None or not measurable(sends):
+    if start is None or start.reading is None or not measurable(sends, concurrency):
         return None
     if end.refill_at != start.reading.refill_at:
         log.info("the allowance refilled during the fetch; its cost stays unmeasured")

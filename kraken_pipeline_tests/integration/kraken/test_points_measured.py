@@ -185,7 +185,7 @@ def test_the_measured_cost_is_never_below_the_true_one_whatever_the_order(
 ) -> None:
     sends, end = played(pool(60, concurrency), charged_first)
 
-    cost = measure(sends, end)
+    cost = measure(sends, concurrency, end)
 
     assert cost is not None
     assert 37 <= cost.per_alias <= 37 / MIN_CERTAIN_SHARE
@@ -195,7 +195,7 @@ def test_requests_that_overlapped_the_first_reading_are_not_counted_as_inside_it
     # Four at a time: the first round overlaps the first answer, so only 56 of 60 are certain.
     sends, end = played(pool(60, 4), charged_first=True)
 
-    cost = measure(sends, end)
+    cost = measure(sends, 4, end)
 
     assert cost is not None
     assert cost.nodes == 56 * 100
@@ -205,19 +205,28 @@ def test_a_fetch_too_short_to_pin_the_cost_down_is_not_measured() -> None:
     # Three rounds of four: a third of the requests overlap the first reading.
     sends, end = played(pool(12, 4), charged_first=True)
 
-    assert not measurable(sends)
-    assert measure(sends, end) is None
+    assert not measurable(sends, 4)
+    assert measure(sends, 4, end) is None
+
+
+def test_a_fetch_of_few_rounds_is_not_measured_even_when_its_requests_went_one_by_one() -> None:
+    # Twelve requests that happened to go one at a time would pin the cost down, but the
+    # reading after them would be a round trip in twelve: not worth it.
+    sends, end = played(pool(12, 1), charged_first=True)
+
+    assert measure(sends, 1, end) is not None
+    assert not measurable(sends, 4)
 
 
 def test_readings_across_a_refill_or_that_went_backwards_are_not_taken_for_a_cost() -> None:
     sends, end = played(pool(20, 1), charged_first=True)
     later_window = datetime(2026, 11, 20, 14, tzinfo=UTC)
 
-    assert measure(sends, allowance(end.used, later_window)) is None
-    assert measure(sends, allowance(900)) is None
+    assert measure(sends, 1, allowance(end.used, later_window)) is None
+    assert measure(sends, 1, allowance(900)) is None
 
 
 def test_a_fetch_without_any_reading_is_not_measured() -> None:
     sends = [Sent(float(i), i + 0.5, 1, 100, None) for i in range(20)]
 
-    assert not measurable(sends)
+    assert not measurable(sends, 1)
