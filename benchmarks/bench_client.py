@@ -8,9 +8,11 @@ by the untimed warm-up, and reports points spent and points per node beside its 
 
 (a) naive: one supply point and one day per request, `first: 100`, sequentially, as community
     tools do; (b) KrakenClient with its default settings (or the given aliases per request), as
-    an application's first run: it measures what a new request shape costs (rateLimitInfo
-    readings, a few extra requests); (b2) the same as a later run, which reads those costs and
-    the limits from the file the untimed warm-up wrote (as the pipeline keeps them in
+    an application's first run, with nothing learned: what a request shape costs is measured
+    from the rateLimitInfo its answers carry, with no request of its own before the fetch (and
+    one after it only for a fetch long enough to pin the cost down, which this one is not:
+    points.py); (b2) the same as a later run, which reads the limits (and costs, once
+    measured) from the file the untimed warm-up wrote (as the pipeline keeps them in
     data/_state/kraken_limits.json).
 Both run in the same process against one emulator, which runs in a process of its own as a real
 Kraken would (its CPU is not the client's). The naive client first makes one small warm-up call

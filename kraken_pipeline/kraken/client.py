@@ -15,19 +15,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from types import TracebackType
 from typing import Any
 
 import pyarrow.compute as pc
 
 from kraken_pipeline.kraken.auth import TokenProvider
-from kraken_pipeline.kraken.errors import ResponseFormatError
+from kraken_pipeline.kraken.errors import KrakenError, ResponseFormatError
 from kraken_pipeline.kraken.graphql import GraphQLCaller
 from kraken_pipeline.kraken.limits import LimitsStore, application_key
 from kraken_pipeline.kraken.measurements import Fetched, MeasurementsFetcher
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY
-from kraken_pipeline.kraken.points import Baseline, begin, points_spent
+from kraken_pipeline.kraken.points import measurable, measure
 from kraken_pipeline.kraken.progress import (
     FetchOutcome,
     MeasurementsResult,
@@ -117,11 +116,9 @@ class KrakenClient:
         )
         bucket = self._points_bucket()
         measuring = self._shape.key()
-        read = partial(self._observed_allowance, bucket)
-        baseline = begin(read) if self._unmeasured(measuring) else None
         fetched = self._fetcher.fetch(supply_points, start, end, deadline, bucket)
-        if baseline is not None and self._shape.key() == measuring:
-            self._record_cost(measuring, baseline, fetched)
+        if self._unmeasured(measuring) and self._shape.key() == measuring:
+            self._record_cost(measuring, bucket, fetched)
         table = fetched.table
         outcomes = _outcomes(supply_points, fetched, _row_counts(table))
         failed = sum(not outcome.ok for outcome in outcomes)
@@ -143,14 +140,27 @@ class KrakenClient:
         known = shape in self._limits.current().points_per_node
         return self.settings.points_per_hour is None and not known
 
-    def _record_cost(self, shape: str, baseline: Baseline, fetched: Fetched) -> None:
-        nodes = sum(s.rows_kept + s.outside_window + s.unmatched for s in fetched.progress)
-        aliases = sum(len(s.requests) for s in fetched.progress)
-        spent = points_spent(baseline, self.points_allowance)
-        if spent is None or nodes == 0 or aliases == 0:
+    def _record_cost(self, shape: str, bucket: PointsBucket, fetched: Fetched) -> None:
+        """Measure the shape from the readings the fetch's answers carried and one reading now,
+        asked only when they can pin the cost down (points.py): a short fetch costs nothing."""
+        concurrency = self.settings.concurrency
+        if not measurable(fetched.sent, concurrency):
             return
-        log.info("requests of shape %s cost %d points for %d nodes (measured)", shape, spent, nodes)
-        self._limits.measured(shape, spent / nodes, spent / aliases)
+        try:
+            end = self._observed_allowance(bucket)
+        except KrakenError as exc:
+            log.info("rateLimitInfo could not be read (%s); the cost stays unmeasured", exc.code)
+            return
+        cost = measure(fetched.sent, concurrency, end)
+        if cost is None:
+            return
+        log.info(
+            "requests of shape %s cost %d points for %d nodes (measured)",
+            shape,
+            cost.points,
+            cost.nodes,
+        )
+        self._limits.measured(shape, cost.per_node, cost.per_alias)
 
     def third_party_viewer(self, *, with_permissions: bool = True) -> Viewer:
         """The application's name and, `with_permissions`, its permissions (thirdPartyViewer)."""
@@ -172,8 +182,7 @@ class KrakenClient:
         return Viewer(name, permissions)
 
     def _observed_allowance(self, bucket: PointsBucket) -> PointsAllowance:
-        """rateLimitInfo, also handed to the budget: it then knows what is left before the
-        first measurement request, instead of finding out from a KT-CT-1199."""
+        """rateLimitInfo, also handed to the budget, which then knows what is left."""
         allowance = self.points_allowance()
         if bucket.follows_readings:
             bucket.observe(allowance, self._now())

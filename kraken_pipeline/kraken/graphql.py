@@ -15,6 +15,7 @@ budget the rateLimitInfo of the answer when the document asked for it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,9 +75,13 @@ class GraphQLAnswer:
 
 @dataclass
 class RequestTally:
-    """HTTP requests one logical call made to the GraphQL endpoint, retries included."""
+    """HTTP requests one logical call made to the GraphQL endpoint, retries included, and when
+    the last one left and its answer arrived (time.monotonic, not the injectable clock: these
+    order real network events, which is what tells whose charges a reading includes)."""
 
     sent: int = 0
+    sent_at: float | None = None
+    answered_at: float | None = None
 
 
 class GraphQLCaller:
@@ -184,6 +189,7 @@ class GraphQLCaller:
             token = self._tokens.token(deadline.remaining())
             values = variables() if callable(variables) else variables
             tally.sent += 1
+            tally.sent_at, tally.answered_at = time.monotonic(), None
             answer = self._transport.post(
                 self._settings.api_url,
                 "graphql",
@@ -191,6 +197,7 @@ class GraphQLCaller:
                 headers={"Authorization": token.value.get_secret_value()},
                 read_timeout=max(0.001, min(self._settings.read_timeout, deadline.remaining())),
             )
+            tally.answered_at = time.monotonic()
         errors, data = decode(answer.body) if answer.status == 200 else _error_body(answer, decode)
         alias_errors, request_errors = _sort_errors(errors, aliases, answer.status)
         if request_errors:

@@ -40,6 +40,7 @@ from kraken_pipeline.kraken.errors import (
 from kraken_pipeline.kraken.graphql import GraphQLAnswer, GraphQLCaller, RequestTally
 from kraken_pipeline.kraken.parsing import FoldedRows, PageRows, fold_pages, parse_page
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, Target, plan_requests
+from kraken_pipeline.kraken.points import Sent
 from kraken_pipeline.kraken.progress import RequestShape, TargetProgress
 from kraken_pipeline.kraken.queries import (
     ALIAS_COMPLEXITY,
@@ -69,6 +70,10 @@ class _Run:
     abort: threading.Event = field(default_factory=threading.Event)
     arrivals: itertools.count[int] = field(default_factory=itertools.count)
     sends: itertools.count[int] = field(default_factory=itertools.count)
+    # Every request answered at its first attempt, for measuring what the shape costs
+    # (points.py); a retried or refused one makes the readings say nothing exact.
+    sent: list[Sent] = field(default_factory=list)
+    disturbed: bool = False
 
 
 class _AbortedError(Exception):
@@ -178,8 +183,9 @@ class MeasurementsFetcher:
         with_rate_limit = (
             self._ask_rate_limit and complexity + RATE_LIMIT_COMPLEXITY <= MAX_COMPLEXITY
         )
+        answer: GraphQLAnswer | None = None
         try:
-            return self._caller.execute(
+            answer = self._caller.execute(
                 measurements_document(len(pending), with_rate_limit),
                 variables,
                 operation=f"measurements of property {', '.join(properties)}",
@@ -190,6 +196,7 @@ class MeasurementsFetcher:
                 tally=tally,
                 decode=measurement_decoder(len(pending)),
             )
+            return answer
         except ShrinkRequestError as exc:
             self._page_size.shrink(sizes[-1], len(pending), exc)
         except FatalError as exc:
@@ -204,6 +211,7 @@ class MeasurementsFetcher:
             send = next(run.sends)
             for state in pending:
                 state.requests.update((send, attempt) for attempt in range(tally.sent))
+            _note_sent(run, tally, len(pending), answer)
         return None
 
     @staticmethod
@@ -276,6 +284,17 @@ class MeasurementsFetcher:
         if info.end_cursor:
             state.cursors.add(info.end_cursor)
         state.done = not info.has_next_page
+
+
+def _note_sent(run: _Run, tally: RequestTally, aliases: int, answer: GraphQLAnswer | None) -> None:
+    """Keep what measuring the shape's cost needs of one request (points.py)."""
+    with run.lock:
+        if answer is None or tally.sent != 1 or tally.sent_at is None or tally.answered_at is None:
+            run.disturbed = True
+            return
+        pages = answer.data.values() if isinstance(answer.data, dict) else ()
+        nodes = sum(len(page.edges) for page in pages if isinstance(page, Connection))
+        run.sent.append(Sent(tally.sent_at, tally.answered_at, aliases, nodes, answer.allowance))
 
 
 def _check_protocol(state: TargetProgress, page: Connection, first: int) -> None:
@@ -378,6 +397,8 @@ class Fetched:
     folded: Mapping[str, int]
     rounded: Mapping[str, int]
     conflicts: Mapping[str, KrakenError]
+    # The requests, for measuring their cost; empty when one was retried or refused.
+    sent: tuple[Sent, ...] = ()
 
 
 def _fetched(
@@ -397,7 +418,8 @@ def _fetched(
         table = table.filter(pc.invert(pc.is_in(table["supply_point_id"], value_set=dropped)))
     folded = {points[i].supply_point_id: n for i, n in rows.folded.items()}
     rounded = {points[i].supply_point_id: n for i, n in run.rounded.items() if i >= 0}
-    return Fetched(table, progress, folded, rounded, conflicts)
+    sent = () if run.disturbed else tuple(run.sent)
+    return Fetched(table, progress, folded, rounded, conflicts, sent)
 
 
 def _lacks_rate_limit_info(error: FatalError) -> bool:

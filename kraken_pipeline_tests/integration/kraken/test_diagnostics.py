@@ -110,9 +110,9 @@ def test_the_check_runs_from_the_environment_against_the_emulator(
     assert report.exit_code == 0, texts(report.problems)
     learned = [line.text for line in report.lines if line.text.startswith("learned Kraken")]
     assert len(report.lines) - len(learned) == 3 + len(DEMO_POINTS)
-    # Reading yesterday measured what a node costs; the check says so.
-    assert len(learned) == 1
-    assert "points per node" in learned[0]
+    # One day is too short a fetch to measure what a node costs (points.py), and the lenient
+    # emulator refuses nothing: nothing was learned, so nothing is printed.
+    assert learned == []
 
 
 def test_an_unreadable_supply_points_file_is_a_problem_line(
