@@ -128,7 +128,7 @@ def _land_day(
     timezone: str,
     only: Collection[str] | None,
 ) -> DayReport:
-    table = result.table.filter(pc.equal(result.table["local_date"], pa.scalar(day, pa.date32())))
+    table = result.day_table(day)
     kept = {o.supply_point_id for o in result.outcomes if not o.ok}
     replaced = {point.supply_point_id for point in supply_points} - kept
     counts = _DayCounts(
