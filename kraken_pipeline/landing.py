@@ -96,6 +96,8 @@ def land_days(
         )
         for day in chunk:
             report = _land_day(root, day, result, wanted, timezone, only_supply_points)
+            # The day's tables are freed; Arrow's pool keeps their memory unless asked.
+            pa.default_memory_pool().release_unused()
             log.info("landed %s: %d rows", day, report.rows, extra={DAY_LANDED: report})
             yield report
 

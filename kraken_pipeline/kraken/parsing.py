@@ -231,11 +231,14 @@ def fold_pages(pages: list[pa.Table], points: Sequence[SupplyPoint]) -> FoldedRo
     Empties `pages`: each column of the pages is freed as soon as it is taken in order, so that
     the fetch's rows are never held twice.
     """
-    columns = {
-        column.name: pa.chunked_array([page.column(column.name) for page in pages], column.type)
-        for column in PAGE_SCHEMA
-    }
+    rows = pa.concat_tables([PAGE_SCHEMA.empty_table(), *pages])  # no copy
     pages.clear()
+    columns = dict(zip(rows.column_names, rows.columns, strict=True))
+    del rows
+    # What the fetch's worker threads parsed and dropped is still held by Arrow's pool (it gives
+    # memory back only when asked), and so is each column of the pages once it is taken.
+    release = pa.default_memory_pool().release_unused
+    release()
     keys = pa.table(
         {
             "rank": pc.take(_rank_by_id(points), columns["point"]),
@@ -252,7 +255,10 @@ def fold_pages(pages: list[pa.Table], points: Sequence[SupplyPoint]) -> FoldedRo
     del keys
     folded, conflicts = _duplicates(columns, order, last)
     order = order.filter(last)
-    taken = [columns.pop(name).take(order) for name in ROWS_SCHEMA.names]
+    taken = []
+    for name in ROWS_SCHEMA.names:
+        taken.append(columns.pop(name).take(order))
+        release()
     rows = FetchedRows(pa.table(taken, schema=ROWS_SCHEMA), tuple(points))
     return FoldedRows(rows, folded, conflicts)
 
