@@ -7,9 +7,10 @@ as the pipeline does) and the exact bodies of its measurement answers are kept. 
 network involved, the same bytes go to Parquet two ways, interleaved, best of `--repeat`:
 
 (a) ours: the client's decoder (msgspec into typed Structs), `parse_page` for
-    every alias (exact decimals, UTC instants, window and series filters), `measurements_table`
-    (de-duplication, supply point columns) and `landing.land_days`, which writes each day's
-    measurements and fetch log through `storage.write_day` (merge rules, atomic replace, fsync);
+    every alias (exact decimals, UTC instants, window and series filters), `fold_pages`
+    (de-duplication) and `landing.land_days`, which joins each day's rows to their supply points'
+    columns and writes the day's measurements and fetch log through `storage.write_day` (merge
+    rules, atomic replace, fsync);
 (b) the baseline: `json.loads`, a Python loop over the nodes that builds the same columns
     (Decimal values, UTC datetimes, the supply point's attributes), `pa.Table.from_pydict` with
     the same schema, and one `pyarrow.parquet.write_table` per day. It validates nothing,
@@ -48,7 +49,7 @@ from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from kraken_pipeline.emulator.dataset import synthetic_dataset, write_supply_points_csv
 from kraken_pipeline.kraken import KrakenClient, KrakenSettings, MeasurementsResult
 from kraken_pipeline.kraken import measurements as fetching
-from kraken_pipeline.kraken.parsing import measurements_table
+from kraken_pipeline.kraken.parsing import fold_pages
 from kraken_pipeline.kraken.planning import Target
 from kraken_pipeline.kraken.queries import alias
 from kraken_pipeline.kraken.wire import Node
@@ -144,9 +145,9 @@ class ReplayClient:
                     page.nodes, target, self._index, fetched_at, arrival, timezone=TIMEZONE
                 )
                 tables.append(rows.table)
-        table = measurements_table(tables, points)
+        rows = fold_pages(tables, points).rows
         return MeasurementsResult(
-            table, chunk.result.outcomes, chunk.result.requests, chunk.result.fetched_at
+            rows, chunk.result.outcomes, chunk.result.requests, chunk.result.fetched_at
         )
 
 

@@ -96,6 +96,8 @@ def land_days(
         )
         for day in chunk:
             report = _land_day(root, day, result, wanted, timezone, only_supply_points)
+            # The day's tables are freed; Arrow's pool keeps their memory unless asked.
+            pa.default_memory_pool().release_unused()
             log.info("landed %s: %d rows", day, report.rows, extra={DAY_LANDED: report})
             yield report
 
@@ -128,7 +130,7 @@ def _land_day(
     timezone: str,
     only: Collection[str] | None,
 ) -> DayReport:
-    table = result.table.filter(pc.equal(result.table["local_date"], pa.scalar(day, pa.date32())))
+    table = result.day_table(day)
     kept = {o.supply_point_id for o in result.outcomes if not o.ok}
     replaced = {point.supply_point_id for point in supply_points} - kept
     counts = _DayCounts(

@@ -16,9 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
-
-import pyarrow.compute as pc
 
 from kraken_pipeline.kraken.auth import TokenProvider
 from kraken_pipeline.kraken.errors import KrakenError, ResponseFormatError
@@ -119,19 +116,19 @@ class KrakenClient:
         fetched = self._fetcher.fetch(supply_points, start, end, deadline, bucket)
         if self._unmeasured(measuring) and self._shape.key() == measuring:
             self._record_cost(measuring, bucket, fetched)
-        table = fetched.table
-        outcomes = _outcomes(supply_points, fetched, _row_counts(table))
+        rows = fetched.rows
+        outcomes = _outcomes(supply_points, fetched, rows.rows_per_supply_point())
         failed = sum(not outcome.ok for outcome in outcomes)
         log.info(
             "fetched %d rows of %d supply points (%d failed) from %s to %s",
-            table.num_rows,
+            rows.num_rows,
             len(outcomes),
             failed,
             start.isoformat(),
             end.isoformat(),
         )
         return MeasurementsResult(
-            table, outcomes, self._transport.calls() - calls_before, self._now()
+            rows, outcomes, self._transport.calls() - calls_before, self._now()
         )
 
     def _unmeasured(self, shape: str) -> bool:
@@ -259,13 +256,6 @@ def _check_unique(points: Sequence[SupplyPoint]) -> None:
         if point.supply_point_id in seen:
             raise ValueError(f"supply_point_id {point.supply_point_id!r} is listed twice")
         seen.add(point.supply_point_id)
-
-
-def _row_counts(table: Any) -> dict[str, int]:
-    if table.num_rows == 0:
-        return {}
-    counts = pc.value_counts(table["supply_point_id"]).to_pylist()
-    return {item["values"]: item["counts"] for item in counts}
 
 
 def _outcomes(

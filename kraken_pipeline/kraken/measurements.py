@@ -38,7 +38,7 @@ from kraken_pipeline.kraken.errors import (
     stops_everything,
 )
 from kraken_pipeline.kraken.graphql import GraphQLAnswer, GraphQLCaller, RequestTally
-from kraken_pipeline.kraken.parsing import FoldedRows, PageRows, fold_pages, parse_page
+from kraken_pipeline.kraken.parsing import FetchedRows, FoldedRows, PageRows, fold_pages, parse_page
 from kraken_pipeline.kraken.planning import MAX_COMPLEXITY, Target, plan_requests
 from kraken_pipeline.kraken.points import Sent
 from kraken_pipeline.kraken.progress import RequestShape, TargetProgress
@@ -118,6 +118,7 @@ class MeasurementsFetcher:
         with ThreadPoolExecutor(workers, thread_name_prefix="kraken") as pool:
             futures = [pool.submit(self._run_batch, batch, run) for batch in batches]
             self._collect(futures, run, tables, progress)
+        del futures  # they hold their pages too, which fold_pages frees as it goes
         failed = {
             run.point_index[p.supply_point_id]
             for t in progress
@@ -392,7 +393,7 @@ def _fail_if_nothing_matched(state: TargetProgress) -> None:
 class Fetched:
     """What one fetch produced; the mappings are keyed by supply_point_id."""
 
-    table: pa.Table
+    rows: FetchedRows
     progress: list[TargetProgress]
     folded: Mapping[str, int]
     rounded: Mapping[str, int]
@@ -412,14 +413,11 @@ def _fetched(
         conflicts[point.supply_point_id] = ResponseFormatError(
             f"supply point {point.supply_point_id}: {message}", code="conflicting duplicates"
         )
-    table = rows.table
-    if conflicts:
-        dropped = pa.array(sorted(conflicts), pa.string())
-        table = table.filter(pc.invert(pc.is_in(table["supply_point_id"], value_set=dropped)))
+    kept = rows.rows.without(rows.conflicts)
     folded = {points[i].supply_point_id: n for i, n in rows.folded.items()}
     rounded = {points[i].supply_point_id: n for i, n in run.rounded.items() if i >= 0}
     sent = () if run.disturbed else tuple(run.sent)
-    return Fetched(table, progress, folded, rounded, conflicts, sent)
+    return Fetched(kept, progress, folded, rounded, conflicts, sent)
 
 
 def _lacks_rate_limit_info(error: FatalError) -> bool:

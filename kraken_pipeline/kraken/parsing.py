@@ -10,9 +10,9 @@ never send.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -159,30 +159,91 @@ def _points(
     return pc.take(pa.array(indices, pa.int32()), position)
 
 
+# A fetch's rows as they are held until each day is landed: PAGE_SCHEMA without `arrival`. The
+# supply points' own columns (ids, utility, device...) are attached only to the table of a day
+# being landed: repeated on every row of a chunk of days, they would cost more than the rest.
+ROWS_SCHEMA = pa.schema([column for column in PAGE_SCHEMA if column.name != "arrival"])
+
+
+@dataclass(frozen=True)
+class FetchedRows:
+    """A fetch's rows, one per (supply point, interval), sorted by supply_point_id then
+    interval_start; `point` in `indexed` (ROWS_SCHEMA) indexes `points`."""
+
+    indexed: pa.Table
+    points: tuple[SupplyPoint, ...]
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.indexed.num_rows)
+
+    def table(self) -> pa.Table:
+        """Every row as the contract table (MEASUREMENTS_SCHEMA), built on each call."""
+        return _contract_columns(self.indexed, self.points)
+
+    def day_table(self, local_date: date) -> pa.Table:
+        """The contract table of the rows of one local day."""
+        day = pa.scalar(local_date, pa.date32())
+        return _contract_columns(
+            self.indexed.filter(pc.equal(self.indexed["local_date"], day)), self.points
+        )
+
+    def without(self, indices: Collection[int]) -> FetchedRows:
+        """These rows without those of the supply points at `indices`."""
+        if not indices:
+            return self
+        dropped = pa.array(sorted(indices), pa.int32())
+        kept = self.indexed.filter(pc.invert(pc.is_in(self.indexed["point"], value_set=dropped)))
+        return FetchedRows(kept, self.points)
+
+    def rows_per_supply_point(self) -> dict[str, int]:
+        """How many rows each supply point has (none: left out)."""
+        if not self.num_rows:
+            return {}
+        counts = pc.value_counts(self.indexed["point"]).to_pylist()
+        return {self.points[item["values"]].supply_point_id: item["counts"] for item in counts}
+
+
 @dataclass(frozen=True)
 class FoldedRows:
-    """Page rows made one per interval: the contract table, identical duplicates folded (count
-    per point index), and the points whose duplicates disagree (point index -> message)."""
+    """Page rows made one per interval: the rows, identical duplicates folded (count per point
+    index), and the points whose duplicates disagree (point index -> message)."""
 
-    table: pa.Table
+    rows: FetchedRows
     folded: dict[int, int]
     conflicts: dict[int, str]
+
+    @property
+    def table(self) -> pa.Table:
+        """The rows as the contract table (MEASUREMENTS_SCHEMA)."""
+        return self.rows.table()
 
 
 def measurements_table(pages: Sequence[pa.Table], points: Sequence[SupplyPoint]) -> pa.Table:
     """Join page rows to their supply points: the MEASUREMENTS_SCHEMA table, sorted and unique."""
-    return fold_pages(pages, points).table
+    return fold_pages(list(pages), points).table
 
 
-def fold_pages(pages: Sequence[pa.Table], points: Sequence[SupplyPoint]) -> FoldedRows:
-    """The contract table of the page rows, one row per (supply point, interval): an identical
-    duplicate is folded into one, two that differ in value or quality are a conflict."""
-    rows = pa.concat_tables([PAGE_SCHEMA.empty_table(), *pages])
+def fold_pages(pages: list[pa.Table], points: Sequence[SupplyPoint]) -> FoldedRows:
+    """The page rows, one per (supply point, interval): an identical duplicate is folded into
+    one, two that differ in value or quality are a conflict.
+
+    Empties `pages`: each column of the pages is freed as soon as it is taken in order, so that
+    the fetch's rows are never held twice.
+    """
+    rows = pa.concat_tables([PAGE_SCHEMA.empty_table(), *pages])  # no copy
+    pages.clear()
+    columns = dict(zip(rows.column_names, rows.columns, strict=True))
+    del rows
+    # What the fetch's worker threads parsed and dropped is still held by Arrow's pool (it gives
+    # memory back only when asked), and so is each column of the pages once it is taken.
+    release = pa.default_memory_pool().release_unused
+    release()
     keys = pa.table(
         {
-            "rank": pc.take(_rank_by_id(points), rows["point"]),
-            "start": rows["interval_start"],
-            "arrival": rows["arrival"],
+            "rank": pc.take(_rank_by_id(points), columns["point"]),
+            "start": columns["interval_start"],
+            "arrival": columns.pop("arrival"),
         }
     )
     order = pc.sort_indices(
@@ -191,13 +252,19 @@ def fold_pages(pages: Sequence[pa.Table], points: Sequence[SupplyPoint]) -> Fold
     # Only the keys are sorted whole; every column is then taken once, duplicates left out.
     keys = keys.select(["rank", "start"]).take(order)
     last = _last_of_each_interval(keys["rank"], keys["start"])
-    folded, conflicts = _duplicates(rows, order, last)
+    del keys
+    folded, conflicts = _duplicates(columns, order, last)
     order = order.filter(last)
-    return FoldedRows(_contract_columns(rows.take(order), points), folded, conflicts)
+    taken = []
+    for name in ROWS_SCHEMA.names:
+        taken.append(columns.pop(name).take(order))
+        release()
+    rows = FetchedRows(pa.table(taken, schema=ROWS_SCHEMA), tuple(points))
+    return FoldedRows(rows, folded, conflicts)
 
 
 def _duplicates(
-    rows: pa.Table, order: pa.Array, last: pa.Array
+    columns: dict[str, pa.ChunkedArray], order: pa.Array, last: pa.Array
 ) -> tuple[dict[int, int], dict[int, str]]:
     """Count the folded rows per point; name the first disagreeing pair of each point."""
     folded: dict[int, int] = {}
@@ -205,8 +272,8 @@ def _duplicates(
     positions = pc.indices_nonzero(pc.invert(last)).to_pylist()
     if not positions:
         return folded, conflicts
-    sorted_rows = rows.select(["point", "interval_start", "value", "reading_quality"])
-    sorted_rows = sorted_rows.take(order)
+    names = ["point", "interval_start", "value", "reading_quality"]
+    sorted_rows = pa.table([columns[name] for name in names], names=names).take(order)
     for position in positions:
         this, following = sorted_rows.slice(position, 2).to_pylist()
         point = this["point"]

@@ -7,12 +7,13 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import pyarrow as pa
 
 from kraken_pipeline.kraken.errors import FatalError, KrakenError, ShrinkRequestError
 from kraken_pipeline.kraken.limits import LimitsStore
+from kraken_pipeline.kraken.parsing import FetchedRows
 from kraken_pipeline.kraken.planning import Target
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,22 @@ class FetchOutcome:
 
 @dataclass(frozen=True)
 class MeasurementsResult:
-    """The rows of a fetch (MEASUREMENTS_SCHEMA) and one outcome per requested supply point."""
+    """The rows of a fetch and one outcome per requested supply point."""
 
-    table: pa.Table
+    rows: FetchedRows
     outcomes: tuple[FetchOutcome, ...]
     requests: int
     fetched_at: datetime
+
+    @property
+    def table(self) -> pa.Table:
+        """Every row as one MEASUREMENTS_SCHEMA table, built on each call: a day is landed from
+        `day_table`, so that a chunk's rows are not held with their supply points' columns."""
+        return self.rows.table()
+
+    def day_table(self, local_date: date) -> pa.Table:
+        """The MEASUREMENTS_SCHEMA rows of one local day."""
+        return self.rows.day_table(local_date)
 
 
 class RequestShape:

@@ -165,6 +165,16 @@ def test_an_interval_given_twice_is_refused_and_the_stored_day_kept(tmp_path: Pa
     assert storage.read_day(tmp_path, DAY) == table
 
 
+def test_an_interval_given_twice_in_sorted_rows_is_refused(tmp_path: Path) -> None:
+    table, fetch_log = day_tables(DAY, ["a"])
+    twice = pa.concat_tables([table.slice(0, 4), table.slice(3)])  # in order, the 4th twice
+
+    with pytest.raises(
+        storage.InvalidTableError, match=r"1 interval\(s\) more than once, e\.g\. a"
+    ):
+        storage.write_day(tmp_path, DAY, twice, fetch_log)
+
+
 def test_a_day_without_rows_still_gets_a_file(tmp_path: Path) -> None:
     empty = MEASUREMENTS_SCHEMA.empty_table()
 
