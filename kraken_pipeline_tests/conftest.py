@@ -8,7 +8,7 @@ moves when a test moves it (`emulator.set_clock(...)`, `emulator.advance_clock(.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,11 @@ from kraken_pipeline.emulator import (
     Emulator,
     EmulatorConfig,
 )
+from kraken_pipeline_tests.support import live_days
+from kraken_pipeline_tests.support.emulator_http import EMULATOR_NOW, GraphQLCall
 from kraken_pipeline_tests.support.kraken_client import FakeClock
 from kraken_pipeline_tests.support.pipeline import PipelineHarness
 
-EMULATOR_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 HTTP_TIMEOUT = 10
 
 
@@ -89,9 +90,6 @@ def access_token(emulator: Emulator) -> str:
     return _mint(emulator)
 
 
-GraphQLCall = Callable[..., requests.Response]
-
-
 @pytest.fixture
 def graphql(emulator: Emulator, access_token: str) -> Iterator[GraphQLCall]:
     """POST a query to the `emulator` fixture with the demo token; returns the raw response.
@@ -137,3 +135,11 @@ def harness_without_shop(
     monkeypatch.setenv("KRAKEN_CLIENT_ID", "limited-client")
     monkeypatch.setenv("KRAKEN_CLIENT_SECRET", "limited-secret")
     return harness
+
+
+@pytest.fixture
+def live(
+    harness: PipelineHarness, start_emulator: Callable[..., Emulator], tmp_path: Path
+) -> PipelineHarness:
+    """The harness on an emulator at the real clock, without the meter that has gaps."""
+    return live_days.live(harness, start_emulator, tmp_path)

@@ -26,7 +26,9 @@ from dagster._core.event_api import PartitionKeyFilter
 from kraken_pipeline import quality, warehouse
 from kraken_pipeline.defs.checks import DAY_CHECKS
 from kraken_pipeline.defs.location import build_definitions
-from kraken_pipeline_tests.integration.test_quality_checks import (
+from kraken_pipeline_tests.support.lake import lake_rows
+from kraken_pipeline_tests.support.pipeline import PipelineHarness
+from kraken_pipeline_tests.support.quality_runs import (
     CHECKS_ONLY,
     DAY,
     LAND_ONLY,
@@ -43,8 +45,6 @@ from kraken_pipeline_tests.integration.test_quality_checks import (
     spoil_stored_day,
     use_supply_points_without_gaps,
 )
-from kraken_pipeline_tests.support.lake import lake_rows
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
 
 DAILY_CONSUMPTION = AssetKey("daily_consumption")
 CHECKS_AND_DAILY_CONSUMPTION = CHECKS_ONLY | AssetSelection.assets(DAILY_CONSUMPTION)

@@ -9,14 +9,14 @@ from dagster import Definitions, define_asset_job
 
 from kraken_pipeline.cli.runner import run_range
 from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline_tests.integration.test_quality_checks import (
+from kraken_pipeline_tests.support.pipeline import PipelineHarness
+from kraken_pipeline_tests.support.quality_runs import (
     CHECK_STEP,
     CHECKS_ONLY,
     GAPPY,
     evaluations,
     rejudge,
 )
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
 
 DAY = date(2026, 11, 10)
 

@@ -15,9 +15,8 @@ from dagster import AssetCheckSeverity
 
 from kraken_pipeline import quality, storage
 from kraken_pipeline.emulator import DatasetConfig, Emulator, demo_dataset
-from kraken_pipeline_tests.integration.test_quality_checks import evaluations, key, offenders
 from kraken_pipeline_tests.support.pipeline import PipelineHarness
-from kraken_pipeline_tests.unit.test_quality import (
+from kraken_pipeline_tests.support.quality_rows import (
     CONFIG,
     LONG_AFTER,
     ORDINARY_DAY,
@@ -28,6 +27,7 @@ from kraken_pipeline_tests.unit.test_quality import (
     gas,
     log_row,
 )
+from kraken_pipeline_tests.support.quality_runs import evaluations, key, offenders
 
 DAY = date(2026, 11, 10)  # past the publication lag at the emulator's clock
 CHECK = quality.CHECK_STORED_INTERVALS_KEPT
