@@ -50,6 +50,7 @@ def run_selection(
     harness: PipelineHarness, selection: AssetSelection, first: date, last: date
 ) -> RunOutcome:
     """Run part of the job (same assets, checks and resources) over first..last in one run."""
+    harness.seed()
     base = build_definitions(harness.settings)
     definitions = Definitions(
         assets=base.assets,
