@@ -153,3 +153,12 @@ def landed_day(tmp_path_factory: pytest.TempPathFactory) -> Landed:
     `harness.copy_of(landed_day.root)`."""
     return landed_root(tmp_path_factory.mktemp("landed_day") / "data", LANDED_DAY, LANDED_DAY)
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), keep each module's tests on one worker, so its
+    module-scoped fixtures (a webserver, a UI) start once, and every scale-out test on one worker,
+    since they share the machine's Redis database and RabbitMQ queues."""
+    for item in items:
+        path = item.path.relative_to(Path(__file__).parent)
+        group = "scale" if path.parts[0] == "scale" else str(path)
+        item.add_marker(pytest.mark.xdist_group(group))
