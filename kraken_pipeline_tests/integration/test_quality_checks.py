@@ -27,7 +27,7 @@ from kraken_pipeline import quality, storage
 from kraken_pipeline.defs.checks import DAY_CHECKS, newest_complete_day
 from kraken_pipeline.emulator import Dataset, Emulator, demo_dataset
 from kraken_pipeline.schema import FETCH_LOG_SCHEMA, MEASUREMENTS_SCHEMA
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
+from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness
 from kraken_pipeline_tests.support.quality_runs import (
     DAY,
     GAPPY,
@@ -99,14 +99,16 @@ def test_freshness_passes_for_a_recent_day_and_warns_once_the_newest_day_ages(
 
 
 def test_the_gappy_meter_fails_completeness_with_a_warning_that_names_it_and_its_gaps(
-    harness: PipelineHarness,
+    harness: PipelineHarness, landed_day: Landed
 ) -> None:
     point = next(p for p in harness.supply_points() if p.supply_point_id == GAPPY)
     served = len(harness.expected_values(point, DAY))
 
-    outcome = harness.run(DAY, DAY)
+    outcome = landed_day.outcome  # DAY, run by the job as the harness would run it
 
-    completeness = evaluations(harness, outcome.run_id)[(key(DAY), quality.CHECK_COMPLETENESS)]
+    completeness = evaluations(landed_day.harness, outcome.run_id)[
+        (key(DAY), quality.CHECK_COMPLETENESS)
+    ]
     assert not completeness.passed
     assert completeness.severity is AssetCheckSeverity.WARN
     assert offenders(completeness) == [GAPPY]
@@ -117,7 +119,10 @@ def test_the_gappy_meter_fails_completeness_with_a_warning_that_names_it_and_its
     assert f"{served} of 48 present" in worst
     # A warning does not stop what reads the day.
     assert outcome.success, outcome.failure
-    assert key(DAY) in harness.instance.get_materialized_partitions(AssetKey("daily_consumption"))
+    materialized = landed_day.harness.instance.get_materialized_partitions(
+        AssetKey("daily_consumption")
+    )
+    assert key(DAY) in materialized
 
 
 def test_completeness_is_an_error_below_the_floor_only_once_the_day_is_past_the_publication_lag(
