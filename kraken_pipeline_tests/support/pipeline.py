@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -13,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
 from kraken_pipeline import storage
@@ -149,29 +148,16 @@ def landed_root(root: Path, first: date, last: date, **fields: Any) -> Landed:
     For a module-scoped fixture: each test then works on its own copy (PipelineHarness.copy_of),
     so a run that many tests start from is made once. `fields` are PipelineHarness fields.
     """
-    credentials = {"KRAKEN_CLIENT_ID": DEMO_CLIENT_ID, "KRAKEN_CLIENT_SECRET": DEMO_CLIENT_SECRET}
     with (
         Emulator(EmulatorConfig(clock=lambda: EMULATOR_NOW)) as emulator,
-        _environment(credentials),
+        pytest.MonkeyPatch.context() as environment,
     ):
+        environment.setenv("KRAKEN_CLIENT_ID", DEMO_CLIENT_ID)
+        environment.setenv("KRAKEN_CLIENT_SECRET", DEMO_CLIENT_SECRET)
         harness = PipelineHarness(emulator=emulator, root=root, seed_lake=True, **fields)
         outcome = harness.run(first, last)
     assert outcome.success, outcome.failure
     return Landed(harness, outcome)
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def expected_readings(emulator: Emulator, point: SupplyPoint, day: date) -> list[Reading]:
