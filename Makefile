@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# pytest-xdist workers for `make test` and `make test-fast` (WORKERS=0: one process, no workers).
+# Each module's tests stay on one worker, and every scale-out test on one (conftest.py).
+WORKERS ?= auto
+XDIST := -n $(WORKERS) --dist loadgroup
 
 .PHONY: lock run test test-fast test-unit lint format ui emulator check bench clean browser services
 
@@ -20,11 +24,12 @@ run: $(INSTALLED)
 
 ## Every test, slow end-to-end ones included (what CI runs).
 test: $(INSTALLED) browser services
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest $(XDIST) $(ARGS)
 
 ## Unit and integration tests, the slow ones left out, for the edit-test loop (no services needed).
 test-fast: $(INSTALLED)
-	$(BIN)/pytest kraken_pipeline_tests/unit kraken_pipeline_tests/integration -m "not slow" $(ARGS)
+	$(BIN)/pytest kraken_pipeline_tests/unit kraken_pipeline_tests/integration -m "not slow" \
+		$(XDIST) $(ARGS)
 
 ## Unit tests only: pure functions and in-memory objects, in seconds.
 test-unit: $(INSTALLED)

@@ -8,7 +8,7 @@ moves when a test moves it (`emulator.set_clock(...)`, `emulator.advance_clock(.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,13 @@ from kraken_pipeline.emulator import (
     Emulator,
     EmulatorConfig,
 )
+from kraken_pipeline_tests.support import live_days
+from kraken_pipeline_tests.support.emulator_http import EMULATOR_NOW, GraphQLCall
 from kraken_pipeline_tests.support.kraken_client import FakeClock
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
+from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness, landed_root
 
-EMULATOR_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 HTTP_TIMEOUT = 10
+LANDED_DAY = date(2026, 11, 10)
 
 
 def _fixed_clock() -> datetime:
@@ -89,9 +91,6 @@ def access_token(emulator: Emulator) -> str:
     return _mint(emulator)
 
 
-GraphQLCall = Callable[..., requests.Response]
-
-
 @pytest.fixture
 def graphql(emulator: Emulator, access_token: str) -> Iterator[GraphQLCall]:
     """POST a query to the `emulator` fixture with the demo token; returns the raw response.
@@ -117,7 +116,7 @@ def harness(emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     """The Dagster job wired to the `emulator` fixture and a temporary data root."""
     monkeypatch.setenv("KRAKEN_CLIENT_ID", DEMO_CLIENT_ID)
     monkeypatch.setenv("KRAKEN_CLIENT_SECRET", DEMO_CLIENT_SECRET)
-    return PipelineHarness(emulator=emulator, root=tmp_path / "data")
+    return PipelineHarness(emulator=emulator, root=tmp_path / "data", seed_lake=True)
 
 
 @pytest.fixture
@@ -137,3 +136,29 @@ def harness_without_shop(
     monkeypatch.setenv("KRAKEN_CLIENT_ID", "limited-client")
     monkeypatch.setenv("KRAKEN_CLIENT_SECRET", "limited-secret")
     return harness
+
+
+@pytest.fixture
+def live(
+    harness: PipelineHarness, start_emulator: Callable[..., Emulator], tmp_path: Path
+) -> PipelineHarness:
+    """The harness on an emulator at the real clock, without the meter that has gaps."""
+    return live_days.live(harness, start_emulator, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def landed_day(tmp_path_factory: pytest.TempPathFactory) -> Landed:
+    """2026-11-10 (long restated at EMULATOR_NOW) landed from the demo emulator by one clean run
+    of the job, made once. A test that starts from it works on its own copy:
+    `harness.copy_of(landed_day.root)`."""
+    return landed_root(tmp_path_factory.mktemp("landed_day") / "data", LANDED_DAY, LANDED_DAY)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), keep each module's tests on one worker, so its
+    module-scoped fixtures (a webserver, a UI) start once, and every scale-out test on one worker,
+    since they share the machine's Redis database and RabbitMQ queues."""
+    for item in items:
+        path = item.path.relative_to(Path(__file__).parent)
+        group = "scale" if path.parts[0] == "scale" else str(path)
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from kraken_pipeline_tests.support.loopback import free_port
 
 # Dagster's telemetry would upload usage logs; nothing in these tests may leave the machine.
 INSTANCE_YAML = "telemetry:\n  enabled: false\n"
@@ -66,13 +67,6 @@ class DagsterDeployment:
         """The last lines the webserver, daemon and code servers printed."""
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def write_instance(home: Path) -> Path:

@@ -15,10 +15,8 @@ from kraken_pipeline.defs.location import build_definitions
 from kraken_pipeline.defs.resources import StorageResource
 from kraken_pipeline.defs.schedules import range_days
 from kraken_pipeline.emulator import Fault
-from kraken_pipeline_tests.e2e.cli.test_status import HOUSE, days_ago, land, live
+from kraken_pipeline_tests.support.live_days import HOUSE, days_ago, land
 from kraken_pipeline_tests.support.pipeline import PipelineHarness
-
-__all__ = ["live"]  # the fixture, shared with the status command's tests
 
 
 def tick(harness: PipelineHarness) -> list[RunRequest | SkipReason]:

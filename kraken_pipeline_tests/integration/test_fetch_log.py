@@ -16,9 +16,9 @@ import pytest
 from kraken_pipeline import storage
 from kraken_pipeline.emulator import Fault
 from kraken_pipeline.schema import FETCH_LOG_SCHEMA
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
+from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness
 
-DAY = date(2026, 11, 10)
+DAY = date(2026, 11, 10)  # the `landed_day` fixture's day
 COUNTERS = ("nodes_outside_window", "nodes_unmatched", "duplicates_folded", "values_rounded")
 SINCE_VERSION_2 = (*COUNTERS, "intervals_removed")
 OLD_COLUMNS = [name for name in FETCH_LOG_SCHEMA.names if name not in SINCE_VERSION_2]
@@ -31,8 +31,8 @@ def counters_by_supply_point(harness: PipelineHarness) -> dict[str, dict[str, in
     }
 
 
-def test_a_clean_run_records_zero_of_every_counter(harness: PipelineHarness) -> None:
-    outcome = harness.run(DAY, DAY)
+def test_a_clean_run_records_zero_of_every_counter(landed_day: Landed) -> None:
+    harness, outcome = landed_day.harness, landed_day.outcome  # DAY, run once per session
 
     assert outcome.success, outcome.failure
     counters = counters_by_supply_point(harness)

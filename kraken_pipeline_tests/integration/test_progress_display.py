@@ -11,7 +11,8 @@ from kraken_pipeline.cli.progress_display import live_bar, plain_lines
 from kraken_pipeline.local_days import days_between
 from kraken_pipeline_tests.support.pipeline import PipelineHarness
 
-FIRST, LAST = date(2026, 11, 1), date(2026, 11, 9)  # two chunks: seven days, then two
+FIRST, LAST = date(2026, 11, 1), date(2026, 11, 3)
+CHUNK = {"chunk_days": 2}  # two chunks: two days, then one
 DAYS = days_between(FIRST, LAST)
 
 
@@ -29,7 +30,7 @@ def test_every_landed_day_reaches_the_display_in_order_with_the_runs_figures(
     landed = LandedDays(total_days=len(DAYS))
 
     with watching_landed_days(landed, plain_lines(printed.append, len(DAYS), 0.5)):
-        assert harness.run(FIRST, LAST).success
+        assert harness.run(FIRST, LAST, **CHUNK).success
 
     assert landed.days == DAYS
     assert [line.split()[1] for line in printed] == [day.isoformat() for day in DAYS]
@@ -62,7 +63,7 @@ def test_on_a_terminal_the_bar_shows_days_landed_of_the_total_and_the_figures(
         live_bar(terminal, len(DAYS), None) as show,
         watching_landed_days(landed, show),
     ):
-        assert harness.run(FIRST, LAST).success
+        assert harness.run(FIRST, LAST, **CHUNK).success
 
     assert "\x1b[" in terminal.getvalue()  # drawn as a live bar, not printed as lines
     drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.getvalue())

@@ -26,7 +26,9 @@ from dagster._core.event_api import PartitionKeyFilter
 from kraken_pipeline import quality, warehouse
 from kraken_pipeline.defs.checks import DAY_CHECKS
 from kraken_pipeline.defs.location import build_definitions
-from kraken_pipeline_tests.integration.test_quality_checks import (
+from kraken_pipeline_tests.support.lake import lake_rows
+from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness, landed_root
+from kraken_pipeline_tests.support.quality_runs import (
     CHECKS_ONLY,
     DAY,
     LAND_ONLY,
@@ -41,10 +43,9 @@ from kraken_pipeline_tests.integration.test_quality_checks import (
     rejudge,
     run_selection,
     spoil_stored_day,
+    supply_points_without_gaps,
     use_supply_points_without_gaps,
 )
-from kraken_pipeline_tests.support.lake import lake_rows
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
 
 DAILY_CONSUMPTION = AssetKey("daily_consumption")
 CHECKS_AND_DAILY_CONSUMPTION = CHECKS_ONLY | AssetSelection.assets(DAILY_CONSUMPTION)
@@ -140,17 +141,26 @@ SPOILS = {
 }
 
 
+@pytest.fixture(scope="module")
+def clean_day(tmp_path_factory: pytest.TempPathFactory) -> Landed:
+    """DAY landed clean (no gappy meter) by one run; each test spoils its own copy."""
+    directory = tmp_path_factory.mktemp("clean")
+    csv = supply_points_without_gaps(directory)
+    return landed_root(directory / "data", DAY, DAY, supply_points_csv=csv)
+
+
 @pytest.mark.parametrize("spoil", SPOILS.values(), ids=SPOILS.keys())
 def test_a_check_that_passed_fails_once_the_stored_day_is_spoiled_naming_the_offender(
-    harness: PipelineHarness, tmp_path: Path, spoil: Spoil
+    harness: PipelineHarness, tmp_path: Path, spoil: Spoil, clean_day: Landed
 ) -> None:
     use_supply_points_without_gaps(harness, tmp_path)
-    clean = harness.run(DAY, DAY)
+    harness.copy_of(clean_day.root)
     spoil_stored_day(harness, DAY, spoil.supply_point_id, 0, spoil.change)
 
     spoiled = rejudge(harness, DAY, DAY)
 
-    assert evaluations(harness, clean.run_id)[(key(DAY), spoil.check_name)].passed
+    clean = evaluations(clean_day.harness, clean_day.outcome.run_id)
+    assert clean[(key(DAY), spoil.check_name)].passed
     failed = evaluations(harness, spoiled.run_id)[(key(DAY), spoil.check_name)]
     assert (failed.passed, failed.severity) == (False, spoil.severity)
     assert offenders(failed) == [spoil.supply_point_id]

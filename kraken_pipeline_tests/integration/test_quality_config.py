@@ -9,16 +9,16 @@ from dagster import Definitions, define_asset_job
 
 from kraken_pipeline.cli.runner import run_range
 from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
-from kraken_pipeline_tests.integration.test_quality_checks import (
+from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness
+from kraken_pipeline_tests.support.quality_runs import (
     CHECK_STEP,
     CHECKS_ONLY,
     GAPPY,
     evaluations,
     rejudge,
 )
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
 
-DAY = date(2026, 11, 10)
+DAY = date(2026, 11, 10)  # the `landed_day` fixture's day
 
 
 def judge_with(harness: PipelineHarness, day: date = DAY, **thresholds: Any) -> dict[str, Any]:
@@ -42,8 +42,10 @@ def judge_with(harness: PipelineHarness, day: date = DAY, **thresholds: Any) -> 
     return {name: value for (_, name), value in evaluations(harness, outcome.run_id).items()}
 
 
-def test_the_completeness_floor_decides_between_warn_and_error(harness: PipelineHarness) -> None:
-    harness.run(DAY, DAY)  # the gappy meter misses a few half-hours of 48
+def test_the_completeness_floor_decides_between_warn_and_error(
+    harness: PipelineHarness, landed_day: Landed
+) -> None:
+    harness.copy_of(landed_day.root)  # the gappy meter misses a few half-hours of 48
 
     lenient = judge_with(harness, completeness_floor=0.5)["completeness"]
     strict = judge_with(harness, completeness_floor=1.0)["completeness"]
@@ -73,8 +75,10 @@ def test_the_estimate_threshold_is_the_operators_to_set(harness: PipelineHarness
     assert tolerant.passed
 
 
-def test_freshness_age_is_the_operators_to_set(harness: PipelineHarness) -> None:
-    harness.run(DAY, DAY)  # ten days before the emulator's clock
+def test_freshness_age_is_the_operators_to_set(
+    harness: PipelineHarness, landed_day: Landed
+) -> None:
+    harness.copy_of(landed_day.root)  # ten days before the emulator's clock
 
     assert judge_with(harness, freshness_max_age_days=30)["freshness"].passed
     assert not judge_with(harness, freshness_max_age_days=3)["freshness"].passed

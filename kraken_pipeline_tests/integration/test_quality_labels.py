@@ -23,7 +23,7 @@ from kraken_pipeline.quality import (
 from kraken_pipeline.report import format_summary, summarise
 from kraken_pipeline.schema import QUALITY_RESULTS_SCHEMA
 from kraken_pipeline_tests.support.lake import plant_measurements
-from kraken_pipeline_tests.unit.test_quality import (
+from kraken_pipeline_tests.support.quality_rows import (
     LONG_AFTER,
     ORDINARY_DAY,
     TZ,

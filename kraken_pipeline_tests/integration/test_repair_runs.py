@@ -25,9 +25,9 @@ from kraken_pipeline.defs.assets import (
 from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline.defs.partitions import partition_key
 from kraken_pipeline.settings import PipelineSettings
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
+from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness
 
-DAY = date(2026, 11, 10)
+DAY = date(2026, 11, 10)  # the `landed_day` fixture's day
 MEASUREMENTS = AssetKey("measurements")
 
 
@@ -117,12 +117,12 @@ def test_without_a_readable_file_or_with_very_many_ids_any_id_passes_the_launchp
 
 
 def test_ids_removed_from_the_file_after_loading_fail_the_step_before_any_fetch(
-    harness: PipelineHarness, tmp_path: Path
+    harness: PipelineHarness, tmp_path: Path, landed_day: Landed
 ) -> None:
     csv = tmp_path / "supply_points.csv"
     csv.write_bytes(harness.supply_points_csv.read_bytes())
     harness.supply_points_csv = csv
-    assert harness.run(DAY, DAY).success
+    harness.copy_of(landed_day.root)  # DAY as the job landed it
     stored = harness.day(DAY)
     definitions = build_definitions(harness.settings)  # loaded while house-gas is in the file
     kept = [line for line in csv.read_text().splitlines() if not line.startswith("house-gas,")]
@@ -147,10 +147,10 @@ def test_ids_removed_from_the_file_after_loading_fail_the_step_before_any_fetch(
 
 
 def test_a_repaired_days_materialisation_describes_the_whole_stored_day(
-    harness: PipelineHarness,
+    harness: PipelineHarness, landed_day: Landed
 ) -> None:
-    assert harness.run(DAY, DAY).success
-    whole_run = _metadata(_latest_materialisation(harness, DAY))
+    whole_run = _metadata(_latest_materialisation(landed_day.harness, DAY))
+    harness.copy_of(landed_day.root)  # the day that whole run landed
 
     assert harness.run(DAY, DAY, supply_point_ids=["house-gas"]).success
 

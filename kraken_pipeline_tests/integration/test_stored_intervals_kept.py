@@ -15,9 +15,8 @@ from dagster import AssetCheckSeverity
 
 from kraken_pipeline import quality, storage
 from kraken_pipeline.emulator import DatasetConfig, Emulator, demo_dataset
-from kraken_pipeline_tests.integration.test_quality_checks import evaluations, key, offenders
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
-from kraken_pipeline_tests.unit.test_quality import (
+from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness
+from kraken_pipeline_tests.support.quality_rows import (
     CONFIG,
     LONG_AFTER,
     ORDINARY_DAY,
@@ -28,8 +27,9 @@ from kraken_pipeline_tests.unit.test_quality import (
     gas,
     log_row,
 )
+from kraken_pipeline_tests.support.quality_runs import evaluations, key, offenders
 
-DAY = date(2026, 11, 10)  # past the publication lag at the emulator's clock
+DAY = date(2026, 11, 10)  # past the publication lag; the `landed_day` fixture's day
 CHECK = quality.CHECK_STORED_INTERVALS_KEPT
 
 
@@ -54,8 +54,10 @@ def removed_per_supply_point(harness: PipelineHarness) -> dict[str, int]:
     return {row["supply_point_id"]: row["intervals_removed"] for row in log}
 
 
-def test_an_ordinary_rerun_removes_no_stored_interval_and_passes(harness: PipelineHarness) -> None:
-    harness.run(DAY, DAY)
+def test_an_ordinary_rerun_removes_no_stored_interval_and_passes(
+    harness: PipelineHarness, landed_day: Landed
+) -> None:
+    harness.copy_of(landed_day.root)  # DAY as the job landed it
     again = harness.run(DAY, DAY)
 
     assert again.success, again.failure
@@ -66,9 +68,9 @@ def test_an_ordinary_rerun_removes_no_stored_interval_and_passes(harness: Pipeli
 
 
 def test_a_rerun_answered_with_empty_pages_warns_naming_each_supply_point_and_its_count(
-    harness: PipelineHarness, start_emulator: Callable[..., Emulator]
+    harness: PipelineHarness, start_emulator: Callable[..., Emulator], landed_day: Landed
 ) -> None:
-    harness.run(DAY, DAY)
+    harness.copy_of(landed_day.root)  # DAY as the job landed it
     stored = stored_rows_per_supply_point(harness)
     harness.emulator = answering_empty_pages(start_emulator)
 
@@ -96,9 +98,9 @@ def test_a_rerun_answered_with_empty_pages_warns_naming_each_supply_point_and_it
 
 
 def test_a_repair_run_answered_empty_names_only_the_supply_point_it_replaced(
-    harness: PipelineHarness, start_emulator: Callable[..., Emulator]
+    harness: PipelineHarness, start_emulator: Callable[..., Emulator], landed_day: Landed
 ) -> None:
-    harness.run(DAY, DAY)
+    harness.copy_of(landed_day.root)  # DAY as the job landed it
     stored = stored_rows_per_supply_point(harness)
     harness.emulator = answering_empty_pages(start_emulator)
 

@@ -28,7 +28,7 @@ from kraken_pipeline.schema import MEASUREMENTS_SCHEMA
 from kraken_pipeline.supply_points import load_supply_points
 from kraken_pipeline.warehouse import lake
 from kraken_pipeline.warehouse.maintenance import maintain
-from kraken_pipeline_tests.integration.test_storage import (
+from kraken_pipeline_tests.support.day_tables import (
     EXAMPLE_CSV,
     TZ,
     day_tables,

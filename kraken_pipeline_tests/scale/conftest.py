@@ -16,11 +16,13 @@ from psycopg2 import sql
 from kraken_pipeline import filesystems
 from kraken_pipeline.filesystems import S3Path
 from kraken_pipeline.warehouse import lake
-
-POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379"
-S3_KEY_ID, S3_SECRET = "test-key-id", "test-secret-0f9e8d"
-S3_PREFIX = "landing/kraken"
+from kraken_pipeline_tests.support.services import (
+    POSTGRES_SERVER,
+    REDIS_URL,
+    S3_KEY_ID,
+    S3_PREFIX,
+    S3_SECRET,
+)
 
 
 @pytest.fixture

@@ -28,13 +28,13 @@ from kraken_pipeline.filesystems import S3Path
 from kraken_pipeline.settings import PipelineSettings, SettingsError
 from kraken_pipeline.warehouse import lake
 from kraken_pipeline.warehouse.lake import lake_of
-from kraken_pipeline_tests.integration.test_storage import fetch_log_table, measurements_table
-from kraken_pipeline_tests.scale.conftest import (
+from kraken_pipeline_tests.support.day_tables import fetch_log_table, measurements_table
+from kraken_pipeline_tests.support.pipeline import PipelineHarness, expected_series
+from kraken_pipeline_tests.support.services import (
     S3_KEY_ID,
     S3_PREFIX,
     S3_SECRET,
 )
-from kraken_pipeline_tests.support.pipeline import PipelineHarness, expected_series
 
 DAY = date(2026, 11, 10)  # published, and restated, at the emulator's clock
 # What an analyst's process reads, printed as JSON: it shares nothing with the test but the env.

@@ -22,7 +22,7 @@ import pytest
 from kraken_pipeline import filesystems, storage, warehouse
 from kraken_pipeline.filesystems import DataRoot, S3Path
 from kraken_pipeline.warehouse import lake
-from kraken_pipeline_tests.integration.test_storage import day_tables
+from kraken_pipeline_tests.support.day_tables import day_tables
 from kraken_pipeline_tests.support.pipeline import PipelineHarness
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from kraken_pipeline import storage
 from kraken_pipeline.filesystems import parse_data_root
-from kraken_pipeline_tests.integration.test_storage import day_tables
+from kraken_pipeline_tests.support.day_tables import day_tables
 
 root, start = parse_data_root(sys.argv[1]), Path(sys.argv[2])
 first, count = sys.argv[3], int(sys.argv[4])

@@ -36,8 +36,8 @@ from kraken_pipeline.defs.location import MEASUREMENTS_JOB
 from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, Fault
 from kraken_pipeline.supply_points import load_supply_points
-from kraken_pipeline_tests.e2e.dagster_processes import free_port
 from kraken_pipeline_tests.support.leak_search import leaks, needles
+from kraken_pipeline_tests.support.loopback import free_port
 from kraken_pipeline_tests.support.pipeline import EXAMPLE_CSV, TIMEZONE, expected_readings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
+import os
+import shutil
+import sqlite3
+import tempfile
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -36,3 +44,50 @@ def lake_rows(root: DataRoot, table: str, day: date | None = None) -> list[dict[
 def stored_days_of(root: DataRoot, table: str) -> set[date]:
     """The local days a daily lake table holds rows for."""
     return {row["local_date"] for row in lake_rows(root, table)}  # type: ignore[misc]
+
+
+@functools.cache
+def _defined_lake(timezone: str) -> Path:
+    """A root whose lake holds every table and the views of `timezone`, and no row; one per
+    process, removed at exit."""
+    home = Path(tempfile.mkdtemp(prefix="kraken-defined-lake-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    root = home / "data"
+    warehouse.ensure_warehouse(root, timezone)
+    return root
+
+
+def seed_defined_lake(root: Path, timezone: str) -> None:
+    """Give a new local root the lake a first run would define (its tables and views), copied.
+
+    Defining them takes a dozen catalog commits per root; a copy takes milliseconds. The run
+    still checks the definitions (their fingerprints) and defines them again if they differ.
+    A root with a lake, or one whose catalog is configured elsewhere, is left alone.
+    """
+    if os.environ.get(lake.CATALOG_VARIABLE, "").strip():
+        return
+    if (root / lake.CATALOG_FILE).exists() or (root / lake.DATA_DIRECTORY).exists():
+        return
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # the run is to meet this root as it is
+    copy_lake(_defined_lake(timezone), root)
+
+
+def copy_lake(source: Path, destination: Path) -> None:
+    """Copy a local root's lake (its SQLite catalog and its data files) into another root.
+
+    The copy is a lake of its own: the catalog's paths are relative to the data directory, and
+    DuckLake files are never changed once written, so they can be copied while `source` is open.
+    """
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / lake.DATA_DIRECTORY, destination / lake.DATA_DIRECTORY)
+    # SQLite's backup makes a consistent copy while the source is open; the copy is then put in
+    # write-ahead-log mode, as the pipeline creates its catalogs.
+    with (
+        contextlib.closing(sqlite3.connect(source / lake.CATALOG_FILE)) as original,
+        contextlib.closing(sqlite3.connect(destination / lake.CATALOG_FILE)) as copy,
+    ):
+        original.backup(copy)
+        copy.execute("PRAGMA journal_mode = WAL")

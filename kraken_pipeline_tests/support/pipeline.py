@@ -11,17 +11,27 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
 from kraken_pipeline import storage
 from kraken_pipeline.cli.runner import RunOutcome, run_range
 from kraken_pipeline.defs.location import build_definitions
 from kraken_pipeline.defs.partitions import partition_key
-from kraken_pipeline.emulator import Dataset, Emulator, Reading
+from kraken_pipeline.emulator import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    Dataset,
+    Emulator,
+    EmulatorConfig,
+    Reading,
+)
 from kraken_pipeline.local_days import range_bounds
 from kraken_pipeline.market_ids import market_of
 from kraken_pipeline.settings import PipelineSettings
 from kraken_pipeline.supply_points import SupplyPoint, load_supply_points
+from kraken_pipeline_tests.support.emulator_http import EMULATOR_NOW
+from kraken_pipeline_tests.support.lake import copy_lake, seed_defined_lake
 
 EXAMPLE_CSV = Path(__file__).resolve().parents[2] / "data" / "supply_points.example.csv"
 TIMEZONE = "Europe/London"
@@ -39,6 +49,9 @@ class PipelineHarness:
     page_size: int = 1000
     timezone: str = TIMEZONE  # the tenant's; its market decides which ids are valid
     instance: DagsterInstance = field(default_factory=DagsterInstance.ephemeral)
+    # Copy the lake's definitions into a new root before the first run (support/lake.py), for
+    # tests that do not watch the root being created.
+    seed_lake: bool = False
 
     @property
     def settings(self) -> PipelineSettings:
@@ -66,11 +79,13 @@ class PipelineHarness:
             ops = {**ops, "deadline_seconds": deadline_seconds}
         if ops:
             run_config["ops"]["measurements"] = {"config": ops}
+        self.seed()
         return run_range(self.instance, self.settings, first, last, run_config=run_config)
 
     def materialise(self, assets: Sequence[AssetKey], day: date) -> ExecuteInProcessResult:
         """Materialise only these assets (and their checks) for one day, as the UI's Materialize
         button does: Dagster's implicit asset job, not the measurements job."""
+        self.seed()
         job = build_definitions(self.settings).resolve_implicit_global_asset_job_def()
         as_of = {"as_of": self.emulator.now().isoformat()}
         return job.execute_in_process(
@@ -82,6 +97,16 @@ class PipelineHarness:
             else {},
             raise_on_error=False,
         )
+
+    def seed(self) -> None:
+        """Copy the lake's definitions into a new root, if this harness is to (seed_lake)."""
+        if self.seed_lake:
+            seed_defined_lake(self.root, self.timezone)
+
+    def copy_of(self, root: Path) -> PipelineHarness:
+        """This harness on a copy of another root's lake (a landed_root), not yet run here."""
+        copy_lake(root, self.root)
+        return self
 
     def elsewhere(self, root: Path) -> PipelineHarness:
         """The same pipeline writing to another data root (a reference run)."""
@@ -103,6 +128,36 @@ class PipelineHarness:
     def expected_values(self, point: SupplyPoint, day: date) -> Series:
         """What the emulator serves for one supply point and day, right now."""
         return expected_series(self.emulator, point, day)
+
+
+@dataclass(frozen=True)
+class Landed:
+    """A clean run's data root and the harness (its Dagster instance) that ran it."""
+
+    harness: PipelineHarness
+    outcome: RunOutcome
+
+    @property
+    def root(self) -> Path:
+        return self.harness.root
+
+
+def landed_root(root: Path, first: date, last: date, **fields: Any) -> Landed:
+    """Days first..last as a clean run lands them from the demo emulator into `root`.
+
+    For a module-scoped fixture: each test then works on its own copy (PipelineHarness.copy_of),
+    so a run that many tests start from is made once. `fields` are PipelineHarness fields.
+    """
+    with (
+        Emulator(EmulatorConfig(clock=lambda: EMULATOR_NOW)) as emulator,
+        pytest.MonkeyPatch.context() as environment,
+    ):
+        environment.setenv("KRAKEN_CLIENT_ID", DEMO_CLIENT_ID)
+        environment.setenv("KRAKEN_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+        harness = PipelineHarness(emulator=emulator, root=root, seed_lake=True, **fields)
+        outcome = harness.run(first, last)
+    assert outcome.success, outcome.failure
+    return Landed(harness, outcome)
 
 
 def expected_readings(emulator: Emulator, point: SupplyPoint, day: date) -> list[Reading]:

@@ -7,15 +7,11 @@ the severity and the offender an operator would see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-import pyarrow as pa
 import pytest
 
-from kraken_pipeline.local_days import interval_starts
 from kraken_pipeline.quality import (
     BLOCKING_CHECKS,
     CHECK_ALIGNED_INTERVALS,
@@ -31,7 +27,6 @@ from kraken_pipeline.quality import (
     CheckOutcome,
     QualityConfig,
     Severity,
-    check_completeness,
     check_estimate_share,
     check_fetch_failures,
     check_freshness,
@@ -42,86 +37,25 @@ from kraken_pipeline.quality import (
     evaluate_day,
     outcomes_to_table,
 )
-from kraken_pipeline.schema import FETCH_LOG_SCHEMA, MEASUREMENTS_SCHEMA, QUALITY_RESULTS_SCHEMA
-from kraken_pipeline.supply_points import ReadingDirection, SupplyPoint, Utility
+from kraken_pipeline.schema import QUALITY_RESULTS_SCHEMA
+from kraken_pipeline.supply_points import SupplyPoint
+from kraken_pipeline_tests.support.quality_rows import (
+    CONFIG,
+    LONG_AFTER,
+    ORDINARY_DAY,
+    TZ,
+    Row,
+    completeness,
+    day_rows,
+    electricity,
+    fetch_log,
+    gas,
+    log_row,
+    table,
+)
 
-TZ = "Europe/London"
-ORDINARY_DAY = date(2026, 3, 10)
 SPRING_DAY = date(2026, 3, 29)  # clocks go forward: 46 half-hours
 AUTUMN_DAY = date(2026, 10, 25)  # clocks go back: 50 half-hours
-LONG_AFTER = datetime(2026, 12, 1, tzinfo=UTC)
-CONFIG = QualityConfig()
-
-Row = dict[str, Any]
-
-
-def electricity(supply_point_id: str = "house-import", minutes: int = 30) -> SupplyPoint:
-    frequency = {15: "FIFTEEN_MIN_INTERVAL", 30: "THIRTY_MIN_INTERVAL"}[minutes]
-    return SupplyPoint(
-        supply_point_id=supply_point_id,
-        property_id="1000001",
-        utility=Utility.ELECTRICITY,
-        market_supply_point_id="1200012345679",
-        reading_direction=ReadingDirection.CONSUMPTION,
-        reading_frequency=frequency,
-    )
-
-
-def gas(supply_point_id: str = "house-gas") -> SupplyPoint:
-    return SupplyPoint(supply_point_id, "1000001", Utility.GAS, "7654321")
-
-
-def day_rows(
-    point: SupplyPoint,
-    day: date = ORDINARY_DAY,
-    value: Decimal = Decimal("0.25"),
-    unit: str | None = None,
-    quality: str = "ACTUAL",
-) -> list[Row]:
-    """One clean row per interval of the point's local day."""
-    length = timedelta(seconds=point.interval_seconds)
-    return [
-        {
-            "supply_point_id": point.supply_point_id,
-            "property_id": point.property_id,
-            "utility": point.utility.value,
-            "market_supply_point_id": point.market_supply_point_id,
-            "reading_direction": point.reading_direction,
-            "interval_start": start,
-            "interval_end": start + length,
-            "local_date": day,
-            "value": value,
-            "unit": unit or ("m3" if point.utility is Utility.GAS else "kWh"),
-            "reading_quality": quality,
-            "fetched_at": LONG_AFTER,
-        }
-        for start in interval_starts(day, TZ, point.interval_seconds)
-    ]
-
-
-def table(*row_lists: Iterable[Row]) -> pa.Table:
-    return pa.Table.from_pylist(
-        [row for rows in row_lists for row in rows], schema=MEASUREMENTS_SCHEMA
-    )
-
-
-def log_row(
-    point: SupplyPoint,
-    day: date = ORDINARY_DAY,
-    error_code: str | None = None,
-    fetched_at: datetime = LONG_AFTER,
-) -> Row:
-    return {
-        "supply_point_id": point.supply_point_id,
-        "local_date": day,
-        "status": "failed" if error_code else "ok",
-        "rows": 0 if error_code else 48,
-        "intervals_expected": 48,
-        "requests": 1,
-        "error_code": error_code,
-        "error_message": "Unauthorized." if error_code else None,
-        "fetched_at": fetched_at,
-    }
 
 
 def moved(row: Row, by: timedelta) -> Row:
@@ -132,23 +66,8 @@ def moved(row: Row, by: timedelta) -> Row:
     }
 
 
-def fetch_log(*rows: Row) -> pa.Table:
-    return pa.Table.from_pylist(list(rows), schema=FETCH_LOG_SCHEMA)
-
-
 def without(rows: list[Row], *slots: int) -> list[Row]:
     return [row for index, row in enumerate(rows) if index not in slots]
-
-
-def completeness(
-    rows: pa.Table,
-    points: list[SupplyPoint],
-    day: date = ORDINARY_DAY,
-    log: pa.Table | None = None,
-    now: datetime = LONG_AFTER,
-    config: QualityConfig = CONFIG,
-) -> CheckOutcome:
-    return check_completeness(day, rows, log or fetch_log(), points, TZ, now, config)
 
 
 def offenders_of(outcome: CheckOutcome) -> list[tuple[str | None, int]]:

@@ -13,46 +13,23 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
-
 from kraken_pipeline.emulator import DatasetConfig, Emulator, Fault, demo_dataset
-from kraken_pipeline.local_days import local_date_of
 from kraken_pipeline.report import rerun_command
-from kraken_pipeline_tests.integration.test_quality_checks import (
+from kraken_pipeline_tests.support.cli import COMMAND_TIMEOUT, Finished
+from kraken_pipeline_tests.support.live_days import (
+    HOUSE,
+    days_ago,
+    land,
+    real_clock,
+)
+from kraken_pipeline_tests.support.pipeline import PipelineHarness
+from kraken_pipeline_tests.support.quality_runs import (
     rejudge,
     spoil_stored_day,
-    use_supply_points_without_gaps,
 )
-from kraken_pipeline_tests.support.cli import COMMAND_TIMEOUT, Finished
-from kraken_pipeline_tests.support.pipeline import TIMEZONE, PipelineHarness
-
-HOUSE = ["house-export", "house-gas", "house-import"]  # property 1000001
-
-
-def real_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-def days_ago(count: int) -> date:
-    return local_date_of(real_clock(), TIMEZONE) - timedelta(days=count)
-
-
-@pytest.fixture
-def live(
-    harness: PipelineHarness, start_emulator: Callable[..., Emulator], tmp_path: Path
-) -> PipelineHarness:
-    """The harness on an emulator at the real clock, without the meter that has gaps."""
-    harness.emulator = start_emulator(clock=real_clock)
-    use_supply_points_without_gaps(harness, tmp_path)
-    return harness
-
-
-def land(harness: PipelineHarness, day: date) -> None:
-    outcome = harness.run(day, day)
-    assert outcome.success, outcome.failure
 
 
 def land_empty(

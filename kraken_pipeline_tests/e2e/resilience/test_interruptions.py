@@ -23,13 +23,13 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 from kraken_pipeline import storage
 from kraken_pipeline.emulator import Emulator, Fault
 from kraken_pipeline.local_days import days_between
-from kraken_pipeline_tests.e2e.dagster_processes import free_port
 from kraken_pipeline_tests.support.cli import (
     COMMAND_TIMEOUT,
     SENTINEL_GRANT,
     Workspace,
     wait_until,
 )
+from kraken_pipeline_tests.support.loopback import free_port
 
 # Four chunks of seven days: Ctrl-C lands after the first chunk, well before the last.
 FIRST, LAST = date(2026, 10, 1), date(2026, 10, 28)

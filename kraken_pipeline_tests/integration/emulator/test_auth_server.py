@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ClientGrant, Emulator
-from kraken_pipeline_tests.conftest import EMULATOR_NOW, GraphQLCall
+from kraken_pipeline_tests.support.emulator_http import EMULATOR_NOW, GraphQLCall
 
 PROPERTY_QUERY = "query P($id: ID!) { property(id: $id) { id } }"
 MEASUREMENTS_QUERY = """

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, Fault
-from kraken_pipeline_tests.conftest import EMULATOR_NOW, GraphQLCall
+from kraken_pipeline_tests.support.emulator_http import EMULATOR_NOW, GraphQLCall
 
 PROPERTY_QUERY = 'query { property(id: "1000001") { id } }'
 TWO_PROPERTIES = 'query { a: property(id: "1000001") { id } b: property(id: "1000002") { id } }'

@@ -17,58 +17,23 @@ import requests
 
 from kraken_pipeline.emulator import DatasetConfig, Emulator, demo_dataset
 from kraken_pipeline.local_days import day_bounds
-from kraken_pipeline_tests.conftest import GraphQLCall
+from kraken_pipeline_tests.support.emulator_http import GraphQLCall
+from kraken_pipeline_tests.support.graphql_queries import (
+    HOUSE,
+    RATE_LIMIT_QUERY,
+    SECTION_5_COMPLEXITY,
+    SECTION_5_QUERY,
+    day_variables,
+    electricity,
+)
 
-HOUSE = "1000001"
 HOUSE_IMPORT = "1200012345679"
 HOUSE_EXPORT = "1200012345688"
 HOUSE_GAS = "7654321"
 FLAT = "1000003"
 FLAT_15MIN = "1400055512348"
 
-# The query of kraken_api.md §5, verbatim.
-SECTION_5_QUERY = (
-    "query Measurements($propertyId: ID!, $first: Int!, $after: String, $startAt: DateTime!, "
-    "$endAt: DateTime!, $timezone: String!, $filters: [UtilityFiltersInput!]) { property(id: "
-    "$propertyId) { id measurements(first: $first, after: $after, startAt: $startAt, endAt: "
-    "$endAt, timezone: $timezone, utilityFilters: $filters) { pageInfo { hasNextPage endCursor } "
-    "edges { node { value unit readAt ... on IntervalMeasurementType { startAt endAt "
-    "durationInSeconds } metaData { utilityFilters { __typename ... on ElectricityFiltersOutput "
-    "{ marketSupplyPointId deviceId readingDirection readingQuality } ... on GasFiltersOutput { "
-    "marketSupplyPointId deviceId } } } } } } } }"
-)
-SECTION_5_COMPLEXITY = 32
-RATE_LIMIT_QUERY = (
-    "{ rateLimitInfo { pointsAllowanceRateLimit "
-    "{ limit remainingPoints usedPoints ttl isBlocked } } }"
-)
 RATE_LIMIT_QUERY_COMPLEXITY = 7
-
-
-def electricity(market_id: str, direction: str = "CONSUMPTION", **more: str) -> dict[str, Any]:
-    return {
-        "electricityFilters": {
-            "marketSupplyPointId": market_id,
-            "readingDirection": direction,
-            **more,
-        }
-    }
-
-
-def day_variables(
-    local_date: date, filters: list[dict[str, Any]], property_id: str = HOUSE, first: int = 1000
-) -> dict[str, Any]:
-    """Variables of the §5 query for one London day."""
-    start, end = day_bounds(local_date, "Europe/London")
-    return {
-        "propertyId": property_id,
-        "first": first,
-        "after": None,
-        "startAt": start.isoformat(),
-        "endAt": end.isoformat(),
-        "timezone": "Europe/London",
-        "filters": filters,
-    }
 
 
 def edges_of(answer: requests.Response, alias: str = "property") -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import requests
 
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, Fault
 from kraken_pipeline.emulator.errors import CATALOGUE
-from kraken_pipeline_tests.conftest import GraphQLCall
+from kraken_pipeline_tests.support.emulator_http import GraphQLCall
 
 StartEmulator = Callable[..., Emulator]
 PROPERTY_QUERY = 'query { property(id: "1000001") { id } }'

@@ -13,7 +13,7 @@ import pytest
 
 from kraken_pipeline.emulator import Emulator
 from kraken_pipeline.local_days import day_bounds, range_bounds
-from kraken_pipeline_tests.conftest import GraphQLCall
+from kraken_pipeline_tests.support.emulator_http import GraphQLCall
 
 HOUSE = "1000001"
 HOUSE_IMPORT = "1200012345679"

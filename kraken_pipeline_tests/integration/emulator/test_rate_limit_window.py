@@ -15,8 +15,8 @@ import requests
 
 from kraken_pipeline.emulator import Emulator
 from kraken_pipeline.emulator.ratelimit import PointsAllowance
-from kraken_pipeline_tests.conftest import EMULATOR_NOW
-from kraken_pipeline_tests.integration.emulator.test_graphql_api import (
+from kraken_pipeline_tests.support.emulator_http import EMULATOR_NOW
+from kraken_pipeline_tests.support.graphql_queries import (
     RATE_LIMIT_QUERY,
     SECTION_5_COMPLEXITY,
     SECTION_5_QUERY,

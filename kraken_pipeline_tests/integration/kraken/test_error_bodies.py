@@ -21,7 +21,7 @@ from kraken_pipeline.kraken import (
     ShrinkRequestError,
 )
 from kraken_pipeline.kraken.errors import PAGE_SIZE_CODES
-from kraken_pipeline_tests.integration.kraken.callers import demo_caller
+from kraken_pipeline_tests.support.callers import demo_caller
 from kraken_pipeline_tests.support.kraken_client import (
     DEMO_POINTS,
     FakeClock,

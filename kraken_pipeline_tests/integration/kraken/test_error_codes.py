@@ -28,7 +28,7 @@ from kraken_pipeline.kraken.errors import (
     graphql_error,
     stops_everything,
 )
-from kraken_pipeline_tests.integration.kraken.callers import demo_caller
+from kraken_pipeline_tests.support.callers import demo_caller
 from kraken_pipeline_tests.support.kraken_client import (
     DEMO_POINTS,
     FakeClock,

@@ -13,7 +13,7 @@ import pytest
 from kraken_pipeline.emulator import DEMO_CLIENT_SECRET, Emulator, Fault
 from kraken_pipeline.kraken import AuthenticationError, FatalError, KrakenClient
 from kraken_pipeline.kraken.errors import stops_everything
-from kraken_pipeline_tests.integration.kraken.callers import demo_caller
+from kraken_pipeline_tests.support.callers import demo_caller
 from kraken_pipeline_tests.support.kraken_client import (
     DEMO_POINTS,
     FakeClock,

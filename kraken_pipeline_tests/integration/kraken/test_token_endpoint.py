@@ -16,7 +16,7 @@ import pytest
 from kraken_pipeline.emulator import Emulator, Fault
 from kraken_pipeline.kraken import DeadlineExceededError, KrakenClient
 from kraken_pipeline.kraken.errors import TokenEndpointThrottledError
-from kraken_pipeline_tests.integration.kraken.callers import demo_caller
+from kraken_pipeline_tests.support.callers import demo_caller
 from kraken_pipeline_tests.support.kraken_client import (
     DEMO_POINTS,
     FakeClock,

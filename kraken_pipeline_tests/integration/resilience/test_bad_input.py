@@ -33,9 +33,10 @@ from kraken_pipeline.supply_points import (
     load_supply_points,
     mpan_check_digit_is_valid,
 )
+from kraken_pipeline_tests.support.pipeline import Landed
 from kraken_pipeline_tests.support.resilience import EXAMPLE_CSV, Pipeline, day_digests, landed
 
-DAY = date(2026, 11, 10)
+DAY = date(2026, 11, 10)  # the `landed_day` fixture's day
 HEADER, *ROWS = EXAMPLE_CSV.read_text(encoding="utf-8").splitlines()
 HOSTILE_IDS = {
     "sql": "x'); DROP VIEW measurements; --",
@@ -127,9 +128,9 @@ def test_a_malformed_supply_points_file_fails_the_run_saying_what_is_wrong_and_w
 
 
 def test_none_of_the_bad_files_touches_a_day_landed_before(
-    pipeline: Pipeline, tmp_path: Path
+    pipeline: Pipeline, tmp_path: Path, landed_day: Landed
 ) -> None:
-    assert pipeline.run(DAY, DAY).success
+    pipeline.copy_of(landed_day.root)
     before = day_digests(pipeline.root, DAY)
     texts = [example_with_first_id(i) for i in HOSTILE_IDS.values()]
 
@@ -198,9 +199,9 @@ def test_thirty_thousand_bad_lines_give_a_bounded_message_that_names_the_first_o
 
 @pytest.mark.parametrize("case", ["sql", "path-traversal", "glob"])
 def test_a_repair_run_naming_a_hostile_id_is_refused_naming_it_and_keeps_the_day(
-    pipeline: Pipeline, case: str
+    pipeline: Pipeline, case: str, landed_day: Landed
 ) -> None:
-    assert pipeline.run(DAY, DAY).success
+    pipeline.copy_of(landed_day.root)
     before = day_digests(pipeline.root, DAY)
 
     with pytest.raises(DagsterInvalidConfigError) as refused:
@@ -237,10 +238,10 @@ ENVIRONMENTS: dict[str, tuple[dict[str, Any], str, str]] = {
 
 @pytest.mark.parametrize("case", list(ENVIRONMENTS))
 def test_a_wrong_kraken_url_fails_the_run_naming_the_variable_and_keeps_the_day(
-    pipeline: Pipeline, case: str
+    pipeline: Pipeline, case: str, landed_day: Landed
 ) -> None:
     changes, variable, problem = ENVIRONMENTS[case]
-    assert pipeline.run(DAY, DAY).success
+    pipeline.copy_of(landed_day.root)
     before = day_digests(pipeline.root, DAY)
 
     outcome = run_range(
@@ -255,9 +256,9 @@ def test_a_wrong_kraken_url_fails_the_run_naming_the_variable_and_keeps_the_day(
 
 @pytest.mark.parametrize("variable", ["KRAKEN_CLIENT_SECRET", "KRAKEN_CLIENT_ID"])
 def test_an_empty_credential_fails_the_run_naming_it_and_keeps_the_day(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, variable: str
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, variable: str, landed_day: Landed
 ) -> None:
-    assert pipeline.run(DAY, DAY).success
+    pipeline.copy_of(landed_day.root)
     before = day_digests(pipeline.root, DAY)
     monkeypatch.setenv(variable, "")
 

@@ -44,7 +44,7 @@ def demo_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def pipeline(emulator: Emulator, tmp_path: Path) -> Pipeline:
-    return Pipeline(emulator, tmp_path / "data")
+    return Pipeline(emulator, tmp_path / "data", seed_lake=True)
 
 
 def run_with_oddity(pipeline: Pipeline, oddity: str) -> pa.Table:

@@ -24,7 +24,7 @@ from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulato
 from kraken_pipeline.kraken import KrakenClient, KrakenError, KrakenSettings
 from kraken_pipeline.settings import PipelineSettings, SettingsError
 from kraken_pipeline.supply_points import load_supply_points
-from kraken_pipeline_tests.integration.resilience.certificates import (
+from kraken_pipeline_tests.support.certificates import (
     CertificateAuthority,
     make_certificate_authority,
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -16,39 +15,11 @@ from kraken_pipeline.kraken.wire import (
     decode_json,
     measurement_decoder,
 )
-
-NODE = {
-    "value": "0.201000",
-    "unit": "kwh",
-    "source": "SMART_METER",
-    "readAt": "2026-05-07T00:30:00+01:00",
-    "startAt": "2026-05-07T00:00:00+01:00",
-    "endAt": "2026-05-07T00:30:00+01:00",
-    "metaData": {
-        "utilityFilters": {
-            "__typename": "ElectricityFiltersOutput",
-            "marketSupplyPointId": "1200012345679",
-            "readingDirection": "CONSUMPTION",
-            "readingQuality": "ACTUAL",
-        }
-    },
-}
-
-
-def body(data: dict[str, Any], errors: list[Any] | None = None) -> bytes:
-    payload: dict[str, Any] = {"data": data}
-    if errors is not None:
-        payload["errors"] = errors
-    return json.dumps(payload).encode()
-
-
-def connection(*nodes: Any, has_next: bool = False) -> dict[str, Any]:
-    return {
-        "measurements": {
-            "pageInfo": {"hasNextPage": has_next, "endCursor": "abc"},
-            "edges": [{"node": node} for node in nodes],
-        }
-    }
+from kraken_pipeline_tests.support.wire_bodies import (
+    NODE,
+    body,
+    connection,
+)
 
 
 def test_an_answer_reads_the_same_with_or_without_an_errors_list() -> None:

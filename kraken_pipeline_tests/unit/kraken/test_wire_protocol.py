@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kraken_pipeline.kraken.wire import BadPage, Connection, measurement_decoder
-from kraken_pipeline_tests.unit.kraken.test_wire import NODE, body, connection
+from kraken_pipeline_tests.support.wire_bodies import NODE, body, connection
 
 _DELETE = object()
 
