@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# pytest-xdist workers for `make test` and `make test-fast` (WORKERS=0: one process, no workers).
-# Each module's tests stay on one worker, and every scale-out test on one (conftest.py).
-WORKERS ?= auto
-XDIST := -n $(WORKERS) --dist loadgroup
+# pytest-xdist workers. `make test-fast` spreads its modules over every core; `make test` (and
+# CI) runs in one process, since its end-to-end tests each start a webserver, daemon, browser or
+# Celery workers and slow each other down on 2 cores (try WORKERS=2). Each module's tests stay on
+# one worker, and every scale-out test on one (conftest.py).
+WORKERS ?= 0
+FAST_WORKERS ?= auto
 
 .PHONY: lock run test test-fast test-unit lint format ui emulator check bench clean browser services
 
@@ -24,12 +26,12 @@ run: $(INSTALLED)
 
 ## Every test, slow end-to-end ones included (what CI runs).
 test: $(INSTALLED) browser services
-	$(BIN)/pytest $(XDIST) $(ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup $(ARGS)
 
 ## Unit and integration tests, the slow ones left out, for the edit-test loop (no services needed).
 test-fast: $(INSTALLED)
 	$(BIN)/pytest kraken_pipeline_tests/unit kraken_pipeline_tests/integration -m "not slow" \
-		$(XDIST) $(ARGS)
+		-n $(FAST_WORKERS) --dist loadgroup $(ARGS)
 
 ## Unit tests only: pure functions and in-memory objects, in seconds.
 test-unit: $(INSTALLED)

@@ -61,6 +61,8 @@ def test_every_profile_lands_every_row_and_a_second_run_meets_no_refusal(
     if profile != "lenient":
         assert learned_after_first > 0, "the profile refused nothing"
         assert "learned Kraken limits of" in finished.output
-        assert "points per node" in again.output
+        # The limits the first run learned are read back and reported (a fetch this short
+        # is too short to measure its cost in points, so none is claimed).
+        assert "learned Kraken limits of" in again.output
         store = json.loads((workspace.data / "_state" / "kraken_limits.json").read_text())
         assert list(store) == [f"{emulator.graphql_url} {SENTINEL_GRANT.client_id}"]
