@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from dagster import Definitions, define_asset_job
-
 from kraken_pipeline.cli.runner import run_range
-from kraken_pipeline.defs.location import MEASUREMENTS_JOB, build_definitions
 from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness
 from kraken_pipeline_tests.support.quality_runs import (
     CHECK_STEP,
@@ -16,6 +13,7 @@ from kraken_pipeline_tests.support.quality_runs import (
     GAPPY,
     evaluations,
     rejudge,
+    selection_definitions,
 )
 
 DAY = date(2026, 11, 10)  # the `landed_day` fixture's day
@@ -23,13 +21,7 @@ DAY = date(2026, 11, 10)  # the `landed_day` fixture's day
 
 def judge_with(harness: PipelineHarness, day: date = DAY, **thresholds: Any) -> dict[str, Any]:
     """Re-judge one stored day with the given thresholds; the evaluations by check name."""
-    base = build_definitions(harness.settings)
-    definitions = Definitions(
-        assets=base.assets,
-        asset_checks=base.asset_checks,
-        jobs=[define_asset_job(MEASUREMENTS_JOB, selection=CHECKS_ONLY)],
-        resources=base.resources,
-    )
+    definitions = selection_definitions(harness, CHECKS_ONLY)
     config = {"as_of": harness.emulator.now().isoformat(), **thresholds}
     outcome = run_range(
         harness.instance,

@@ -46,18 +46,23 @@ def use_supply_points_without_gaps(harness: PipelineHarness, directory: Path) ->
     harness.supply_points_csv = supply_points_without_gaps(directory)
 
 
-def run_selection(
-    harness: PipelineHarness, selection: AssetSelection, first: date, last: date
-) -> RunOutcome:
-    """Run part of the job (same assets, checks and resources) over first..last in one run."""
-    harness.seed()
+def selection_definitions(harness: PipelineHarness, selection: AssetSelection) -> Definitions:
+    """The location's assets, checks and resources with a measurements job of `selection` only."""
     base = build_definitions(harness.settings)
-    definitions = Definitions(
+    return Definitions(
         assets=base.assets,
         asset_checks=base.asset_checks,
         jobs=[define_asset_job(MEASUREMENTS_JOB, selection=selection)],
         resources=base.resources,
     )
+
+
+def run_selection(
+    harness: PipelineHarness, selection: AssetSelection, first: date, last: date
+) -> RunOutcome:
+    """Run part of the job (same assets, checks and resources) over first..last in one run."""
+    harness.seed()
+    definitions = selection_definitions(harness, selection)
     judged = any(
         node.name == CHECK_STEP for node in definitions.resolve_job_def(MEASUREMENTS_JOB).nodes
     )
