@@ -26,6 +26,7 @@ from kraken_pipeline_tests.support import live_days
 from kraken_pipeline_tests.support.emulator_http import EMULATOR_NOW, GraphQLCall
 from kraken_pipeline_tests.support.kraken_client import FakeClock
 from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness, landed_root
+from kraken_pipeline_tests.support.xdist_groups import DAEMONS
 
 HTTP_TIMEOUT = 10
 LANDED_DAY = date(2026, 11, 10)
@@ -157,8 +158,11 @@ def landed_day(tmp_path_factory: pytest.TempPathFactory) -> Landed:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`), keep each module's tests on one worker, so its
     module-scoped fixtures (a webserver, a UI) start once, and every scale-out test on one worker,
-    since they share the machine's Redis database and RabbitMQ queues."""
+    since they share PostgreSQL, Redis and RabbitMQ. The modules that start `dagster dev` join
+    them (DAEMONS): two webservers and daemons at once would starve each other on 2 cores."""
     for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
         path = item.path.relative_to(Path(__file__).parent)
-        group = "scale" if path.parts[0] == "scale" else str(path)
+        group = DAEMONS if path.parts[0] == "scale" else str(path)
         item.add_marker(pytest.mark.xdist_group(group))

@@ -9,8 +9,9 @@ import pytest
 
 from kraken_pipeline.consumption import failed_blocking_checks
 from kraken_pipeline_tests.e2e.conftest import RunningUI
+from kraken_pipeline_tests.support.xdist_groups import DAEMONS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DAEMONS)]
 
 BACKFILL_TIMEOUT = 150  # the daemon looks for new backfills every 30 s
 # The sensor ticks every 30 s, once the measurements backfill has ended; its own backfill then

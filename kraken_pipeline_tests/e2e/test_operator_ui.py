@@ -36,8 +36,9 @@ from kraken_pipeline_tests.e2e.browser import (
 from kraken_pipeline_tests.e2e.conftest import ARTIFACTS, RunningUI
 from kraken_pipeline_tests.e2e.webserver_api import Backfill, LaunchOutcome
 from kraken_pipeline_tests.support.lake import stored_days_of
+from kraken_pipeline_tests.support.xdist_groups import DAEMONS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DAEMONS)]
 
 MEASUREMENTS, DAILY_CONSUMPTION = "measurements", "daily_consumption"
 BOTH_ASSETS = [MEASUREMENTS, DAILY_CONSUMPTION]

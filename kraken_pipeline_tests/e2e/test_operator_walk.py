@@ -65,8 +65,9 @@ from kraken_pipeline_tests.e2e.webserver_api import (
     RunSummary,
     wait_until,
 )
+from kraken_pipeline_tests.support.xdist_groups import DAEMONS
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600), pytest.mark.xdist_group(DAEMONS)]
 
 MEASUREMENTS, DAILY_CONSUMPTION = "measurements", "daily_consumption"
 BAD_DAYS = "bad_days"

@@ -30,11 +30,15 @@ from kraken_pipeline_tests.support.cli import (
     wait_until,
 )
 from kraken_pipeline_tests.support.loopback import free_port
+from kraken_pipeline_tests.support.xdist_groups import DAEMONS
 
 # Four chunks of seven days: Ctrl-C lands after the first chunk, well before the last.
 FIRST, LAST = date(2026, 10, 1), date(2026, 10, 28)
 HELD_SECONDS = 2
-pytestmark = pytest.mark.slow  # every test starts processes that import Dagster
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group(DAEMONS),
+]  # every test starts processes that import Dagster
 
 
 @pytest.fixture
