@@ -35,10 +35,8 @@ from kraken_pipeline_tests.support.xdist_groups import DAEMONS
 # Four chunks of seven days: Ctrl-C lands after the first chunk, well before the last.
 FIRST, LAST = date(2026, 10, 1), date(2026, 10, 28)
 HELD_SECONDS = 2
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.xdist_group(DAEMONS),
-]  # every test starts processes that import Dagster
+# Every test starts processes that import Dagster; two of them start the UI.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DAEMONS)]
 
 
 @pytest.fixture
