@@ -67,6 +67,7 @@ class RequestShape:
         learned = store.current() if store is not None else None
         self._size = min(page_size, (learned and learned.page_size) or page_size)
         self._aliases = min(aliases, (learned and learned.aliases_per_request) or aliases)
+        self._most_aliases = aliases
         self._store = store
         self._lock = threading.Lock()
 
@@ -96,7 +97,8 @@ class RequestShape:
     def shrink(self, size: int, aliases: int, error: ShrinkRequestError) -> None:
         """Shrink after a request of `aliases` aliases of `size` nodes each was refused (once,
         however many workers saw it): "aliases" and "nodes" take fewer aliases, down to one,
-        before a smaller page; "page_size" takes the size the refusal names, or half."""
+        before a smaller page; "page_size" takes the size the refusal names, or half, and as
+        many more aliases as the smaller page leaves room for (up to the configured most)."""
         dimension = error.dimension
         with self._lock:
             if self._size < size or self._aliases < aliases:
@@ -113,6 +115,12 @@ class RequestShape:
                 what = (
                     f"page size {size} refused ({error.code or 'VALIDATION'}); using {self._size}"
                 )
+                if dimension == "page_size" and self._aliases < self._most_aliases:
+                    # The aliases learned with the larger page were limited by its nodes: a
+                    # smaller page leaves room for more. Too many is refused and halved again.
+                    grown = self._aliases * size // self._size
+                    self._aliases = max(self._aliases, min(self._most_aliases, grown))
+                    what += f" and up to {self._aliases} aliases per request"
             learned = {"page_size": self._size, "aliases_per_request": self._aliases}
         log.warning("%s", what)
         if self._store is not None:

@@ -57,7 +57,22 @@ def test_too_many_nodes_takes_fewer_aliases_and_a_page_size_refusal_a_smaller_pa
     shape = RequestShape(1000, 7)
     shape.shrink(1000, 7, ShrinkRequestError("KT-CT-1189: too many nodes", code="KT-CT-1189"))
     assert (shape.aliases(), shape.current()) == (3, 1000)
-    shape.shrink(1000, 3, ShrinkRequestError("`first` must be less than 100", code=None))
+    shape.shrink(1000, 3, ShrinkRequestError("`first` must be less than 600", code=None))
+    assert (shape.aliases(), shape.current()) == (5, 599)
+
+
+def test_a_page_a_tenth_the_size_lets_the_aliases_grow_back_up_to_the_configured_most(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    shape = RequestShape(1000, 7)
+    too_complex = ShrinkRequestError("KT-CT-1188: too complex", code="KT-CT-1188")
+    shape.shrink(1000, 7, too_complex)
+    shape.shrink(1000, 3, too_complex)
+    assert (shape.aliases(), shape.current()) == (1, 1000)
+    shape.shrink(1000, 1, ShrinkRequestError("`first` must be less than 100", code=None))
+    assert (shape.aliases(), shape.current()) == (7, 99)
+    assert "page size 1000 refused (VALIDATION); using 99 and up to 7 aliases" in caplog.text
+    shape.shrink(99, 7, too_complex)
     assert (shape.aliases(), shape.current()) == (3, 99)
 
 
