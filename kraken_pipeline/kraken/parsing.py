@@ -33,6 +33,10 @@ _DECIMAL_PLACES = Decimal(1).scaleb(-18)
 _NO_QUALITY = "COMBINED"
 _UNITS = {"kwh": "kWh", "m3": "m3", "m³": "m3", "wh": "Wh", "mwh": "MWh"}
 
+# A column of a few distinct words (unit, quality, source): 4 bytes a row instead of the word,
+# about a third of what a fetch's rows hold until their day is landed.
+_LABEL = pa.dictionary(pa.int32(), pa.string())
+
 # Columns of a parsed page; `point` indexes the run's supply points, `arrival` orders pages so
 # that de-duplication keeps the last one seen. Every per-row column is computed here, in the
 # worker that received the page while others wait on the network, not after the last answer.
@@ -43,9 +47,9 @@ PAGE_SCHEMA = pa.schema(
         ("interval_end", UTC_TIMESTAMP),
         ("local_date", pa.date32()),
         ("value", VALUE_TYPE),
-        ("unit", pa.string()),
-        ("reading_quality", pa.string()),
-        ("source", pa.string()),
+        ("unit", _LABEL),
+        ("reading_quality", _LABEL),
+        ("source", _LABEL),
         ("fetched_at", UTC_TIMESTAMP),
         ("arrival", pa.int64()),
     ]
@@ -103,9 +107,9 @@ def parse_page(
             ends,
             starts.cast(pa.timestamp("us", tz=timezone)).cast(pa.date32()),
             values,
-            normalise_units(units),
-            _qualities(_strings([echo.reading_quality for echo in filters])),
-            _strings([node.source for node in nodes]),
+            pc.dictionary_encode(normalise_units(units)),
+            pc.dictionary_encode(_qualities(_strings([e.reading_quality for e in filters]))),
+            pc.dictionary_encode(_strings([node.source for node in nodes])),
             pa.repeat(pa.scalar(fetched_at, UTC_TIMESTAMP), count),
             pa.repeat(pa.scalar(arrival, pa.int64()), count),
         ],
@@ -310,9 +314,9 @@ def _contract_columns(rows: pa.Table, points: Sequence[SupplyPoint]) -> pa.Table
         "interval_end": rows["interval_end"],
         "local_date": rows["local_date"],
         "value": rows["value"],
-        "unit": rows["unit"],
-        "reading_quality": rows["reading_quality"],
-        "source": rows["source"],
+        "unit": rows["unit"].cast(pa.string()),
+        "reading_quality": rows["reading_quality"].cast(pa.string()),
+        "source": rows["source"].cast(pa.string()),
         "fetched_at": rows["fetched_at"],
     }
     return pa.table(list(columns.values()), schema=MEASUREMENTS_SCHEMA)
