@@ -34,7 +34,7 @@ _NO_QUALITY = "COMBINED"
 _UNITS = {"kwh": "kWh", "m3": "m3", "m³": "m3", "wh": "Wh", "mwh": "MWh"}
 
 # A column of a few distinct words (unit, quality, source): 4 bytes a row instead of the word,
-# about a third of what a fetch's rows hold until their day is landed.
+# which takes a quarter off what a fetch holds until its days are landed.
 _LABEL = pa.dictionary(pa.int32(), pa.string())
 
 # Columns of a parsed page; `point` indexes the run's supply points, `arrival` orders pages so
