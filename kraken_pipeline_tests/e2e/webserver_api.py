@@ -26,6 +26,8 @@ FINISHED_BACKFILL = frozenset(
 ASSET_JOB = "__ASSET_JOB"  # the job the UI's Materialize button launches
 PARTITION_TAG = "dagster/partition"
 SENSOR_TAG = "dagster/sensor_name"  # on every run a sensor requested, tick previews included
+BACKFILL_TAG = "dagster/backfill"  # on every run a backfill launched
+TICKS_READ = 20  # a sensor ticks every 30 s or more: its last 10 minutes at least
 LAUNCHED = "LaunchRunSuccess"
 QUIET_LEVELS = frozenset({"DEBUG"})  # step bookkeeping; the failure is in INFO and up
 STACK_FRAMES = 6  # of the innermost error: where it was raised, not Dagster's machinery
@@ -64,6 +66,17 @@ class RunSummary:
     status: str
     tags: Mapping[str, str]
     run_config_yaml: str
+    assets: frozenset[str] = frozenset()  # the assets it materializes, keys joined by "/"
+
+
+@dataclass(frozen=True)
+class SensorTick:
+    """One tick of a sensor as its page's tick history shows it."""
+
+    status: str  # SUCCESS, SKIPPED, FAILURE, STARTED
+    timestamp: float
+    run_ids: tuple[str, ...]  # the runs it launched; an automation sensor's backfills too
+    requested: Mapping[str, frozenset[str]]  # asset -> partitions it asked to materialize
 
 
 @dataclass(frozen=True)
@@ -234,8 +247,42 @@ class DagsterWebserver:
                 status=str(run["status"]),
                 tags={tag["key"]: tag["value"] for tag in run["tags"]},
                 run_config_yaml=str(run["runConfigYaml"]),
+                assets=frozenset("/".join(key["path"]) for key in run["assetSelection"] or ()),
             )
             for run in answer["results"]
+        ]
+
+    def run_materializations(self, run_id: str) -> dict[str, frozenset[str]]:
+        """Per asset, the partitions the run materialized."""
+        answer = self.execute(documents.RUN_MATERIALIZATIONS, {"runId": run_id})["runOrError"]
+        found: dict[str, set[str]] = {}
+        for event in answer["assetMaterializations"]:
+            found.setdefault("/".join(event["assetKey"]["path"]), set()).add(event["partition"])
+        return {asset: frozenset(partitions) for asset, partitions in found.items()}
+
+    def sensor_ticks(self, sensor: str, limit: int = TICKS_READ) -> list[SensorTick]:
+        """The sensor's latest ticks, newest first."""
+        location, repository = self.repository()
+        selector = {
+            "repositoryLocationName": location,
+            "repositoryName": repository,
+            "sensorName": sensor,
+        }
+        variables = {"selector": selector, "limit": limit}
+        answer = self.execute(documents.SENSOR_TICKS, variables)["sensorOrError"]
+        if answer["__typename"] != "Sensor":
+            raise RuntimeError(f"no sensor {sensor}: {answer}")
+        return [
+            SensorTick(
+                status=str(tick["status"]),
+                timestamp=float(tick["timestamp"]),
+                run_ids=tuple(str(run_id) for run_id in tick["runIds"]),
+                requested={
+                    "/".join(asked["assetKey"]["path"]): frozenset(asked["partitionKeys"])
+                    for asked in tick["requestedMaterializationsForAssets"]
+                },
+            )
+            for tick in answer["sensorState"]["ticks"]
         ]
 
     def wait_for_materialized(

@@ -114,7 +114,36 @@ query Materializations($assetKey: AssetKeyInput!, $partitions: [String!]) {
 RUNS = """
 query Runs($filter: RunsFilter) {
   runsOrError(filter: $filter, limit: 500) {
-    ... on Runs { results { id status runConfigYaml tags { key value } } }
+    ... on Runs {
+      results { id status runConfigYaml tags { key value } assetSelection { path } }
+    }
+  }
+}
+"""
+
+RUN_MATERIALIZATIONS = """
+query RunMaterializations($runId: ID!) {
+  runOrError(runId: $runId) {
+    ... on Run { assetMaterializations { assetKey { path } partition } }
+  }
+}
+"""
+
+SENSOR_TICKS = """
+query SensorTicks($selector: SensorSelector!, $limit: Int) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename
+    ... on Sensor {
+      sensorState {
+        ticks(limit: $limit) {
+          status
+          timestamp
+          runIds
+          requestedMaterializationsForAssets { assetKey { path } partitionKeys }
+        }
+      }
+    }
+    ... on Error { message }
   }
 }
 """
