@@ -23,9 +23,9 @@ from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulato
 from kraken_pipeline.status import DayStatus
 from kraken_pipeline_tests.e2e import operator_session as session
 from kraken_pipeline_tests.e2e.browser import README_WINDOW, headless_chromium
-from kraken_pipeline_tests.e2e.dagster_processes import DagsterDeployment, running_ui
 from kraken_pipeline_tests.e2e.operator_session import ARTIFACTS, EXAMPLE_CSV, GAPPY, TIMEZONE
-from kraken_pipeline_tests.e2e.webserver_api import DagsterWebserver
+from kraken_pipeline_tests.support.dagster_processes import DagsterDeployment, running_ui
+from kraken_pipeline_tests.support.webserver_api import DagsterWebserver
 
 
 @pytest.fixture(scope="package")

@@ -61,8 +61,9 @@ from kraken_pipeline_tests.e2e.browser import (
     wait_for_element,
     wait_for_texts,
 )
-from kraken_pipeline_tests.e2e.dagster_processes import DagsterDeployment
-from kraken_pipeline_tests.e2e.webserver_api import (
+from kraken_pipeline_tests.support.dagster_processes import DagsterDeployment
+from kraken_pipeline_tests.support.lake import stored_days_of
+from kraken_pipeline_tests.support.webserver_api import (
     BACKFILL_TAG,
     PARTITION_TAG,
     SENSOR_TAG,
@@ -73,7 +74,6 @@ from kraken_pipeline_tests.e2e.webserver_api import (
     RunSummary,
     wait_until,
 )
-from kraken_pipeline_tests.support.lake import stored_days_of
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLE_CSV = REPOSITORY / "data" / "supply_points.example.csv"

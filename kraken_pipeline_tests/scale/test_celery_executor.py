@@ -29,10 +29,10 @@ from kraken_pipeline.defs.dagster_internals import PARTITION_NAME_TAG
 from kraken_pipeline.defs.schedules import range_tags
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
 from kraken_pipeline.settings import SettingsError
-from kraken_pipeline_tests.e2e.dagster_processes import running_ui
-from kraken_pipeline_tests.e2e.webserver_api import DagsterWebserver
 from kraken_pipeline_tests.scale.instances import instance_home
+from kraken_pipeline_tests.support.dagster_processes import running_ui
 from kraken_pipeline_tests.support.pipeline import EXAMPLE_CSV, PipelineHarness
+from kraken_pipeline_tests.support.webserver_api import DagsterWebserver
 
 FIRST, LAST = date(2026, 11, 10), date(2026, 11, 13)
 DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]

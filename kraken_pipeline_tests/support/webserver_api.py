@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from kraken_pipeline_tests.e2e import webserver_documents as documents
+from kraken_pipeline_tests.support import webserver_documents as documents
 
 HTTP_TIMEOUT = 30
 POLL_SECONDS = 1.0
