@@ -7,6 +7,7 @@ moves when a test moves it (`emulator.set_clock(...)`, `emulator.advance_clock(.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from _pytest.nodeid import NodeId
 
 from kraken_pipeline.emulator import (
     DEMO_CLIENT_ID,
@@ -42,11 +44,19 @@ def clock() -> FakeClock:
     return FakeClock(EMULATOR_NOW)
 
 
+def _stop_without_waiting(running: Emulator) -> None:
+    """Stop an emulator in the background: its serving loop takes up to 20 ms to notice, a wait
+    no test needs, since every test starts emulators of its own, on ports of their own."""
+    threading.Thread(target=running.stop, name="stopping-emulator", daemon=True).start()
+
+
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     """A started emulator: demo dataset, demo client, clock fixed at EMULATOR_NOW."""
-    with Emulator(EmulatorConfig(clock=_fixed_clock)) as running:
-        yield running
+    running = Emulator(EmulatorConfig(clock=_fixed_clock))
+    running.start()
+    yield running
+    _stop_without_waiting(running)
 
 
 @pytest.fixture
@@ -66,7 +76,7 @@ def start_emulator() -> Iterator[Callable[..., Emulator]]:
 
     yield start
     for running in started:
-        running.stop()
+        _stop_without_waiting(running)
 
 
 def _mint(emulator: Emulator) -> str:
@@ -155,14 +165,34 @@ def landed_day(tmp_path_factory: pytest.TempPathFactory) -> Landed:
     return landed_root(tmp_path_factory.mktemp("landed_day") / "data", LANDED_DAY, LANDED_DAY)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Under pytest-xdist (`--dist loadgroup`), keep each module's tests on one worker, so its
-    module-scoped fixtures (a webserver, a UI) start once, and every scale-out test on one worker,
-    since they share PostgreSQL, Redis and RabbitMQ. The modules that start `dagster dev` join
-    them (DAEMONS): two webservers and daemons at once would starve each other on 2 cores."""
+    module-scoped fixtures (a webserver, a UI, a landed day) are made once, and every scale-out
+    test on one worker, since they share PostgreSQL, Redis and RabbitMQ. The modules that start
+    `dagster dev` join them (DAEMONS): two webservers and daemons at once would starve each
+    other on 2 cores. Marked as collected, before any plugin reads the marks."""
+    if item.get_closest_marker("xdist_group") is not None:
+        return
+    path = item.path.relative_to(Path(__file__).parent)
+    group = DAEMONS if path.parts[0] == "scale" else str(path)
+    item.add_marker(pytest.mark.xdist_group(group))
+
+
+# After pytest-xdist's own hook, so that a node id it has already given its group is left alone.
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """End each node id with `@<group>`, which the loadgroup scheduler groups tests by.
+
+    pytest-xdist 3.8 writes that suffix to `item._nodeid`, which pytest 9.2's structured node
+    ids no longer read: without this, every test is scheduled on its own and module-scoped
+    fixtures are made on every worker.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
     for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        path = item.path.relative_to(Path(__file__).parent)
-        group = DAEMONS if path.parts[0] == "scale" else str(path)
-        item.add_marker(pytest.mark.xdist_group(group))
+        marks = item.iter_markers("xdist_group")
+        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks}
+        group = "_".join(sorted(names))
+        if not group or item.nodeid.endswith(f"@{group}") or not hasattr(item, "_id"):
+            continue  # grouped by pytest-xdist itself, or a pytest whose node ids differ
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")

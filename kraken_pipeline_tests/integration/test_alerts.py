@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,7 +35,7 @@ from kraken_pipeline.defs.sensors import (
 )
 from kraken_pipeline.emulator import Fault
 from kraken_pipeline.settings import PipelineSettings
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
+from kraken_pipeline_tests.support.pipeline import PipelineHarness, demo_harness
 
 FORBIDDEN = "KT-CT-1111"  # the application may not read the property
 DAY = date(2026, 11, 10)  # past the publication lag at the emulator's clock
@@ -54,8 +55,9 @@ class Receiver:
         return [str(body["text"]) for body in self.bodies]
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextmanager
+def receiving() -> Iterator[Receiver]:
+    """A started webhook receiver, stopped when the block ends."""
     received = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -70,12 +72,23 @@ def receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the serving loop to look, half a second by default.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     received.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/secret-path"
-    yield received
-    server.shutdown()
-    server.server_close()
+    try:
+        yield received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as received:
+        yield received
 
 
 def sensor(harness: PipelineHarness, name: str) -> SensorDefinition:
@@ -124,10 +137,48 @@ def fail_every_fetch(harness: PipelineHarness) -> RunOutcome:
     return outcome
 
 
+@dataclass(frozen=True)
+class Failed:
+    """A harness whose instance holds one failed run, and that run."""
+
+    harness: PipelineHarness
+    outcome: RunOutcome
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A harness whose instance holds one run failed by a blocking check, and the cursor the
+    check sensor left at a tick before that run (a sensor turned on before it)."""
+
+    harness: PipelineHarness
+    cursor: str | None
+
+
+# The sensors only read the instance: the tests that tick them after the same run share it.
+
+
+@pytest.fixture(scope="module")
+def failed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Failed]:
+    """DAY run while Kraken refuses every property."""
+    with demo_harness(tmp_path_factory.mktemp("failed") / "data") as harness:
+        yield Failed(harness, fail_every_fetch(harness))
+
+
+@pytest.fixture(scope="module")
+def blocked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Blocked]:
+    """DAY run with a node in an unknown unit, after a tick of the check sensor."""
+    with demo_harness(tmp_path_factory.mktemp("blocked") / "data") as harness:
+        with receiving() as hook:
+            _, cursor = tick(harness, hook.url, None)
+        assert hook.bodies == []
+        spoil_one_unit(harness)
+        yield Blocked(harness, cursor)
+
+
 def test_a_failed_run_is_posted_with_its_days_why_and_the_command_to_rerun_them(
-    harness: PipelineHarness, receiver: Receiver
+    failed: Failed, receiver: Receiver
 ) -> None:
-    outcome = fail_every_fetch(harness)
+    harness, outcome = failed.harness, failed.outcome
 
     post_run_failure(harness, outcome.run_id, receiver.url)
 
@@ -140,10 +191,9 @@ def test_a_failed_run_is_posted_with_its_days_why_and_the_command_to_rerun_them(
 
 
 def test_a_failed_blocking_check_is_posted_once_naming_day_check_and_supply_point(
-    harness: PipelineHarness, receiver: Receiver
+    blocked: Blocked, receiver: Receiver
 ) -> None:
-    _, cursor = tick(harness, receiver.url, None)  # turned on before the run
-    spoil_one_unit(harness)
+    harness, cursor = blocked.harness, blocked.cursor  # turned on before the run
 
     _, cursor = tick(harness, receiver.url, cursor)
     again, _ = tick(harness, receiver.url, cursor)
@@ -168,20 +218,17 @@ def test_a_clean_run_posts_nothing(harness: PipelineHarness, receiver: Receiver)
 
 
 def test_a_sensor_turned_on_late_does_not_post_the_history(
-    harness: PipelineHarness, receiver: Receiver
+    blocked: Blocked, receiver: Receiver
 ) -> None:
-    spoil_one_unit(harness)
-
-    tick(harness, receiver.url, None)
+    tick(blocked.harness, receiver.url, None)
 
     assert receiver.bodies == []
 
 
 def test_a_refused_post_fails_the_tick_and_is_posted_again_at_the_next(
-    harness: PipelineHarness, receiver: Receiver
+    blocked: Blocked, receiver: Receiver
 ) -> None:
-    _, cursor = tick(harness, receiver.url, None)
-    spoil_one_unit(harness)
+    harness, cursor = blocked.harness, blocked.cursor  # turned on before the run
     receiver.status = 500
 
     with pytest.raises(AlertDeliveryError, match="HTTP 500") as refused:
@@ -195,9 +242,9 @@ def test_a_refused_post_fails_the_tick_and_is_posted_again_at_the_next(
 
 
 def test_without_a_webhook_the_sensors_skip_naming_the_variable(
-    harness: PipelineHarness, receiver: Receiver
+    failed: Failed, receiver: Receiver
 ) -> None:
-    outcome = fail_every_fetch(harness)
+    harness, outcome = failed.harness, failed.outcome
 
     check_result, _ = tick(harness, None, None)
     run_result = post_run_failure(harness, outcome.run_id, None)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from datetime import date, timedelta
 
+import pytest
 from dagster import (
     AssetKey,
     BackfillPolicy,
@@ -59,6 +60,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow  # starts a fresh interpreter
 def test_the_definitions_module_imports_with_an_empty_environment() -> None:
     env = {"PATH": os.environ["PATH"]}
 

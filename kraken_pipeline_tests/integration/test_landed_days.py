@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import pytest
 from dagster import AssetKey, AssetRecordsFilter, EventLogRecord
 
 from kraken_pipeline import storage, warehouse
 from kraken_pipeline.defs.partitions import partition_key
 from kraken_pipeline.warehouse.lake import ALIAS
-from kraken_pipeline_tests.support.pipeline import PipelineHarness
+from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness, landed_root
 
 FIRST, BROKEN, LAST = date(2026, 11, 9), date(2026, 11, 10), date(2026, 11, 11)
 MEASUREMENTS = AssetKey("measurements")
@@ -61,10 +62,16 @@ def test_a_run_broken_on_a_day_leaves_the_days_written_before_it_materialised(
     assert storage.read_day(harness.root, LAST) is None
 
 
-def test_a_run_records_each_day_before_it_commits_the_next(harness: PipelineHarness) -> None:
-    outcome = harness.run(FIRST, LAST)
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory: pytest.TempPathFactory) -> Landed:
+    """FIRST..LAST landed by one clean run; the tests read its records and its lake."""
+    return landed_root(tmp_path_factory.mktemp("landed") / "data", FIRST, LAST)
 
-    assert outcome.success, outcome.failure
+
+def test_a_run_records_each_day_before_it_commits_the_next(landed: Landed) -> None:
+    harness = landed.harness
+
+    assert landed.outcome.success, landed.outcome.failure
     records = {day: _materialisations(harness, day) for day in (FIRST, BROKEN, LAST)}
     committed = _commit_times(harness)
     for day, next_day in ((FIRST, BROKEN), (BROKEN, LAST)):
@@ -74,9 +81,10 @@ def test_a_run_records_each_day_before_it_commits_the_next(harness: PipelineHarn
 
 
 def test_a_days_records_in_one_run_carry_the_same_figures_as_its_stored_rows(
-    harness: PipelineHarness,
+    landed: Landed,
 ) -> None:
-    assert harness.run(FIRST, LAST).success
+    harness = landed.harness
+    assert landed.outcome.success, landed.outcome.failure
 
     for day in (FIRST, BROKEN, LAST):
         as_landed, at_the_end = (_metadata(record) for record in _materialisations(harness, day))

@@ -10,6 +10,7 @@ from dagster import AssetKey
 from kraken_pipeline import warehouse
 from kraken_pipeline.local_days import expected_interval_count
 from kraken_pipeline_tests.support.pipeline import (
+    Landed,
     PipelineHarness,
     first_estimated_house_day,
     stored_values,
@@ -44,11 +45,13 @@ def test_each_supply_point_lands_exactly_the_emulators_values_on_clock_change_da
     assert quarter.num_rows == expected_interval_count(AUTUMN, "Europe/London", 900) == 100
 
 
-def test_running_the_same_days_twice_gives_the_same_rows(harness: PipelineHarness) -> None:
+def test_running_the_same_days_twice_gives_the_same_rows(
+    harness: PipelineHarness, landed_day: Landed
+) -> None:
     day = date(2026, 11, 10)
-
-    harness.run(day, day)
+    harness.copy_of(landed_day.root)  # the day as a first run landed it
     first = harness.day(day)
+
     harness.run(day, day)
 
     assert harness.day(day).drop(["fetched_at"]).equals(first.drop(["fetched_at"]))
@@ -76,10 +79,10 @@ def test_a_run_after_restatement_holds_the_actual_values_without_duplicates(
 
 
 def test_a_repair_run_for_one_supply_point_leaves_the_others_untouched(
-    harness: PipelineHarness,
+    harness: PipelineHarness, landed_day: Landed
 ) -> None:
     day = date(2026, 11, 10)
-    harness.run(day, day)
+    harness.copy_of(landed_day.root)  # the day as a whole run landed it
     before = harness.day(day)
     others_before = before.filter(pc.not_equal(before["supply_point_id"], "house-gas"))
 
@@ -118,20 +121,18 @@ def test_a_property_the_application_may_not_read_fails_only_its_supply_points(
 
 
 def test_daily_totals_in_duckdb_use_each_series_expected_interval_count(
-    harness: PipelineHarness,
+    landed_day: Landed,
 ) -> None:
-    day = date(2026, 11, 10)
-    harness.run(day, day)
+    day = date(2026, 11, 10)  # landed by a run of the job
 
-    with warehouse.connect(harness.root) as db:
+    with warehouse.connect(landed_day.root) as db:
         totals = db.sql(
             "SELECT supply_point_id, intervals_received, intervals_expected FROM daily_totals "
             "WHERE local_date = ? ORDER BY supply_point_id",
             params=[day],
         ).fetchall()
 
-    expected = {
-        p.supply_point_id: 96 if p.interval_seconds == 900 else 48 for p in harness.supply_points()
-    }
+    points = landed_day.harness.supply_points()
+    expected = {p.supply_point_id: 96 if p.interval_seconds == 900 else 48 for p in points}
     assert {row[0]: row[2] for row in totals} == expected
     assert all(row[1] == row[2] for row in totals if row[0] != "shop-import-gappy")

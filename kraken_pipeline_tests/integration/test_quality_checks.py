@@ -27,7 +27,8 @@ from kraken_pipeline import quality, storage
 from kraken_pipeline.defs.checks import DAY_CHECKS, newest_complete_day
 from kraken_pipeline.emulator import Dataset, Emulator, demo_dataset
 from kraken_pipeline.schema import FETCH_LOG_SCHEMA, MEASUREMENTS_SCHEMA
-from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness
+from kraken_pipeline_tests.support.lake import seed_defined_lake
+from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness, landed_root
 from kraken_pipeline_tests.support.quality_runs import (
     DAY,
     GAPPY,
@@ -39,24 +40,44 @@ from kraken_pipeline_tests.support.quality_runs import (
     offenders,
     rejudge,
     spoil_stored_day,
+    supply_points_without_gaps,
     use_supply_points_without_gaps,
 )
 
 SPRING = date(2026, 3, 29)
 AUTUMN = date(2026, 10, 25)
+AROUND_AUTUMN = (AUTUMN - timedelta(days=1), AUTUMN + timedelta(days=1))
+CleanRun = Callable[[date, date], Landed]
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory: pytest.TempPathFactory) -> CleanRun:
+    """clean_run(first, last): first..last landed by a clean run without the gappy meter, each
+    range once for the module; a test that changes the days works on a copy."""
+    directory = tmp_path_factory.mktemp("clean")
+    csv = supply_points_without_gaps(directory)
+    made: dict[tuple[date, date], Landed] = {}
+
+    def land(first: date, last: date) -> Landed:
+        if (first, last) not in made:
+            root = directory / f"{first}..{last}"
+            made[(first, last)] = landed_root(root, first, last, supply_points_csv=csv)
+        return made[(first, last)]
+
+    return land
 
 
 # --- passing on clean days ----------------------------------------------------------------------
 
 
 def test_every_day_check_passes_on_clean_days_and_is_recorded_against_that_day(
-    harness: PipelineHarness, tmp_path: Path
+    clean_run: CleanRun,
 ) -> None:
-    use_supply_points_without_gaps(harness, tmp_path)
-    days = [AUTUMN - timedelta(days=1), AUTUMN, AUTUMN + timedelta(days=1)]
+    days = [AROUND_AUTUMN[0], AUTUMN, AROUND_AUTUMN[1]]
 
-    outcome = harness.run(days[0], days[-1])
+    landed = clean_run(*AROUND_AUTUMN)
 
+    harness, outcome = landed.harness, landed.outcome
     assert outcome.success, outcome.failure
     recorded = evaluations(harness, outcome.run_id)
     per_day = {(key(day), check) for day in days for check in DAY_CHECKS}
@@ -194,20 +215,32 @@ def test_a_day_served_as_estimates_warns_until_the_emulator_restates_it(
 
 
 @pytest.mark.parametrize(
-    ("day", "half_hours", "quarter_hours"),
-    [(SPRING, 46, 92), (DAY, 48, 96), (AUTUMN, 50, 100)],
+    ("day", "landed_days", "half_hours", "quarter_hours"),
+    [
+        (SPRING, (SPRING, SPRING), 46, 92),
+        (DAY, (DAY, DAY), 48, 96),
+        (AUTUMN, AROUND_AUTUMN, 50, 100),
+    ],
     ids=["spring clock change", "ordinary day", "autumn clock change"],
 )
 def test_completeness_expects_every_interval_of_the_local_day_for_each_series_length(
-    harness: PipelineHarness, tmp_path: Path, day: date, half_hours: int, quarter_hours: int
+    harness: PipelineHarness,
+    tmp_path: Path,
+    clean_run: CleanRun,
+    day: date,
+    landed_days: tuple[date, date],
+    half_hours: int,
+    quarter_hours: int,
 ) -> None:
     use_supply_points_without_gaps(harness, tmp_path)
-    whole = harness.run(day, day)
+    whole = clean_run(*landed_days)
+    harness.copy_of(whole.root)
     spoil_stored_day(harness, day, "flat-import-15min", -1, lambda row: [])
 
     short = rejudge(harness, day, day)
 
-    complete = evaluations(harness, whole.run_id)[(key(day), quality.CHECK_COMPLETENESS)]
+    judged_whole = evaluations(whole.harness, whole.outcome.run_id)
+    complete = judged_whole[(key(day), quality.CHECK_COMPLETENESS)]
     assert complete.passed
     assert metadata(complete, "intervals_expected") == 5 * half_hours + quarter_hours
     assert metadata(complete, "intervals_present") == 5 * half_hours + quarter_hours
@@ -243,6 +276,7 @@ def _store_day_with_fetch_log(root: Path, day: date, status: str, rows: int) -> 
 def test_freshness_takes_the_newest_complete_day_walking_past_failed_and_gappy_ones(
     tmp_path: Path,
 ) -> None:
+    seed_defined_lake(tmp_path, "Europe/London")
     oldest, older, newest = date(2026, 11, 14), date(2026, 11, 15), date(2026, 11, 16)
     _store_day_with_fetch_log(tmp_path, oldest, "ok", 48)
     _store_day_with_fetch_log(tmp_path, older, "ok", 10)  # below the 95% floor
@@ -256,6 +290,7 @@ def test_freshness_takes_the_newest_complete_day_walking_past_failed_and_gappy_o
 
 
 def test_freshness_finds_no_complete_day_in_an_empty_or_all_failed_store(tmp_path: Path) -> None:
+    seed_defined_lake(tmp_path, "Europe/London")
     assert newest_complete_day(tmp_path, 0.95) is None
     _store_day_with_fetch_log(tmp_path, date(2026, 11, 16), "failed", 0)
     assert newest_complete_day(tmp_path, 0.95) is None

@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from dagster import (
     AssetCheckKey,
@@ -23,11 +25,16 @@ from dagster import (
 )
 from dagster._core.event_api import PartitionKeyFilter
 
-from kraken_pipeline import quality, warehouse
+from kraken_pipeline import quality, storage, warehouse
 from kraken_pipeline.defs.checks import DAY_CHECKS
 from kraken_pipeline.defs.location import build_definitions
-from kraken_pipeline_tests.support.lake import lake_rows
-from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness, landed_root
+from kraken_pipeline_tests.support.lake import Analyst, lake_rows
+from kraken_pipeline_tests.support.pipeline import (
+    Landed,
+    PipelineHarness,
+    demo_harness,
+    landed_root,
+)
 from kraken_pipeline_tests.support.quality_runs import (
     CHECKS_ONLY,
     DAY,
@@ -72,7 +79,8 @@ def with_value(value: str) -> Callable[[Row], list[Row]]:
 
 @dataclass(frozen=True)
 class Spoil:
-    """One row of one supply point made bad, and how the check must report it."""
+    """One row of one supply point made bad, and how the check must report it (`detail` names
+    the spoiled day as {day})."""
 
     supply_point_id: str
     change: Callable[[Row], list[Row]]
@@ -87,14 +95,14 @@ SPOILS = {
         lambda row: [row, row],
         quality.CHECK_UNIQUE_INTERVALS,
         AssetCheckSeverity.ERROR,
-        "1 interval(s) stored more than once (1 surplus rows), first at 2026-11-10 00:00 GMT",
+        "1 interval(s) stored more than once (1 surplus rows), first at {day} 00:00 GMT",
     ),
     "off the grid": Spoil(
         "house-import",
         shifted(10),
         quality.CHECK_ALIGNED_INTERVALS,
         AssetCheckSeverity.ERROR,
-        "1 misaligned: 1 off the grid; first at 2026-11-10 00:10 GMT",
+        "1 misaligned: 1 off the grid; first at {day} 00:10 GMT",
     ),
     "half an hour in a 15-minute series": Spoil(
         "flat-import-15min",
@@ -122,7 +130,7 @@ SPOILS = {
         with_value("-0.5"),
         quality.CHECK_VALID_VALUES,
         AssetCheckSeverity.ERROR,
-        "1 negative; first impossible: -0.5 kWh at 2026-11-10 00:00 GMT",
+        "1 negative; first impossible: -0.5 kWh at {day} 00:00 GMT",
     ),
     "sentinel": Spoil(
         "office-import",
@@ -149,24 +157,69 @@ def clean_day(tmp_path_factory: pytest.TempPathFactory) -> Landed:
     return landed_root(directory / "data", DAY, DAY, supply_points_csv=csv)
 
 
-@pytest.mark.parametrize("spoil", SPOILS.values(), ids=SPOILS.keys())
+# A day of its own for each spoil, so that one check-only run judges them all: DAY, and days
+# before it holding DAY's rows moved to them (days of 48 half-hours in GMT, like DAY).
+SPOILED_DAYS = {name: DAY - timedelta(days=n) for n, name in enumerate(SPOILS)}
+
+
+def moved_to(table: pa.Table, day: date) -> pa.Table:
+    """A stored day's rows (measurements or fetch log) moved to another day of the same length."""
+    step = pa.scalar(day - DAY, pa.duration("us"))
+    moved = table.set_column(
+        table.schema.get_field_index("local_date"),
+        "local_date",
+        pa.array([day] * table.num_rows, pa.date32()),
+    )
+    for column in ("interval_start", "interval_end"):
+        if column in moved.column_names:
+            index = moved.schema.get_field_index(column)
+            moved = moved.set_column(index, column, pc.add(moved[column], step))
+    return moved
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The clean run's evaluations (of DAY), and the check-only run's after the spoils."""
+
+    clean: Evaluations
+    spoiled: Evaluations
+
+
+@pytest.fixture(scope="module")
+def judged(clean_day: Landed, tmp_path_factory: pytest.TempPathFactory) -> Judged:
+    """Each spoil made on its own day of a copy of the clean day, then one check-only run."""
+    directory = tmp_path_factory.mktemp("spoiled")
+    csv = supply_points_without_gaps(directory)
+    with demo_harness(directory / "data", supply_points_csv=csv) as harness:
+        harness.copy_of(clean_day.root)
+        measurements, fetch_log = harness.day(DAY), harness.fetch_log(DAY)
+        for name, spoil in SPOILS.items():
+            day = SPOILED_DAYS[name]
+            if day != DAY:
+                storage.write_day(
+                    harness.root, day, moved_to(measurements, day), moved_to(fetch_log, day)
+                )
+            spoil_stored_day(harness, day, spoil.supply_point_id, 0, spoil.change)
+        spoiled = rejudge(harness, min(SPOILED_DAYS.values()), DAY)
+    return Judged(
+        evaluations(clean_day.harness, clean_day.outcome.run_id),
+        evaluations(harness, spoiled.run_id),
+    )
+
+
+@pytest.mark.parametrize("name", SPOILS)
 def test_a_check_that_passed_fails_once_the_stored_day_is_spoiled_naming_the_offender(
-    harness: PipelineHarness, tmp_path: Path, spoil: Spoil, clean_day: Landed
+    name: str, judged: Judged
 ) -> None:
-    use_supply_points_without_gaps(harness, tmp_path)
-    harness.copy_of(clean_day.root)
-    spoil_stored_day(harness, DAY, spoil.supply_point_id, 0, spoil.change)
+    spoil, day = SPOILS[name], SPOILED_DAYS[name]
 
-    spoiled = rejudge(harness, DAY, DAY)
-
-    clean = evaluations(clean_day.harness, clean_day.outcome.run_id)
-    assert clean[(key(DAY), spoil.check_name)].passed
-    failed = evaluations(harness, spoiled.run_id)[(key(DAY), spoil.check_name)]
+    assert judged.clean[(key(DAY), spoil.check_name)].passed
+    failed = judged.spoiled[(key(day), spoil.check_name)]
     assert (failed.passed, failed.severity) == (False, spoil.severity)
     assert offenders(failed) == [spoil.supply_point_id]
     worst = str(metadata(failed, "worst_offenders"))
-    assert offender_row(spoil.supply_point_id, DAY, 1) in worst
-    assert spoil.detail in worst
+    assert offender_row(spoil.supply_point_id, day, 1) in worst
+    assert spoil.detail.format(day=day) in worst
     assert metadata(failed, "blocking") is (spoil.check_name in quality.BLOCKING_CHECKS)
 
 
@@ -187,14 +240,30 @@ def ui_statuses(
     return dict(statuses)
 
 
+@pytest.fixture(scope="module")
+def landed_unjudged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """FIRST..LAST (no gappy meter) landed by the measurements asset alone, never judged nor
+    derived: each test copies it."""
+    directory = tmp_path_factory.mktemp("unjudged")
+    csv = supply_points_without_gaps(directory)
+    with demo_harness(directory / "data", supply_points_csv=csv) as harness:
+        outcome = run_selection(harness, LAND_ONLY, FIRST, LAST)
+    assert outcome.success, outcome.failure
+    return harness.root
+
+
 @pytest.mark.parametrize(
     "spoil", [SPOILS["duplicate"], SPOILS["mixed units"]], ids=["duplicate", "mixed units"]
 )
 def test_a_failing_blocking_check_stops_daily_consumption_for_that_day_only(
-    harness: PipelineHarness, tmp_path: Path, spoil: Spoil
+    harness: PipelineHarness,
+    tmp_path: Path,
+    spoil: Spoil,
+    landed_unjudged: Path,
+    analyst: Analyst,
 ) -> None:
     use_supply_points_without_gaps(harness, tmp_path)
-    run_selection(harness, LAND_ONLY, FIRST, LAST)
+    harness.copy_of(landed_unjudged)
     spoil_stored_day(harness, BAD, spoil.supply_point_id, 0, spoil.change)
 
     outcome = run_selection(harness, CHECKS_AND_DAILY_CONSUMPTION, FIRST, LAST)
@@ -211,16 +280,16 @@ def test_a_failing_blocking_check_stops_daily_consumption_for_that_day_only(
     }
     every_point = {point.supply_point_id for point in harness.supply_points()}
     for good in (FIRST, LAST):
-        derived = lake_rows(harness.root, "daily_consumption", good)
+        derived = lake_rows(harness.root, "daily_consumption", good, analyst=analyst)
         assert {row["supply_point_id"] for row in derived} == every_point
-    assert not lake_rows(harness.root, "daily_consumption", BAD)
+    assert not lake_rows(harness.root, "daily_consumption", BAD, analyst=analyst)
 
 
 def test_re_running_a_blocked_day_through_the_job_repairs_it_and_derives_its_consumption(
-    harness: PipelineHarness, tmp_path: Path
+    harness: PipelineHarness, tmp_path: Path, landed_unjudged: Path
 ) -> None:
     use_supply_points_without_gaps(harness, tmp_path)
-    run_selection(harness, LAND_ONLY, BAD, BAD)
+    harness.copy_of(landed_unjudged)
     spoil = SPOILS["duplicate"]
     spoil_stored_day(harness, BAD, spoil.supply_point_id, 0, spoil.change)
     blocked = run_selection(harness, CHECKS_AND_DAILY_CONSUMPTION, BAD, BAD)

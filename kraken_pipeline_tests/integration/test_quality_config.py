@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kraken_pipeline.cli.runner import run_range
+from kraken_pipeline_tests.support.lake import copy_lake
 from kraken_pipeline_tests.support.pipeline import Landed, PipelineHarness
 from kraken_pipeline_tests.support.quality_runs import (
     CHECK_STEP,
@@ -34,10 +38,25 @@ def judge_with(harness: PipelineHarness, day: date = DAY, **thresholds: Any) -> 
     return {name: value for (_, name), value in evaluations(harness, outcome.run_id).items()}
 
 
+@pytest.fixture(scope="module")
+def judged_again(tmp_path_factory: pytest.TempPathFactory, landed_day: Landed) -> Path:
+    """A copy of the landed day for this module's check-only runs, which only re-judge it."""
+    root = tmp_path_factory.mktemp("judged_again") / "data"
+    copy_lake(landed_day.root, root)
+    return root
+
+
+@pytest.fixture
+def on_the_landed_day(harness: PipelineHarness, judged_again: Path) -> PipelineHarness:
+    """The harness on the copy of the landed day (DAY, ten days before the emulator's clock)."""
+    harness.root = judged_again
+    return harness
+
+
 def test_the_completeness_floor_decides_between_warn_and_error(
-    harness: PipelineHarness, landed_day: Landed
+    on_the_landed_day: PipelineHarness,
 ) -> None:
-    harness.copy_of(landed_day.root)  # the gappy meter misses a few half-hours of 48
+    harness = on_the_landed_day  # the gappy meter misses a few half-hours of 48
 
     lenient = judge_with(harness, completeness_floor=0.5)["completeness"]
     strict = judge_with(harness, completeness_floor=1.0)["completeness"]
@@ -67,24 +86,21 @@ def test_the_estimate_threshold_is_the_operators_to_set(harness: PipelineHarness
     assert tolerant.passed
 
 
-def test_freshness_age_is_the_operators_to_set(
-    harness: PipelineHarness, landed_day: Landed
-) -> None:
-    harness.copy_of(landed_day.root)  # ten days before the emulator's clock
+def test_freshness_age_is_the_operators_to_set(on_the_landed_day: PipelineHarness) -> None:
+    harness = on_the_landed_day  # DAY is ten days before the emulator's clock
 
     assert judge_with(harness, freshness_max_age_days=30)["freshness"].passed
     assert not judge_with(harness, freshness_max_age_days=3)["freshness"].passed
 
 
 def test_a_check_only_run_over_a_missing_day_fails_that_day_and_judges_the_others(
-    harness: PipelineHarness,
+    on_the_landed_day: PipelineHarness,
 ) -> None:
-    landed = date(2026, 11, 12)
-    harness.run(landed, landed)
+    harness, missing = on_the_landed_day, DAY - timedelta(days=1)  # only DAY was landed
 
-    outcome = rejudge(harness, date(2026, 11, 11), landed)
+    outcome = rejudge(harness, missing, DAY)
 
     found = evaluations(harness, outcome.run_id)
-    assert not found[("2026-11-11", "completeness")].passed
-    assert "materialise the day" in str(found[("2026-11-11", "completeness")].description)
-    assert found[("2026-11-12", "unique_intervals")].passed
+    assert not found[(missing.isoformat(), "completeness")].passed
+    assert "materialise the day" in str(found[(missing.isoformat(), "completeness")].description)
+    assert found[(DAY.isoformat(), "unique_intervals")].passed

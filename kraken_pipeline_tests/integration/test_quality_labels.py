@@ -22,7 +22,7 @@ from kraken_pipeline.quality import (
 )
 from kraken_pipeline.report import format_summary, summarise
 from kraken_pipeline.schema import QUALITY_RESULTS_SCHEMA
-from kraken_pipeline_tests.support.lake import plant_measurements
+from kraken_pipeline_tests.support.lake import plant_measurements, seed_defined_lake
 from kraken_pipeline_tests.support.quality_rows import (
     LONG_AFTER,
     ORDINARY_DAY,
@@ -91,6 +91,7 @@ def test_a_passed_check_is_never_graver_than_a_failure_of_the_same_check() -> No
 
 def _store(root: Path, day: date, measurements: pa.Table, log: pa.Table, results: pa.Table) -> None:
     """Store a day as judged; its rows as they are (storage itself refuses a broken day)."""
+    seed_defined_lake(root, TZ)  # the lake a first run defines
     storage.write_day(root, day, measurements.slice(0, 0), log)
     plant_measurements(root, day, measurements)
     storage.write_quality_results(root, day, results)

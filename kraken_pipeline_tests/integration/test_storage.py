@@ -39,7 +39,14 @@ from kraken_pipeline_tests.support.day_tables import (
     fetch_log_table,
     measurements_table,
 )
-from kraken_pipeline_tests.support.lake import lake_rows
+from kraken_pipeline_tests.support.lake import lake_rows, seed_defined_lake
+
+
+@pytest.fixture(autouse=True)
+def defined_lake(tmp_path: Path) -> None:
+    """Each test's root starts with the lake's tables defined, as a first run leaves it: these
+    tests are about days written into a lake, not about defining one (test_warehouse.py is)."""
+    seed_defined_lake(tmp_path, TZ)
 
 
 def rows_of(table: pa.Table, supply_point_id: str) -> pa.Table:

@@ -35,6 +35,7 @@ from kraken_pipeline_tests.support.day_tables import (
     fetch_log_table,
     measurements_table,
 )
+from kraken_pipeline_tests.support.lake import Analyst, seed_defined_lake
 
 SPRING_FORWARD = date(2026, 3, 29)  # 46 half-hours in London
 FALL_BACK = date(2026, 10, 25)  # 50 half-hours in London
@@ -43,33 +44,34 @@ VIEWS = {"daily_totals", "restatements"}
 FILE_LAYOUT_ROOT = Path(__file__).parents[1] / "data" / "file_layout_root"
 
 
-def query(root: Path, sql: str, parameters: list[object] | None = None) -> list[tuple[object, ...]]:
-    with warehouse.connect(root) as connection:
-        return connection.execute(sql, parameters or []).fetchall()
+@pytest.fixture(scope="module")
+def defined(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new root whose lake `ensure_warehouse` defined, and nothing more: read, never written."""
+    root = tmp_path_factory.mktemp("defined")
+    warehouse.ensure_warehouse(root, TZ)
+    return root
 
 
-def test_every_table_and_view_answers_before_any_day_is_written(tmp_path: Path) -> None:
-    warehouse.ensure_warehouse(tmp_path, TZ)
-
-    assert (tmp_path / "catalog.sqlite").is_file()
+def test_every_table_and_view_answers_before_any_day_is_written(
+    defined: Path, analyst: Analyst
+) -> None:
+    assert (defined / "catalog.sqlite").is_file()
     for name in TABLES | VIEWS:
-        assert query(tmp_path, f"SELECT count(*) FROM {name}") == [(0,)]  # noqa: S608
-    columns = query(tmp_path, "SELECT column_name, column_type FROM (DESCRIBE measurements)")
+        assert analyst.query(defined, f"SELECT count(*) FROM {name}") == [(0,)]  # noqa: S608
+    columns = analyst.query(defined, "SELECT column_name, column_type FROM (DESCRIBE measurements)")
     assert [name for name, _ in columns] == MEASUREMENTS_SCHEMA.names
     assert dict(columns)["value"] == "DECIMAL(38,18)"
     assert dict(columns)["interval_start"] == "TIMESTAMP WITH TIME ZONE"
 
 
-def test_every_table_view_and_column_carries_a_comment(tmp_path: Path) -> None:
-    warehouse.ensure_warehouse(tmp_path, TZ)
-
-    described = query(
-        tmp_path,
+def test_every_table_view_and_column_carries_a_comment(defined: Path, analyst: Analyst) -> None:
+    described = analyst.query(
+        defined,
         "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = 'kraken' "
         "UNION ALL SELECT view_name, comment FROM duckdb_views() WHERE database_name = 'kraken'",
     )
-    uncommented = query(
-        tmp_path,
+    uncommented = analyst.query(
+        defined,
         "SELECT table_name || '.' || column_name FROM duckdb_columns() "
         "WHERE database_name = 'kraken' AND comment IS NULL AND table_name IN "
         "(SELECT table_name FROM duckdb_tables() WHERE database_name = 'kraken')",
@@ -82,7 +84,9 @@ def test_every_table_view_and_column_carries_a_comment(tmp_path: Path) -> None:
 
 
 def test_a_lake_opens_from_any_working_directory_and_after_the_root_is_moved(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    analyst: Analyst,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     storage.write_day(Path("data"), SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["a"]))
@@ -93,14 +97,15 @@ def test_a_lake_opens_from_any_working_directory_and_after_the_root_is_moved(
     moved = tmp_path / "mounted" / "elsewhere"
     moved.parent.mkdir()
 
-    assert query(tmp_path / "data", "SELECT count(*) FROM measurements") == [(46,)]
+    assert analyst.query(tmp_path / "data", "SELECT count(*) FROM measurements") == [(46,)]
+    analyst.close()
     lake.forget_connections()  # the pipeline's own connections must not outlive the move
     shutil.move(tmp_path / "data", moved)
 
-    assert query(moved, "SELECT count(*) FROM measurements") == [(46,)]
-    assert query(moved, "SELECT count(*) FROM supply_points") == [(7,)]
+    assert analyst.query(moved, "SELECT count(*) FROM measurements") == [(46,)]
+    assert analyst.query(moved, "SELECT count(*) FROM supply_points") == [(7,)]
     storage.write_day(moved, FALL_BACK, *day_tables(FALL_BACK, ["a"]))
-    assert query(moved, "SELECT count(*) FROM measurements") == [(96,)]
+    assert analyst.query(moved, "SELECT count(*) FROM measurements") == [(96,)]
     assert not (tmp_path / "data").exists()
 
 
@@ -159,11 +164,13 @@ def write_clock_change_days(root: Path) -> None:
 
 def test_daily_totals_measure_completeness_against_46_and_50_interval_days(
     tmp_path: Path,
+    analyst: Analyst,
 ) -> None:
+    seed_defined_lake(tmp_path, TZ)
     write_clock_change_days(tmp_path)
     warehouse.ensure_warehouse(tmp_path, TZ)
 
-    rows = query(
+    rows = analyst.query(
         tmp_path,
         "SELECT local_date, supply_point_id, intervals_received, intervals_expected, "
         "completeness, estimate_share, fetch_status FROM daily_totals ORDER BY ALL",
@@ -177,14 +184,15 @@ def test_daily_totals_measure_completeness_against_46_and_50_interval_days(
     ]
 
 
-def test_daily_totals_add_values_exactly_in_their_unit(tmp_path: Path) -> None:
+def test_daily_totals_add_values_exactly_in_their_unit(tmp_path: Path, analyst: Analyst) -> None:
+    seed_defined_lake(tmp_path, TZ)
     write_clock_change_days(tmp_path)
     warehouse.ensure_warehouse(tmp_path, TZ)
     day = storage.read_day(tmp_path, FALL_BACK)
     assert day is not None
     house = [row["value"] for row in day.to_pylist() if row["supply_point_id"] == "house-import"]
 
-    rows = query(
+    rows = analyst.query(
         tmp_path,
         "SELECT total_value, unit FROM daily_totals "
         "WHERE supply_point_id = 'house-import' AND local_date = DATE '2026-10-25'",
@@ -235,11 +243,13 @@ def start_analyst(root: Path, stop: Path) -> subprocess.Popen[str]:
     return analyst
 
 
+@pytest.mark.slow  # starts a second process, the analyst
 @pytest.mark.timeout(180)
 def test_a_connection_held_open_sees_every_day_as_it_lands_and_no_query_fails(
     tmp_path: Path,
 ) -> None:
     root, stop = tmp_path / "data", tmp_path / "stop"
+    seed_defined_lake(root, TZ)
     storage.write_supply_points(root, load_supply_points(EXAMPLE_CSV))
     storage.write_day(root, SPRING_FORWARD, *day_tables(SPRING_FORWARD, ["house-import"]))
     warehouse.ensure_warehouse(root, TZ)
@@ -277,22 +287,26 @@ def restate(
 
 def test_restatements_list_the_intervals_a_run_changed_with_old_and_new_values(
     tmp_path: Path,
+    analyst: Analyst,
 ) -> None:
     day = date(2026, 4, 2)
+    seed_defined_lake(tmp_path, TZ)
     warehouse.ensure_warehouse(tmp_path, TZ)
     storage.write_day(tmp_path, day, *day_tables(day, ["a", "b"]))
     restate(tmp_path, day, "a", Decimal("0.125"), estimates=0)  # the same values again
-    assert query(tmp_path, "SELECT count(*) FROM restatements") == [(0,)]
+    assert analyst.query(tmp_path, "SELECT count(*) FROM restatements") == [(0,)]
     warehouse.ensure_warehouse(tmp_path, TZ)
 
     restate(tmp_path, day, "a", Decimal("0.5"), estimates=2)
 
-    rows = query(
+    rows = analyst.query(
         tmp_path,
         "SELECT supply_point_id, interval_start, old_value, new_value, old_quality, new_quality "
         "FROM restatements ORDER BY interval_start LIMIT 3",
     )
-    counted = query(tmp_path, "SELECT count(*), count(DISTINCT supply_point_id) FROM restatements")
+    counted = analyst.query(
+        tmp_path, "SELECT count(*), count(DISTINCT supply_point_id) FROM restatements"
+    )
     first = datetime(2026, 4, 1, 23, 0, tzinfo=UTC)  # local midnight in summer time
     assert counted == [(48, 1)]
     assert rows[0] == ("a", first, Decimal("0.125"), Decimal("0.5"), "ACTUAL", "ESTIMATE")
@@ -301,8 +315,10 @@ def test_restatements_list_the_intervals_a_run_changed_with_old_and_new_values(
 
 def test_time_travel_answers_what_was_stored_at_an_earlier_snapshot_or_instant(
     tmp_path: Path,
+    analyst: Analyst,
 ) -> None:
     day = date(2026, 4, 3)
+    seed_defined_lake(tmp_path, TZ)
     first = storage.write_day(tmp_path, day, *day_tables(day, ["a"]))
     time.sleep(0.05)
     between = datetime.now(UTC)
@@ -310,11 +326,13 @@ def test_time_travel_answers_what_was_stored_at_an_earlier_snapshot_or_instant(
     restate(tmp_path, day, "a", Decimal(7), estimates=0)
 
     total = "SELECT sum(value) FROM measurements{at} WHERE local_date = ?"
-    before_by_version = query(
+    before_by_version = analyst.query(
         tmp_path, total.format(at=f" AT (VERSION => {first.snapshot})"), [day]
     )
-    before_by_time = query(tmp_path, total.format(at=" AT (TIMESTAMP => ?)"), [between, day])
-    now = query(tmp_path, total.format(at=""), [day])
+    before_by_time = analyst.query(
+        tmp_path, total.format(at=" AT (TIMESTAMP => ?)"), [between, day]
+    )
+    now = analyst.query(tmp_path, total.format(at=""), [day])
 
     stored_first = sum(measurements_table(day, ["a"])["value"].to_pylist(), Decimal(0))
     assert before_by_version == before_by_time == [(stored_first,)]
@@ -326,7 +344,9 @@ def test_time_travel_answers_what_was_stored_at_an_earlier_snapshot_or_instant(
 
 def test_maintenance_merges_files_and_keeps_every_snapshot_inside_the_retention_readable(
     tmp_path: Path,
+    analyst: Analyst,
 ) -> None:
+    seed_defined_lake(tmp_path, TZ)
     warehouse.ensure_warehouse(tmp_path, TZ)
     days = [date(2026, 4, 1) + timedelta(days=n) for n in range(4)]
     for turn in range(3):
@@ -344,13 +364,13 @@ def test_maintenance_merges_files_and_keeps_every_snapshot_inside_the_retention_
     assert done.files_deleted > 0
     assert len(sorted((tmp_path / "lake").rglob("*.parquet"))) < len(files_before)
     at_retained = "SELECT count(*) FROM measurements AT (VERSION => ?)"
-    assert query(tmp_path, at_retained, [retained.snapshot]) == [(48 * 2 + 48 * 3,)]
-    assert query(tmp_path, "SELECT count(*) FROM measurements") == [(48 + 48 * 3,)]
+    assert analyst.query(tmp_path, at_retained, [retained.snapshot]) == [(48 * 2 + 48 * 3,)]
+    assert analyst.query(tmp_path, "SELECT count(*) FROM measurements") == [(48 + 48 * 3,)]
     with pytest.raises(duckdb.Error, match="No snapshot found"):
-        query(tmp_path, "SELECT count(*) FROM measurements AT (VERSION => 3)")  # expired
+        analyst.query(tmp_path, "SELECT count(*) FROM measurements AT (VERSION => 3)")  # expired
     # The change feed still answers from the oldest snapshot kept.
     restate(tmp_path, days[0], "b", Decimal(3), estimates=0)
-    assert query(tmp_path, "SELECT DISTINCT supply_point_id FROM restatements") == [("b",)]
+    assert analyst.query(tmp_path, "SELECT DISTINCT supply_point_id FROM restatements") == [("b",)]
 
 
 def test_maintenance_refuses_a_negative_retention(tmp_path: Path) -> None:
@@ -367,6 +387,7 @@ def old_files(root: Path, pattern: str) -> pa.Table:
 
 def test_a_root_of_the_file_layout_is_imported_once_losing_nothing_and_its_files_kept(
     tmp_path: Path,
+    analyst: Analyst,
 ) -> None:
     root = tmp_path / "data"
     shutil.copytree(FILE_LAYOUT_ROOT, root)
@@ -383,14 +404,16 @@ def test_a_root_of_the_file_layout_is_imported_once_losing_nothing_and_its_files
     stored = pa.concat_tables([storage.read_day(root, day) for day in days])  # type: ignore[misc]
     key = [("supply_point_id", "ascending"), ("interval_start", "ascending")]
     assert stored.sort_by(key).to_pylist() == expected.sort_by(key).to_pylist()
-    assert query(root, "SELECT count(*) FROM fetch_log") == [(expected_log.num_rows,)]
-    assert query(root, "SELECT count(*) FROM quality_results") == [(quality.num_rows,)]
-    assert query(root, "SELECT count(*) FROM supply_points") == [(7,)]
-    assert query(root, "SELECT count(*) FROM daily_totals") != [(0,)]
+    assert analyst.query(root, "SELECT count(*) FROM fetch_log") == [(expected_log.num_rows,)]
+    assert analyst.query(root, "SELECT count(*) FROM quality_results") == [(quality.num_rows,)]
+    assert analyst.query(root, "SELECT count(*) FROM supply_points") == [(7,)]
+    assert analyst.query(root, "SELECT count(*) FROM daily_totals") != [(0,)]
     assert sorted(str(p) for p in root.rglob("*.parquet") if "lake" not in p.parts) == files
 
 
-def test_a_day_landed_after_the_import_replaces_the_imported_one(tmp_path: Path) -> None:
+def test_a_day_landed_after_the_import_replaces_the_imported_one(
+    tmp_path: Path, analyst: Analyst
+) -> None:
     root = tmp_path / "data"
     shutil.copytree(FILE_LAYOUT_ROOT, root)
     warehouse.ensure_warehouse(root, TZ)
@@ -400,14 +423,16 @@ def test_a_day_landed_after_the_import_replaces_the_imported_one(tmp_path: Path)
     lake.forget_connections()
     warehouse.ensure_warehouse(root, TZ)
 
-    assert query(
+    assert analyst.query(
         root, "SELECT DISTINCT supply_point_id FROM measurements WHERE local_date = ?", [day]
     ) == [("house-import",)]
 
 
 def test_the_maintenance_asset_expires_what_its_configured_retention_lets_go(
     tmp_path: Path,
+    analyst: Analyst,
 ) -> None:
+    seed_defined_lake(tmp_path, TZ)
     for value in (1, 2, 3):
         storage.write_day(tmp_path, FALL_BACK, *day_tables(FALL_BACK, ["a"], Decimal(value)))
     resources = {"storage_root": StorageResource(data_root=str(tmp_path))}
@@ -427,7 +452,7 @@ def test_the_maintenance_asset_expires_what_its_configured_retention_lets_go(
     assert none_kept.success
     assert expired(kept) == 0  # everything is younger than the default 30 days
     assert expired(none_kept) > 0
-    assert query(tmp_path, "SELECT count(*) FROM ducklake_snapshots('kraken')") == [(1,)]
-    assert query(tmp_path, "SELECT sum(value) FROM measurements") == [
+    assert analyst.query(tmp_path, "SELECT count(*) FROM ducklake_snapshots('kraken')") == [(1,)]
+    assert analyst.query(tmp_path, "SELECT sum(value) FROM measurements") == [
         (sum(measurements_table(FALL_BACK, ["a"], first_value=Decimal(3))["value"].to_pylist()),)
     ]

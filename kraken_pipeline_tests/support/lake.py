@@ -33,12 +33,50 @@ def plant_measurements(root: DataRoot, day: date, rows: pa.Table) -> None:
     lake.commit(root, replace, "a test's planted rows")
 
 
-def lake_rows(root: DataRoot, table: str, day: date | None = None) -> list[dict[str, object]]:
-    """The rows of a lake table (of one local day), read as an analyst reads them."""
+def lake_rows(
+    root: DataRoot, table: str, day: date | None = None, *, analyst: Analyst | None = None
+) -> list[dict[str, object]]:
+    """The rows of a lake table (of one local day), read as an analyst reads them: on the
+    analyst's held connection, or on a connection of their own."""
+    if analyst is not None:
+        return _rows(analyst.connection(root), table, day)
     with warehouse.connect(root) as connection:
-        where, parameters = ("WHERE local_date = ?", [day]) if day else ("", [])
-        result = connection.execute(f"SELECT * FROM {table} {where}", parameters)  # noqa: S608
-        return result.to_arrow_table().to_pylist()
+        return _rows(connection, table, day)
+
+
+def _rows(
+    connection: duckdb.DuckDBPyConnection, table: str, day: date | None
+) -> list[dict[str, object]]:
+    where, parameters = ("WHERE local_date = ?", [day]) if day else ("", [])
+    result = connection.execute(f"SELECT * FROM {table} {where}", parameters)  # noqa: S608
+    return result.to_arrow_table().to_pylist()
+
+
+class Analyst:
+    """An analyst's read-only connections (`warehouse.connect`), one per root, held open across
+    queries as a notebook holds one: opening a connection loads and verifies DuckDB's extensions,
+    the slow part of a query. Each query still reads the latest committed snapshot."""
+
+    def __init__(self) -> None:
+        self._connections: dict[str, duckdb.DuckDBPyConnection] = {}
+
+    def connection(self, root: DataRoot) -> duckdb.DuckDBPyConnection:
+        """The analyst's connection to a root's lake, opened on first use."""
+        key = str(root)
+        if key not in self._connections:
+            self._connections[key] = warehouse.connect(root)
+        return self._connections[key]
+
+    def query(
+        self, root: DataRoot, sql: str, parameters: list[object] | None = None
+    ) -> list[tuple[object, ...]]:
+        """The rows one query answers."""
+        return self.connection(root).execute(sql, parameters or []).fetchall()
+
+    def close(self) -> None:
+        """Close every connection (the analyst goes away, or a root is about to be moved)."""
+        while self._connections:
+            self._connections.popitem()[1].close()
 
 
 def stored_days_of(root: DataRoot, table: str) -> set[date]:

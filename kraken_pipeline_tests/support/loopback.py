@@ -79,7 +79,10 @@ def recording_server(*answers: Scripted) -> Iterator[Recorder]:
     server.daemon_threads = True
     server.recorder = recorder  # type: ignore[attr-defined]
     recorder.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the serving loop to look, half a second by default.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield recorder

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -142,19 +143,27 @@ class Landed:
         return self.harness.root
 
 
-def landed_root(root: Path, first: date, last: date, **fields: Any) -> Landed:
-    """Days first..last as a clean run lands them from the demo emulator into `root`.
-
-    For a module-scoped fixture: each test then works on its own copy (PipelineHarness.copy_of),
-    so a run that many tests start from is made once. `fields` are PipelineHarness fields.
-    """
+@contextmanager
+def demo_harness(root: Path, **fields: Any) -> Iterator[PipelineHarness]:
+    """The harness on a demo emulator at EMULATOR_NOW with the demo client's credentials set,
+    both until the block ends: for a module-scoped fixture's runs. `fields` are PipelineHarness
+    fields."""
     with (
         Emulator(EmulatorConfig(clock=lambda: EMULATOR_NOW)) as emulator,
         pytest.MonkeyPatch.context() as environment,
     ):
         environment.setenv("KRAKEN_CLIENT_ID", DEMO_CLIENT_ID)
         environment.setenv("KRAKEN_CLIENT_SECRET", DEMO_CLIENT_SECRET)
-        harness = PipelineHarness(emulator=emulator, root=root, seed_lake=True, **fields)
+        yield PipelineHarness(emulator=emulator, root=root, seed_lake=True, **fields)
+
+
+def landed_root(root: Path, first: date, last: date, **fields: Any) -> Landed:
+    """Days first..last as a clean run lands them from the demo emulator into `root`.
+
+    For a module-scoped fixture: each test then works on its own copy (PipelineHarness.copy_of),
+    so a run that many tests start from is made once. `fields` are PipelineHarness fields.
+    """
+    with demo_harness(root, **fields) as harness:
         outcome = harness.run(first, last)
     assert outcome.success, outcome.failure
     return Landed(harness, outcome)

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from kraken_pipeline import storage, warehouse
@@ -20,6 +21,7 @@ from kraken_pipeline.emulator import Emulator
 from kraken_pipeline.local_days import days_between
 from kraken_pipeline.supply_points import SupplyPoint
 from kraken_pipeline.warehouse import lake
+from kraken_pipeline_tests.support.lake import Analyst
 from kraken_pipeline_tests.support.pipeline import (
     EXAMPLE_CSV,
     TIMEZONE,
@@ -69,22 +71,29 @@ def without_fetch_times(table: pa.Table) -> pa.Table:
     return table.drop_columns(["fetched_at"])
 
 
-def day_digests(root: Path, day: date) -> dict[str, str]:
+def day_digests(root: Path, day: date, analyst: Analyst | None = None) -> dict[str, str]:
     """What an analyst reads of one landed day, byte for byte: equal means the day is untouched.
 
     For the measurements and the fetch log: the sha256 of every Parquet file the lake's latest
     snapshot reads for the day (by path), and of the day's rows as the analyst's query answers
-    them (fetched_at included, so even an identical re-fetch counts as a change).
+    them (fetched_at included, so even an identical re-fetch counts as a change). Read on the
+    analyst's held connection, or on a connection of its own.
     """
-    found: dict[str, str] = {}
+    if analyst is not None:
+        return _day_digests(analyst.connection(root), root, day)
     with warehouse.connect(root) as connection:
-        for table in DAY_TABLES:
-            of_the_day = f"FROM {table} WHERE local_date = ?"  # our table names, no input
-            files = connection.execute(f"SELECT DISTINCT filename {of_the_day}", [day])
-            for (name,) in sorted(files.fetchall()):
-                found[str(Path(name).relative_to(root))] = _sha256(Path(name).read_bytes())
-            rows = connection.execute(f"SELECT * {of_the_day} ORDER BY ALL", [day]).fetchall()
-            found[f"{table} rows"] = _sha256(repr(rows).encode())
+        return _day_digests(connection, root, day)
+
+
+def _day_digests(connection: duckdb.DuckDBPyConnection, root: Path, day: date) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for table in DAY_TABLES:
+        of_the_day = f"FROM {table} WHERE local_date = ?"  # our table names, no input
+        files = connection.execute(f"SELECT DISTINCT filename {of_the_day}", [day])
+        for (name,) in sorted(files.fetchall()):
+            found[str(Path(name).relative_to(root))] = _sha256(Path(name).read_bytes())
+        rows = connection.execute(f"SELECT * {of_the_day} ORDER BY ALL", [day]).fetchall()
+        found[f"{table} rows"] = _sha256(repr(rows).encode())
     return found
 
 

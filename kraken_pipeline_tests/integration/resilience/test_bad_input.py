@@ -13,8 +13,8 @@ import csv
 import io
 import re
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
@@ -33,6 +33,7 @@ from kraken_pipeline.supply_points import (
     load_supply_points,
     mpan_check_digit_is_valid,
 )
+from kraken_pipeline_tests.support.lake import Analyst, copy_lake
 from kraken_pipeline_tests.support.pipeline import Landed
 from kraken_pipeline_tests.support.resilience import EXAMPLE_CSV, Pipeline, day_digests, landed
 
@@ -57,8 +58,36 @@ def demo_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def pipeline(emulator: Emulator, tmp_path: Path) -> Pipeline:
-    return Pipeline(emulator, tmp_path / "data")
+def pipeline(emulator: Emulator, tmp_path: Path, module_instance: DagsterInstance) -> Pipeline:
+    return Pipeline(emulator, tmp_path / "data", instance=module_instance)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A landed day that runs meant to write nothing share, and an analyst's connection to it."""
+
+    root: Path
+    analyst: Analyst
+
+    def digests(self) -> dict[str, str]:
+        return day_digests(self.root, DAY, self.analyst)
+
+
+@pytest.fixture(scope="module")
+def kept(tmp_path_factory: pytest.TempPathFactory, landed_day: Landed) -> Iterator[Kept]:
+    """A copy of the landed day for this module's refused runs: each test compares the day's
+    digests before and after its own run, so a run that wrote would fail that test."""
+    root = tmp_path_factory.mktemp("kept") / "data"
+    copy_lake(landed_day.root, root)
+    analyst = Analyst()
+    yield Kept(root, analyst)
+    analyst.close()
+
+
+@pytest.fixture
+def on_the_kept_day(pipeline: Pipeline, kept: Kept) -> Pipeline:
+    """The pipeline writing to the kept day's root."""
+    return replace(pipeline, root=kept.root)
 
 
 def csv_text(rows: list[list[str]]) -> str:
@@ -128,16 +157,16 @@ def test_a_malformed_supply_points_file_fails_the_run_saying_what_is_wrong_and_w
 
 
 def test_none_of_the_bad_files_touches_a_day_landed_before(
-    pipeline: Pipeline, tmp_path: Path, landed_day: Landed
+    on_the_kept_day: Pipeline, tmp_path: Path, kept: Kept
 ) -> None:
-    pipeline.copy_of(landed_day.root)
-    before = day_digests(pipeline.root, DAY)
+    pipeline = on_the_kept_day
+    before = kept.digests()
     texts = [example_with_first_id(i) for i in HOSTILE_IDS.values()]
 
     for text in [*texts, *(text for text, _named in BAD_FILES.values())]:
         run_with_csv(pipeline, tmp_path, text)
 
-    assert day_digests(pipeline.root, DAY) == before
+    assert kept.digests() == before
 
 
 def valid_mpan(serial: int) -> str:
@@ -153,6 +182,7 @@ def large_csv(count: int, mpan: Callable[[int], str], utility: str = "electricit
     return csv_text(rows)
 
 
+@pytest.mark.slow  # 30,000 supply points through the CSV reader into the warehouse
 def test_thirty_thousand_supply_points_load_quickly_and_reach_the_warehouse_intact(
     tmp_path: Path,
 ) -> None:
@@ -180,6 +210,7 @@ def test_thirty_thousand_supply_points_load_quickly_and_reach_the_warehouse_inta
     assert punctuated == [("P29999",)]
 
 
+@pytest.mark.slow  # 30,000 lines read twice, by the loader and by a run
 def test_thirty_thousand_bad_lines_give_a_bounded_message_that_names_the_first_ones(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
@@ -199,16 +230,16 @@ def test_thirty_thousand_bad_lines_give_a_bounded_message_that_names_the_first_o
 
 @pytest.mark.parametrize("case", ["sql", "path-traversal", "glob"])
 def test_a_repair_run_naming_a_hostile_id_is_refused_naming_it_and_keeps_the_day(
-    pipeline: Pipeline, case: str, landed_day: Landed
+    on_the_kept_day: Pipeline, case: str, kept: Kept
 ) -> None:
-    pipeline.copy_of(landed_day.root)
-    before = day_digests(pipeline.root, DAY)
+    pipeline = on_the_kept_day
+    before = kept.digests()
 
     with pytest.raises(DagsterInvalidConfigError) as refused:
         pipeline.run(DAY, DAY, supply_point_ids=[HOSTILE_IDS[case]])
 
     assert f"got {HOSTILE_IDS[case]}" in str(refused.value)
-    assert day_digests(pipeline.root, DAY) == before
+    assert kept.digests() == before
 
 
 def test_a_data_root_with_quotes_and_spaces_gets_working_views(
@@ -238,28 +269,26 @@ ENVIRONMENTS: dict[str, tuple[dict[str, Any], str, str]] = {
 
 @pytest.mark.parametrize("case", list(ENVIRONMENTS))
 def test_a_wrong_kraken_url_fails_the_run_naming_the_variable_and_keeps_the_day(
-    pipeline: Pipeline, case: str, landed_day: Landed
+    on_the_kept_day: Pipeline, case: str, kept: Kept
 ) -> None:
+    pipeline = on_the_kept_day
     changes, variable, problem = ENVIRONMENTS[case]
-    pipeline.copy_of(landed_day.root)
-    before = day_digests(pipeline.root, DAY)
+    before = kept.digests()
 
-    outcome = run_range(
-        DagsterInstance.ephemeral(), pipeline.settings.model_copy(update=changes), DAY, DAY
-    )
+    outcome = run_range(pipeline.instance, pipeline.settings.model_copy(update=changes), DAY, DAY)
 
     assert not outcome.success
     assert variable in (outcome.failure or "")
     assert problem in (outcome.failure or "")
-    assert day_digests(pipeline.root, DAY) == before
+    assert kept.digests() == before
 
 
 @pytest.mark.parametrize("variable", ["KRAKEN_CLIENT_SECRET", "KRAKEN_CLIENT_ID"])
 def test_an_empty_credential_fails_the_run_naming_it_and_keeps_the_day(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, variable: str, landed_day: Landed
+    on_the_kept_day: Pipeline, monkeypatch: pytest.MonkeyPatch, variable: str, kept: Kept
 ) -> None:
-    pipeline.copy_of(landed_day.root)
-    before = day_digests(pipeline.root, DAY)
+    pipeline = on_the_kept_day
+    before = kept.digests()
     monkeypatch.setenv(variable, "")
 
     outcome = pipeline.run(DAY, DAY)
@@ -267,7 +296,7 @@ def test_an_empty_credential_fails_the_run_naming_it_and_keeps_the_day(
     assert not outcome.success
     assert variable in (outcome.failure or "")
     assert "empty" in (outcome.failure or "")
-    assert day_digests(pipeline.root, DAY) == before
+    assert kept.digests() == before
 
 
 def test_the_launchpad_never_defaults_the_kraken_resource_to_another_kraken_or_zone() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from dagster import DagsterInstance
 
 from kraken_pipeline import storage
 from kraken_pipeline.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, Fault
@@ -43,8 +44,8 @@ def demo_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def pipeline(emulator: Emulator, tmp_path: Path) -> Pipeline:
-    return Pipeline(emulator, tmp_path / "data", seed_lake=True)
+def pipeline(emulator: Emulator, tmp_path: Path, module_instance: DagsterInstance) -> Pipeline:
+    return Pipeline(emulator, tmp_path / "data", seed_lake=True, instance=module_instance)
 
 
 def run_with_oddity(pipeline: Pipeline, oddity: str) -> pa.Table:
