@@ -3,11 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# pytest-xdist workers. `make test-fast` spreads its modules over every core; `make test` (and
-# CI) runs in one process, since its end-to-end tests each start a webserver, daemon, browser or
-# Celery workers and slow each other down on 2 cores (try WORKERS=2). Each module's tests stay on
-# one worker, and every scale-out test on one (conftest.py).
-WORKERS ?= 0
+# pytest-xdist workers. Each module's tests stay on one worker, and every test that starts
+# Dagster's daemon or uses the scale-out services on one worker (conftest.py), so that two
+# webservers and daemons never compete for the 2 cores. WORKERS=0 runs in one process.
+WORKERS ?= 2
 FAST_WORKERS ?= auto
 
 .PHONY: lock run test test-fast test-unit lint format ui emulator check bench clean browser services

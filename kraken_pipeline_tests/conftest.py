@@ -7,7 +7,6 @@ moves when a test moves it (`emulator.set_clock(...)`, `emulator.advance_clock(.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -44,19 +43,11 @@ def clock() -> FakeClock:
     return FakeClock(EMULATOR_NOW)
 
 
-def _stop_without_waiting(running: Emulator) -> None:
-    """Stop an emulator in the background: its serving loop takes up to 20 ms to notice, a wait
-    no test needs, since every test starts emulators of its own, on ports of their own."""
-    threading.Thread(target=running.stop, name="stopping-emulator", daemon=True).start()
-
-
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     """A started emulator: demo dataset, demo client, clock fixed at EMULATOR_NOW."""
-    running = Emulator(EmulatorConfig(clock=_fixed_clock))
-    running.start()
-    yield running
-    _stop_without_waiting(running)
+    with Emulator(EmulatorConfig(clock=_fixed_clock)) as running:
+        yield running
 
 
 @pytest.fixture
@@ -76,7 +67,7 @@ def start_emulator() -> Iterator[Callable[..., Emulator]]:
 
     yield start
     for running in started:
-        _stop_without_waiting(running)
+        running.stop()
 
 
 def _mint(emulator: Emulator) -> str:
