@@ -157,16 +157,32 @@ def landed_day(tmp_path_factory: pytest.TempPathFactory) -> Landed:
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    """Under pytest-xdist (`--dist loadgroup`), keep each module's tests on one worker, so its
-    module-scoped fixtures (a webserver, a UI, a landed day) are made once, and every scale-out
-    test on one worker, since they share PostgreSQL, Redis and RabbitMQ. The modules that start
-    `dagster dev` join them (DAEMONS): two webservers and daemons at once would starve each
-    other on 2 cores. Marked as collected, before any plugin reads the marks."""
+    """Under pytest-xdist (`--dist loadgroup`), keep a module's tests that share a
+    module-scoped fixture (a webserver, a UI, a landed day) on one worker, so it is made once,
+    and every scale-out test on one worker, since they share PostgreSQL, Redis and RabbitMQ. The
+    modules that start `dagster dev` join them (DAEMONS): two webservers and daemons at once
+    would starve each other on 2 cores. Any other test runs wherever a worker is free, which
+    keeps the two busy to the end. Marked as collected, before any plugin reads the marks."""
     if item.get_closest_marker("xdist_group") is not None:
         return
     path = item.path.relative_to(Path(__file__).parent)
-    group = DAEMONS if path.parts[0] == "scale" else str(path)
-    item.add_marker(pytest.mark.xdist_group(group))
+    if path.parts[0] == "scale":
+        item.add_marker(pytest.mark.xdist_group(DAEMONS))
+    elif _uses_module_fixtures(item):
+        item.add_marker(pytest.mark.xdist_group(str(path)))
+
+
+def _uses_module_fixtures(item: pytest.Item) -> bool:
+    """Whether the test uses a fixture made once per module or package (else it can run on any
+    worker, which balances the two). Unknown (a pytest without `_fixtureinfo`): assume so."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return True
+    return any(
+        definition.scope in ("module", "package")
+        for definitions in info.name2fixturedefs.values()
+        for definition in definitions
+    )
 
 
 # After pytest-xdist's own hook, so that a node id it has already given its group is left alone.

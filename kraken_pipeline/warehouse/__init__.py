@@ -65,7 +65,9 @@ def _define(timezone: str | None, fingerprint: str) -> Callable[[duckdb.DuckDBPy
         columns = ", ".join(f"{name} {kind}" for name, kind in _INFO_COLUMNS.items())
         connection.execute(f"CREATE TABLE IF NOT EXISTS {_INFO_TABLE} ({columns})")
         # zstd: a third smaller than DuckDB's default snappy on measurements, as fast to read.
-        connection.execute("CALL ducklake_set_option(?, 'parquet_compression', 'zstd')", [ALIAS])
+        connection.execute(
+            "CALL ducklake_set_option(current_database(), 'parquet_compression', 'zstd')"
+        )
         for table in tables.TABLES:
             tables.create_or_extend(connection, table)
             tables.comment(connection, table.name, table.schema.names)
@@ -107,7 +109,10 @@ def ensure_warehouse(root: DataRoot | str, timezone: str) -> Lake:
     fingerprint = _definitions_fingerprint(timezone)
     if _recorded_in(root, "views_fingerprint") == fingerprint:
         return found
-    lake.commit(root, _define(timezone, fingerprint), "defining the analysts' views")
+    # The change feed's view names the lake by the analysts' alias: bound where it is that.
+    lake.commit(
+        root, _define(timezone, fingerprint), "defining the analysts' views", as_kraken=True
+    )
     return found
 
 

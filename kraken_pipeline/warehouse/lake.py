@@ -1,6 +1,7 @@
 """Where a data root's DuckLake lives, and DuckDB connections attached to it.
 
-The lake is attached as `kraken`: the views name it.
+Analysts attach the lake as `kraken` (the views name it); the pipeline attaches every lake it
+writes to one DuckDB per process, each under an alias of its own.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ ALIAS = "kraken"
 CATALOG_VARIABLE = "KRAKEN_PIPELINE_CATALOG"
 CATALOG_FILE = "catalog.sqlite"
 DATA_DIRECTORY = "lake"
-_OPEN_DATABASES = 8  # attached lakes kept per process (tests open many roots)
+_OPEN_LAKES = 8  # lakes kept attached per process (tests open many roots)
 _ATTEMPTS = 12  # about 10 s of waiting in all: far longer than any day's commit
 _T = TypeVar("_T")
 # What another writer's concurrent commit (or catalog creation) looks like from this one.
@@ -84,7 +85,7 @@ def lake_of(root: DataRoot, environ: Mapping[str, str] | None = None) -> Lake:
     return Lake(f"sqlite:{catalog_file}", data_path)
 
 
-def _attach_statement(lake: Lake, read_only: bool) -> str:
+def _attach_statement(lake: Lake, alias: str, read_only: bool) -> str:
     options = [
         f"DATA_PATH {literal(lake.data_path)}",
         "OVERRIDE_DATA_PATH true",
@@ -93,7 +94,7 @@ def _attach_statement(lake: Lake, read_only: bool) -> str:
     ]
     if read_only:
         options.insert(0, "READ_ONLY")
-    return f"ATTACH {literal('ducklake:' + lake.catalog)} AS {ALIAS} ({', '.join(options)})"
+    return f"ATTACH {literal('ducklake:' + lake.catalog)} AS {alias} ({', '.join(options)})"
 
 
 def _prepare_local(lake: Lake, read_only: bool) -> None:
@@ -123,23 +124,35 @@ def _create_catalog_file(catalog: Path) -> None:
 
 
 def open_connection(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB with the lake attached as `kraken` and in use."""
+    """A new in-memory DuckDB of its own with the lake attached as `kraken` and in use."""
     _prepare_local(lake, read_only)
     connection = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
-        for name in lake.extensions:
-            extensions.load(connection, name)
-        connection.execute("SET TimeZone = 'UTC'")  # TIMESTAMPTZ reads back as UTC instants
-        if lake.data_path.startswith("s3://"):
-            connection.execute(s3_secret_statement())
-        _attach(connection, lake, read_only)
+        _equip(connection, lake, set())
+        _attach(connection, lake, ALIAS, read_only)
     except duckdb.Error as error:
         connection.close()
-        hint = CATALOG_VARIABLE if lake.configured_catalog else filesystems.DATA_ROOT_VARIABLE
-        message = _without_catalog(str(error), lake)
-        raise LakeError(f"cannot open {lake.describe()}: {message} (check {hint})") from None
+        raise _cannot_open(lake, error) from None
     connection.execute(f"USE {ALIAS}")
     return connection
+
+
+def _equip(connection: duckdb.DuckDBPyConnection, lake: Lake, loaded: set[str]) -> None:
+    """Give a database what the lake needs that it has not `loaded` yet (which grows)."""
+    if not loaded:
+        connection.execute("SET TimeZone = 'UTC'")  # TIMESTAMPTZ reads back as UTC instants
+    for name in lake.extensions:
+        if name not in loaded:
+            extensions.load(connection, name)
+            loaded.add(name)
+    if lake.data_path.startswith("s3://"):
+        connection.execute(s3_secret_statement())
+
+
+def _cannot_open(lake: Lake, error: duckdb.Error) -> LakeError:
+    hint = CATALOG_VARIABLE if lake.configured_catalog else filesystems.DATA_ROOT_VARIABLE
+    message = _without_catalog(str(error), lake)
+    return LakeError(f"cannot open {lake.describe()}: {message} (check {hint})")
 
 
 def _without_catalog(message: str, lake: Lake) -> str:
@@ -151,46 +164,80 @@ def _without_catalog(message: str, lake: Lake) -> str:
     return _PASSWORD.sub(r"\1***", message)
 
 
-def _attach(connection: duckdb.DuckDBPyConnection, lake: Lake, read_only: bool) -> None:
+def _attach(connection: duckdb.DuckDBPyConnection, lake: Lake, alias: str, read_only: bool) -> None:
     # Two processes creating one PostgreSQL catalog at once: the loser's CREATE meets the
     # winner's tables; attaching again finds them made.
     retrying(
-        lambda: connection.execute(_attach_statement(lake, read_only)),
+        lambda: connection.execute(_attach_statement(lake, alias, read_only)),
         f"attaching {lake.describe()}",
     )
 
 
-_databases: OrderedDict[tuple[int, Lake], duckdb.DuckDBPyConnection] = OrderedDict()
-_databases_lock = threading.Lock()
+@dataclass
+class _Engine:
+    """This process's DuckDB for the pipeline's own work: every lake it writes is attached to
+    it under an alias of its own, so that the extensions are loaded and verified once."""
+
+    connection: duckdb.DuckDBPyConnection
+    aliases: OrderedDict[Lake, str] = field(default_factory=OrderedDict)
+    loaded: set[str] = field(default_factory=set)
+    attached: int = 0
 
 
-def _database(lake: Lake) -> duckdb.DuckDBPyConnection:
-    # Keyed by process: a DuckDB database must not cross a fork.
-    key = (os.getpid(), lake)
-    with _databases_lock:
-        if key in _databases:
-            _databases.move_to_end(key)
-            return _databases[key]
-        _databases[key] = open_connection(lake, read_only=False)
-        while len(_databases) > _OPEN_DATABASES:
-            _, evicted = _databases.popitem(last=False)
-            evicted.close()
-        return _databases[key]
+_engines: dict[int, _Engine] = {}  # by process: a DuckDB database must not cross a fork
+_engines_lock = threading.Lock()
+
+
+def _alias_of(lake: Lake) -> tuple[_Engine, str]:
+    """The process's engine and the alias the lake is attached under, attached if need be."""
+    with _engines_lock:
+        engine = _engines.get(os.getpid())
+        if engine is None:
+            connection = duckdb.connect(config={"autoinstall_known_extensions": False})
+            engine = _engines[os.getpid()] = _Engine(connection)
+        if lake in engine.aliases:
+            engine.aliases.move_to_end(lake)
+            return engine, engine.aliases[lake]
+        _prepare_local(lake, read_only=False)
+        alias = f"lake_{engine.attached + 1}"
+        try:
+            _equip(engine.connection, lake, engine.loaded)
+            _attach(engine.connection, lake, alias, read_only=False)
+        except duckdb.Error as error:
+            raise _cannot_open(lake, error) from None
+        engine.attached += 1
+        engine.aliases[lake] = alias
+        while len(engine.aliases) > _OPEN_LAKES:
+            _, evicted = engine.aliases.popitem(last=False)
+            engine.connection.execute(f"DETACH {evicted}")
+        return engine, alias
 
 
 def forget_connections() -> None:
     """Close this process's lake connections (a lake removed or replaced under them)."""
-    with _databases_lock:
-        while _databases:
-            _databases.popitem()[1].close()
+    with _engines_lock:
+        engine = _engines.pop(os.getpid(), None)
+        if engine is not None:
+            engine.connection.close()
 
 
 @contextmanager
-def session(root: DataRoot) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection (a cursor of the process's writable lake) with `kraken` in use."""
-    cursor = _database(lake_of(root)).cursor()
+def session(root: DataRoot, *, as_kraken: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the root's lake, the lake in use: a cursor of the process's engine.
+
+    SQL naming the lake uses `current_database()`: its alias differs from lake to lake. With
+    `as_kraken` it is a connection of its own where the lake is `kraken`, as analysts attach
+    it (a view naming the lake must be bound there).
+    """
+    found = lake_of(root)
+    if as_kraken:
+        with contextlib.closing(open_connection(found, read_only=False)) as own:
+            yield own
+        return
+    engine, alias = _alias_of(found)
+    cursor = engine.connection.cursor()
     try:
-        cursor.execute(f"USE {ALIAS}")
+        cursor.execute(f"USE {alias}")
         yield cursor
     finally:
         cursor.close()
@@ -226,19 +273,24 @@ def retrying(work: Callable[[], _T], what: str) -> _T:
 
 
 def commit(
-    root: DataRoot, work: Callable[[duckdb.DuckDBPyConnection], _T], what: str
+    root: DataRoot,
+    work: Callable[[duckdb.DuckDBPyConnection], _T],
+    what: str,
+    *,
+    as_kraken: bool = False,
 ) -> Committed[_T]:
     """Run `work` in one transaction of the lake and commit it, retried while busy.
 
-    `what` becomes the snapshot's commit message.
+    `what` becomes the snapshot's commit message; `as_kraken` is `session`'s.
     """
 
     def transaction() -> Committed[_T]:
-        with session(root) as connection:
+        with session(root, as_kraken=as_kraken) as connection:
             try:
                 connection.execute("BEGIN TRANSACTION")
                 connection.execute(
-                    "CALL ducklake_set_commit_message(?, 'kraken-pipeline', ?)", [ALIAS, what]
+                    "CALL ducklake_set_commit_message(current_database(), 'kraken-pipeline', ?)",
+                    [what],
                 )
                 result = work(connection)
                 connection.execute("COMMIT")
@@ -246,7 +298,7 @@ def commit(
                 _roll_back(connection)
                 raise
             row = connection.execute(
-                "SELECT * FROM ducklake_last_committed_snapshot(?)", [ALIAS]
+                "SELECT * FROM ducklake_last_committed_snapshot(current_database())"
             ).fetchone()
         return Committed(result, int(row[0]) if row and row[0] is not None else 0)
 

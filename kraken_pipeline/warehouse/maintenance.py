@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from kraken_pipeline.filesystems import DataRoot
 from kraken_pipeline.warehouse import ensure_tables, lake
-from kraken_pipeline.warehouse.lake import ALIAS
 
 DEFAULT_RETENTION = timedelta(days=30)
 # A file in the data path that the catalog does not know was written by a transaction that
@@ -29,7 +28,7 @@ class Maintenance:
 def _count_files(root: DataRoot) -> int:
     with lake.session(root) as connection:
         row = connection.execute(
-            "SELECT count(*) FROM ducklake_list_files(?, 'measurements')", [ALIAS]
+            "SELECT count(*) FROM ducklake_list_files(current_database(), 'measurements')"
         ).fetchone()
     return int(row[0]) if row else 0
 
@@ -46,24 +45,26 @@ def maintain(
     ensure_tables(root)
     files_before = _count_files(root)
     with lake.session(root) as connection:
-        connection.execute("CALL ducklake_merge_adjacent_files(?)", [ALIAS])
+        connection.execute("CALL ducklake_merge_adjacent_files(current_database())")
         # The snapshots are chosen here, not with older_than: on a SQLite catalog DuckLake
         # 1.5.5 expired every snapshot but the newest whatever instant older_than gave.
         versions = connection.execute(
-            "SELECT list(snapshot_id) FROM ducklake_snapshots(?) WHERE snapshot_time < ? "
-            "AND snapshot_id < (SELECT max(snapshot_id) FROM ducklake_snapshots(?))",
-            [ALIAS, now - retention, ALIAS],
+            "SELECT list(snapshot_id) FROM ducklake_snapshots(current_database()) "
+            "WHERE snapshot_time < ? AND snapshot_id < "
+            "(SELECT max(snapshot_id) FROM ducklake_snapshots(current_database()))",
+            [now - retention],
         ).fetchone()
         expired = []
         if versions and versions[0]:
             expired = connection.execute(
-                "CALL ducklake_expire_snapshots(?, versions => ?)", [ALIAS, versions[0]]
+                "CALL ducklake_expire_snapshots(current_database(), versions => ?)", [versions[0]]
             ).fetchall()
         deleted = connection.execute(
-            "CALL ducklake_cleanup_old_files(?, cleanup_all => true)", [ALIAS]
+            "CALL ducklake_cleanup_old_files(current_database(), cleanup_all => true)"
         ).fetchall()
         orphans = connection.execute(
-            "CALL ducklake_delete_orphaned_files(?, older_than => ?)", [ALIAS, now - ORPHAN_AGE]
+            "CALL ducklake_delete_orphaned_files(current_database(), older_than => ?)",
+            [now - ORPHAN_AGE],
         ).fetchall()
     return Maintenance(
         snapshots_expired=len(expired),

@@ -391,7 +391,8 @@ def uncommitted_files(root: Path) -> list[tuple[str]]:
     """Data files no commit recorded, as DuckLake itself finds them (a dry run writes nothing)."""
     with lake.session(root) as connection:
         return connection.execute(
-            "CALL ducklake_delete_orphaned_files('kraken', dry_run => true, older_than => ?)",
+            "CALL ducklake_delete_orphaned_files(current_database(), dry_run => true, "
+            "older_than => ?)",
             [datetime.now(UTC) + timedelta(minutes=1)],
         ).fetchall()
 

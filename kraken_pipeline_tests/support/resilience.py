@@ -109,7 +109,6 @@ def orphaned_files(root: Path) -> list[Path]:
     with lake.session(root) as connection:
         rows = connection.execute(
             "SELECT path FROM ducklake_delete_orphaned_files"
-            "(?, dry_run => true, cleanup_all => true)",
-            [lake.ALIAS],
+            "(current_database(), dry_run => true, cleanup_all => true)",
         ).fetchall()
     return sorted(Path(path) for (path,) in rows)

@@ -94,6 +94,16 @@ class RequestTimes:
         (a_first, a_last), (b_first, b_last) = ((s[0], s[-1]) for s in self.seen)
         return a_first <= b_last and b_first <= a_last
 
+    def describe(self) -> str:
+        """When each emulator was first and last asked, in seconds from the first request."""
+        start = min(s[0] for s in self.seen if s)
+        return "; ".join(
+            f"emulator {index}: {len(s)} changes, {s[0] - start:.2f} s to {s[-1] - start:.2f} s"
+            if s
+            else f"emulator {index}: never asked"
+            for index, s in enumerate(self.seen)
+        )
+
 
 def source_of(table_day: date, root: Path, emulators: dict[str, Emulator]) -> str | None:
     """Which emulator's data a stored day holds entirely, or None when it is a blend."""
@@ -222,7 +232,7 @@ def test_two_overlapping_runs_at_once_leave_every_day_whole_from_one_run_and_con
 
     for done in finished:
         assert done.returncode == 0, done.output[-3000:]
-    assert times.overlapped(), "the two runs did not fetch at the same time"
+    assert times.overlapped(), f"the two runs did not fetch at the same time: {times.describe()}"
     for day in days_between(RUN_A[0], RUN_B[1]):
         source = source_of(day, workspace.data, emulators)
         if day < SHARED[0]:
