@@ -193,7 +193,12 @@ def _alias_of(lake: Lake) -> tuple[_Engine, str]:
     with _engines_lock:
         engine = _engines.get(os.getpid())
         if engine is None:
-            connection = duckdb.connect(config={"autoinstall_known_extensions": False})
+            # One thread: the pipeline's statements each touch one day, and the process shares
+            # its cores with the fetch's threads and other runs' steps. Idle workers of a wider
+            # pool cost CPU on every small statement (docs/architecture.md has the figures).
+            connection = duckdb.connect(
+                config={"autoinstall_known_extensions": False, "threads": 1}
+            )
             engine = _engines[os.getpid()] = _Engine(connection)
         if lake in engine.aliases:
             engine.aliases.move_to_end(lake)

@@ -93,6 +93,20 @@ def test_a_day_is_stored_as_sorted_parquet_files_in_its_local_date_folder(tmp_pa
     assert pq.ParquetFile(files[0]).metadata.row_group(0).column(0).compression == "ZSTD"
 
 
+def test_more_lakes_than_a_process_keeps_attached_each_read_back_their_own_day(
+    tmp_path: Path,
+) -> None:
+    # Each root's day has its own supply points; the first roots are detached by the last.
+    ids = {f"root{i}": [f"p{i}-{n}" for n in range(i % 3 + 1)] for i in range(10)}
+    written = {name: day_tables(DAY, points) for name, points in ids.items()}
+    for name, (table, fetch_log) in written.items():
+        storage.write_day(tmp_path / name, DAY, table, fetch_log)
+
+    for name, (table, fetch_log) in written.items():
+        assert storage.read_day(tmp_path / name, DAY) == table, name
+        assert storage.read_fetch_log(tmp_path / name, DAY) == fetch_log, name
+
+
 def test_an_interval_given_twice_is_refused_and_the_stored_day_kept(tmp_path: Path) -> None:
     table, fetch_log = day_tables(DAY, ["a"])
     storage.write_day(tmp_path, DAY, table, fetch_log)
