@@ -41,6 +41,12 @@ __all__ = [
 ]
 
 
+# DuckDB writes a partitioned table's Parquet files from per-thread buffers that it flushes every
+# 524,288 rows by default: nearly a whole day of measurements, held in DuckDB's own format beside
+# the Arrow table being inserted. Flushed at each Parquet row group (DuckDB's 122,880 rows), the
+# same files and row groups are written from a quarter of that buffer.
+_FLUSH_ROWS = 122_880
+
 _INTERVAL_KEYS = pa.schema(
     [MEASUREMENTS.schema.field("supply_point_id"), MEASUREMENTS.schema.field("interval_start")]
 )
@@ -122,6 +128,7 @@ def _replace(
     name = identifier(target.name)
     connection.execute(f"DELETE FROM {name} WHERE {where}", parameters)
     if rows.num_rows:
+        connection.execute(f"SET partitioned_write_flush_threshold = {_FLUSH_ROWS}")
         connection.register("new_rows", rows)
         try:
             columns = column_list(target)

@@ -93,6 +93,22 @@ def test_a_day_is_stored_as_sorted_parquet_files_in_its_local_date_folder(tmp_pa
     assert pq.ParquetFile(files[0]).metadata.row_group(0).column(0).compression == "ZSTD"
 
 
+def test_a_day_of_more_rows_than_a_write_flush_is_one_file_of_full_row_groups(
+    tmp_path: Path,
+) -> None:
+    ids = [f"sp-{number:04d}" for number in range(2_600)]  # 124,800 rows: one flush and a bit
+    table, fetch_log = day_tables(DAY, ids)
+
+    storage.write_day(tmp_path, DAY, table, fetch_log)
+
+    files = list((tmp_path / "lake" / "main" / "measurements").rglob("*.parquet"))
+    assert len(files) == 1
+    metadata = pq.ParquetFile(files[0]).metadata
+    sizes = [metadata.row_group(number).num_rows for number in range(metadata.num_row_groups)]
+    assert sizes == [122_880, table.num_rows - 122_880]
+    assert storage.read_day(tmp_path, DAY) == table
+
+
 def test_an_interval_given_twice_is_refused_and_the_stored_day_kept(tmp_path: Path) -> None:
     table, fetch_log = day_tables(DAY, ["a"])
     storage.write_day(tmp_path, DAY, table, fetch_log)
