@@ -170,6 +170,10 @@ def test_a_subset_write_replaces_only_those_supply_points_and_keeps_the_others(
     assert rows_of(after, "c").num_rows == 0  # replaced by nothing: its rows are gone
     for untouched in ("a", "d"):
         assert rows_of(after, untouched) == rows_of(before, untouched)
+    # b's new rows are stored after the others' (a second file), yet read back in key order
+    assert after == after.sort_by(
+        [("supply_point_id", "ascending"), ("interval_start", "ascending")]
+    )
     after_log = storage.read_fetch_log(tmp_path, DAY)
     assert after_log is not None
     assert after_log["supply_point_id"].to_pylist() == ["a", "b", "c", "d"]
