@@ -258,10 +258,22 @@ def _day_was_written(root: DataRoot, local_date: date) -> bool:
 
 
 def read_day(root: DataRoot, local_date: date) -> pa.Table | None:
-    """The stored measurements of a local day, or None when the day was never written."""
-    table = _read(root, MEASUREMENTS, local_date, "supply_point_id, interval_start")
-    if table is None and _day_was_written(root, local_date):
-        return MEASUREMENTS.schema.empty_table()
+    """The stored measurements of a local day, sorted by supply_point_id then interval_start,
+    or None when the day was never written."""
+    # write_day stores a day's rows in that order and DuckDB reads them back in the files' order
+    # when asked for none: sorted here only when they are not (a repaired day), DuckDB's sort
+    # of the whole day, a second copy of it, is not made.
+    table = _query(
+        root,
+        f"SELECT {column_list(MEASUREMENTS)} FROM measurements WHERE local_date = ?",
+        [local_date],
+    )
+    if not table.num_rows:
+        empty = MEASUREMENTS.schema.empty_table()
+        return empty if _day_was_written(root, local_date) else None
+    table = conform(table, MEASUREMENTS.schema, MEASUREMENTS.name)
+    if not _strictly_ordered(table):
+        table = table.sort_by([("supply_point_id", "ascending"), ("interval_start", "ascending")])
     return table
 
 

@@ -184,6 +184,18 @@ class _Engine:
     attached: int = 0
 
 
+_ENGINE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    # One thread: the pipeline's statements each touch one day, and the process shares its
+    # cores with the fetch's threads and other runs' steps. Idle workers of a wider pool cost
+    # CPU on every small statement (docs/architecture.md has the figures).
+    "threads": 1,
+    # An insert into a partitioned table is buffered until this many rows, 524,288 by default:
+    # nearly a whole day of measurements held in DuckDB's format beside the Arrow table being
+    # inserted. At one Parquet row group (DuckDB's 122,880 rows) the same files and row groups
+    # are written from a quarter of that.
+    "partitioned_write_flush_threshold": 122_880,
+}
 _engines: dict[int, _Engine] = {}  # by process: a DuckDB database must not cross a fork
 _engines_lock = threading.Lock()
 
@@ -193,12 +205,7 @@ def _alias_of(lake: Lake) -> tuple[_Engine, str]:
     with _engines_lock:
         engine = _engines.get(os.getpid())
         if engine is None:
-            # One thread: the pipeline's statements each touch one day, and the process shares
-            # its cores with the fetch's threads and other runs' steps. Idle workers of a wider
-            # pool cost CPU on every small statement (docs/architecture.md has the figures).
-            connection = duckdb.connect(
-                config={"autoinstall_known_extensions": False, "threads": 1}
-            )
+            connection = duckdb.connect(config=_ENGINE_CONFIG)
             engine = _engines[os.getpid()] = _Engine(connection)
         if lake in engine.aliases:
             engine.aliases.move_to_end(lake)

@@ -107,6 +107,22 @@ def test_more_lakes_than_a_process_keeps_attached_each_read_back_their_own_day(
         assert storage.read_fetch_log(tmp_path / name, DAY) == fetch_log, name
 
 
+def test_a_day_of_more_rows_than_a_write_flush_is_one_file_of_full_row_groups(
+    tmp_path: Path,
+) -> None:
+    ids = [f"sp-{number:04d}" for number in range(2_600)]  # 124,800 rows: one flush and a bit
+    table, fetch_log = day_tables(DAY, ids)
+
+    storage.write_day(tmp_path, DAY, table, fetch_log)
+
+    files = list((tmp_path / "lake" / "main" / "measurements").rglob("*.parquet"))
+    assert len(files) == 1
+    metadata = pq.ParquetFile(files[0]).metadata
+    sizes = [metadata.row_group(number).num_rows for number in range(metadata.num_row_groups)]
+    assert sizes == [122_880, table.num_rows - 122_880]
+    assert storage.read_day(tmp_path, DAY) == table
+
+
 def test_an_interval_given_twice_is_refused_and_the_stored_day_kept(tmp_path: Path) -> None:
     table, fetch_log = day_tables(DAY, ["a"])
     storage.write_day(tmp_path, DAY, table, fetch_log)
@@ -168,6 +184,10 @@ def test_a_subset_write_replaces_only_those_supply_points_and_keeps_the_others(
     assert rows_of(after, "c").num_rows == 0  # replaced by nothing: its rows are gone
     for untouched in ("a", "d"):
         assert rows_of(after, untouched) == rows_of(before, untouched)
+    # b's new rows are stored after the others' (a second file), yet read back in key order
+    assert after == after.sort_by(
+        [("supply_point_id", "ascending"), ("interval_start", "ascending")]
+    )
     after_log = storage.read_fetch_log(tmp_path, DAY)
     assert after_log is not None
     assert after_log["supply_point_id"].to_pylist() == ["a", "b", "c", "d"]

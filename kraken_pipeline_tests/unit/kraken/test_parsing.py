@@ -262,6 +262,19 @@ def test_duplicates_that_differ_in_quality_only_are_a_conflict() -> None:
     assert set(rows.conflicts) == {INDEX["imp"]}
 
 
+def test_pages_of_different_labels_fold_into_every_row_with_its_own_labels() -> None:
+    pages = []  # one row a page, each page a dictionary of its own unit and source
+    for n, (point, step) in enumerate((p, s) for p in (EXPORT, GAS, IMPORT) for s in range(48)):
+        start = START + timedelta(minutes=30 * step)
+        item = edge(start.isoformat(), (start + timedelta(minutes=30)).isoformat(), point=point)
+        item["node"] |= {"unit": f"unit {n}", "source": f"source {n}"}
+        pages.append([item])
+    rows = folded(*reversed(pages)).table
+    assert rows.num_rows == 144
+    assert rows["unit"].to_pylist() == [f"unit {n}" for n in range(144)]
+    assert rows["source"].to_pylist() == [f"source {n}" for n in range(144)]
+
+
 def test_rows_are_sorted_by_supply_point_id_then_interval() -> None:
     pairs = [
         ("2026-05-07T01:00:00+01:00", "2026-05-07T01:30:00+01:00"),
