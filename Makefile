@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # pytest-xdist workers for `make test` (CI): one process by default, since under two workers
 # test_concurrent_runs' two processes did not overlap their fetches in 2 of 3 suites (its
-# precondition fails). WORKERS=2 runs each module's tests on one worker, and every test that
-# starts Dagster's daemon or uses the scale-out services on one worker (conftest.py).
+# precondition fails). WORKERS=2 keeps a module's tests that share a module-scoped fixture on
+# one worker, and every test that starts Dagster's daemon or uses the scale-out services on one
+# worker (conftest.py).
 WORKERS ?= 0
 FAST_WORKERS ?= auto
 
