@@ -207,6 +207,10 @@ def _alias_of(lake: Lake) -> tuple[_Engine, str]:
         if engine is None:
             connection = duckdb.connect(config=_ENGINE_CONFIG)
             engine = _engines[os.getpid()] = _Engine(connection)
+        # A name DuckDB cannot find is looked for in every attached lake (for its "did you
+        # mean"), which fails on a lake whose catalog file was deleted (a temporary root).
+        for gone in [known for known in engine.aliases if _catalog_file_gone(known)]:
+            engine.connection.execute(f"DETACH {engine.aliases.pop(gone)}")
         if lake in engine.aliases:
             engine.aliases.move_to_end(lake)
             return engine, engine.aliases[lake]
@@ -223,6 +227,10 @@ def _alias_of(lake: Lake) -> tuple[_Engine, str]:
             _, evicted = engine.aliases.popitem(last=False)
             engine.connection.execute(f"DETACH {evicted}")
         return engine, alias
+
+
+def _catalog_file_gone(lake: Lake) -> bool:
+    return not lake.configured_catalog and not Path(lake.catalog.removeprefix("sqlite:")).exists()
 
 
 def forget_connections() -> None:

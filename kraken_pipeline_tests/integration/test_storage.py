@@ -7,6 +7,7 @@ writer process with SIGKILL.
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -105,6 +106,19 @@ def test_more_lakes_than_a_process_keeps_attached_each_read_back_their_own_day(
     for name, (table, fetch_log) in written.items():
         assert storage.read_day(tmp_path / name, DAY) == table, name
         assert storage.read_fetch_log(tmp_path / name, DAY) == fetch_log, name
+
+
+def test_a_root_deleted_after_a_write_does_not_stop_the_next_root_from_opening(
+    tmp_path: Path,
+) -> None:
+    # A new lake's first query misses a table, and DuckDB then searches every attached lake.
+    table, fetch_log = day_tables(DAY, ["a"])
+    storage.write_day(tmp_path / "removed", DAY, table, fetch_log)
+    shutil.rmtree(tmp_path / "removed")
+
+    storage.write_day(tmp_path / "next", DAY, table, fetch_log)
+
+    assert storage.read_day(tmp_path / "next", DAY) == table
 
 
 def test_a_day_of_more_rows_than_a_write_flush_is_one_file_of_full_row_groups(
