@@ -84,6 +84,10 @@ def _require_unique_intervals(table: pa.Table) -> None:
         )
 
 
+# How a day's measurements are stored and read back.
+_DAY_ORDER = [("supply_point_id", "ascending"), ("interval_start", "ascending")]
+
+
 def _strictly_ordered(table: pa.Table) -> bool:
     """Whether every row's (supply_point_id, interval_start) is greater than the previous one's:
     sorted as write_day sorts, and unique."""
@@ -158,9 +162,7 @@ def write_day(
     # Rows already in order with no interval twice (as a fetch lands them) are not copied again.
     if not _strictly_ordered(new_rows):
         _require_unique_intervals(new_rows)
-        new_rows = new_rows.sort_by(
-            [("supply_point_id", "ascending"), ("interval_start", "ascending")]
-        )
+        new_rows = new_rows.sort_by(_DAY_ORDER)
     new_log = _prepared(fetch_log, FETCH_LOG, local_date, only).sort_by("supply_point_id")
     scope, scope_parameters = "local_date = ?", list[object]([local_date])
     if only is not None:
@@ -240,11 +242,12 @@ def _query(root: DataRoot, sql: str, parameters: Sequence[object]) -> pa.Table:
     return lake.retrying(answer, "reading the lake")
 
 
-def _read(root: DataRoot, target: Table, local_date: date, order: str) -> pa.Table | None:
+def _read(root: DataRoot, target: Table, local_date: date, order: str | None) -> pa.Table | None:
+    ordered = f" ORDER BY {order}" if order else ""
     table = _query(
         root,
         f"SELECT {column_list(target)} FROM {identifier(target.name)} "
-        f"WHERE local_date = ? ORDER BY {order}",
+        f"WHERE local_date = ?{ordered}",
         [local_date],
     )
     if not table.num_rows:
@@ -263,18 +266,10 @@ def read_day(root: DataRoot, local_date: date) -> pa.Table | None:
     # write_day stores a day's rows in that order and DuckDB reads them back in the files' order
     # when asked for none: sorted here only when they are not (a repaired day), DuckDB's sort
     # of the whole day, a second copy of it, is not made.
-    table = _query(
-        root,
-        f"SELECT {column_list(MEASUREMENTS)} FROM measurements WHERE local_date = ?",
-        [local_date],
-    )
-    if not table.num_rows:
-        empty = MEASUREMENTS.schema.empty_table()
-        return empty if _day_was_written(root, local_date) else None
-    table = conform(table, MEASUREMENTS.schema, MEASUREMENTS.name)
-    if not _strictly_ordered(table):
-        table = table.sort_by([("supply_point_id", "ascending"), ("interval_start", "ascending")])
-    return table
+    table = _read(root, MEASUREMENTS, local_date, order=None)
+    if table is None:
+        return MEASUREMENTS.schema.empty_table() if _day_was_written(root, local_date) else None
+    return table if _strictly_ordered(table) else table.sort_by(_DAY_ORDER)
 
 
 def stored_intervals(root: DataRoot, local_date: date) -> pa.Table:
